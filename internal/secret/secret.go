@@ -1,0 +1,41 @@
+// Package secret holds configuration secrets (PingOne client secret, LDAP
+// bind password) in a type that never prints itself: fmt, zap, JSON and YAML
+// all see "[redacted]" (DESIGN invariant 10). Only Reveal returns the value,
+// and only code that hands it to a protocol should call it.
+package secret
+
+// Value is a secret string.
+type Value struct{ v string }
+
+// New wraps s.
+func New(s string) Value { return Value{v: s} }
+
+// Reveal returns the secret itself.
+func (s Value) Reveal() string { return s.v }
+
+// IsZero reports whether no secret is set.
+func (s Value) IsZero() bool { return s.v == "" }
+
+const redacted = "[redacted]"
+
+func (s Value) String() string {
+	if s.v == "" {
+		return ""
+	}
+	return redacted
+}
+
+// GoString keeps %#v from printing the value.
+func (s Value) GoString() string { return s.String() }
+
+// MarshalJSON writes the redacted form.
+func (s Value) MarshalJSON() ([]byte, error) { return []byte(`"` + s.String() + `"`), nil }
+
+// MarshalText writes the redacted form (YAML, zap.Any, text encoders).
+func (s Value) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// UnmarshalText reads a secret from YAML or the environment.
+func (s *Value) UnmarshalText(b []byte) error {
+	s.v = string(b)
+	return nil
+}
