@@ -1,0 +1,121 @@
+package csvsource
+
+import (
+	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/text/encoding"
+	"golang.org/x/text/encoding/charmap"
+
+	"github.com/syncd/syncd/internal/fielderr"
+)
+
+// Config is the `source.csv` block of a job.
+type Config struct {
+	// Path is the CSV file to read. Required.
+	Path string `yaml:"path"`
+	// Key is the header name of the column whose value is each record's
+	// anchor, matched case-insensitively. Required. Surrounding white space
+	// is trimmed from the key value.
+	Key string `yaml:"key"`
+	// Delimiter is the field separator, a single character. Default ",".
+	Delimiter string `yaml:"delimiter"`
+	// Comment, when set, is a single character that starts a comment line
+	// (a line beginning with it is skipped). Default: none.
+	Comment string `yaml:"comment"`
+	// MultiValueSeparator, when set, splits every cell into several values
+	// (spaces around each value trimmed, empty values dropped), e.g. ";" for
+	// group lists. Default: none, each cell is one value.
+	MultiValueSeparator string `yaml:"multi_value_separator"`
+	// Encoding is the file's character encoding: utf-8 (with or without a
+	// byte order mark), latin1 (alias iso-8859-1) or windows-1252. Default
+	// utf-8.
+	Encoding string `yaml:"encoding"`
+}
+
+// Validate reports every problem with the block at once, each naming the
+// field relative to the block (`path: required`).
+func (c Config) Validate() error {
+	var errs fielderr.List
+	if strings.TrimSpace(c.Path) == "" {
+		errs.Add("path", "required")
+	}
+	if strings.TrimSpace(c.Key) == "" {
+		errs.Add("key", "required")
+	}
+	delim := ','
+	if c.Delimiter != "" {
+		r, ok := singleRune(c.Delimiter)
+		switch {
+		case !ok:
+			errs.Add("delimiter", "must be a single character, got %q", c.Delimiter)
+		case !validDelim(r):
+			errs.Add("delimiter", "%q cannot separate fields (a quote, a line break or an invalid character)", c.Delimiter)
+		default:
+			delim = r
+		}
+	}
+	if c.Comment != "" {
+		r, ok := singleRune(c.Comment)
+		switch {
+		case !ok:
+			errs.Add("comment", "must be a single character, got %q", c.Comment)
+		case !validDelim(r):
+			errs.Add("comment", "%q cannot start a comment (a quote, a line break or an invalid character)", c.Comment)
+		case r == delim:
+			errs.Add("comment", "must differ from the delimiter %q", string(delim))
+		}
+	}
+	if c.MultiValueSeparator != "" && strings.ContainsAny(c.MultiValueSeparator, "\r\n") {
+		errs.Add("multi_value_separator", "must not contain a line break")
+	}
+	if _, err := lookupEncoding(c.Encoding); err != nil {
+		errs.AddErr("encoding", err)
+	}
+	return errs.Err()
+}
+
+// delimiter returns the configured delimiter rune (default ',').
+func (c Config) delimiter() rune {
+	if r, ok := singleRune(c.Delimiter); ok {
+		return r
+	}
+	return ','
+}
+
+// comment returns the configured comment rune, 0 for none.
+func (c Config) comment() rune {
+	if r, ok := singleRune(c.Comment); ok {
+		return r
+	}
+	return 0
+}
+
+// singleRune returns the only rune of s, reporting whether s is exactly one
+// valid character.
+func singleRune(s string) (rune, bool) {
+	r, size := utf8.DecodeRuneInString(s)
+	if s == "" || size != len(s) || r == utf8.RuneError {
+		return 0, false
+	}
+	return r, true
+}
+
+// validDelim mirrors encoding/csv's rule for Comma and Comment.
+func validDelim(r rune) bool {
+	return r != 0 && r != '"' && r != '\r' && r != '\n' && utf8.ValidRune(r) && r != utf8.RuneError
+}
+
+// lookupEncoding maps a configured encoding name to a decoder; nil means
+// UTF-8 (read as is, byte order mark stripped).
+func lookupEncoding(name string) (encoding.Encoding, error) {
+	switch strings.ToLower(strings.TrimSpace(name)) {
+	case "", "utf-8", "utf8":
+		return nil, nil
+	case "latin1", "latin-1", "iso-8859-1", "iso8859-1":
+		return charmap.ISO8859_1, nil
+	case "windows-1252", "cp1252":
+		return charmap.Windows1252, nil
+	}
+	return nil, fielderr.New("", "unknown %q (use utf-8, latin1/iso-8859-1, windows-1252)", name)
+}
