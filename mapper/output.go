@@ -1,0 +1,121 @@
+package mapper
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/syncd/syncd/sources"
+)
+
+// Explanation says how one expression was evaluated for one record: the
+// attribute path (or "scope", "enabled", "population[1].when"), the
+// expression, the source values it read, and what it produced.
+type Explanation struct {
+	Path       string `json:"path"`
+	Expression string `json:"expression,omitempty"`
+	// Inputs holds the values of the source attributes the expression
+	// reads by name (lower case), plus "anchor" and "dn" when it reads
+	// those. Attributes named at run time (attr(x + "y")) are not listed.
+	Inputs map[string][]string `json:"inputs,omitempty"`
+	// Value is the string or boolean produced, before validation; for a
+	// population rule that matched, the population.
+	Value any `json:"value,omitempty"`
+	// Error is set when the expression failed for this record.
+	Error string `json:"error,omitempty"`
+}
+
+// MapOutput is the result of mapping a whole read, as `syncd map` prints
+// it: the users syncd wants, the records it refused, and the anchors the
+// scope expression excluded.
+type MapOutput struct {
+	Desired    []Desired `json:"desired"`
+	Rejects    []Reject  `json:"rejects"`
+	OutOfScope []string  `json:"out_of_scope"`
+}
+
+// MapAll maps every record and checks the result for conflicts
+// (CheckConflicts). Deleted records are skipped: they carry no attributes
+// to map.
+func (m *Mapper) MapAll(recs []sources.Record) MapOutput {
+	out := MapOutput{Desired: []Desired{}, Rejects: []Reject{}, OutOfScope: []string{}}
+	for _, rec := range recs {
+		if rec.Deleted {
+			continue
+		}
+		res := m.Map(rec)
+		switch res.Outcome {
+		case Mapped:
+			out.Desired = append(out.Desired, res.Desired)
+		case OutOfScope:
+			out.OutOfScope = append(out.OutOfScope, res.Desired.Anchor)
+		case Rejected:
+			out.Rejects = append(out.Rejects, res.Reject)
+		}
+	}
+	kept, rejects := CheckConflicts(out.Desired)
+	out.Desired = kept
+	out.Rejects = append(out.Rejects, rejects...)
+	return out
+}
+
+// CheckConflicts finds records that cannot both be synced: two records
+// with the same anchor, or two records claiming the same username (PingOne
+// usernames are unique per environment; compared case-insensitively, as
+// PingOne's own uniqueness is not documented as case-sensitive). Every
+// record involved is rejected, naming the others, because syncd cannot
+// tell which one is right. kept preserves the order of ds. O(n).
+func CheckConflicts(ds []Desired) (kept []Desired, rejects []Reject) {
+	byAnchor := make(map[string][]int, len(ds))
+	byUser := make(map[string][]int, len(ds))
+	for i, d := range ds {
+		byAnchor[d.Anchor] = append(byAnchor[d.Anchor], i)
+		if u := d.Username(); u != "" {
+			k := strings.ToLower(u)
+			byUser[k] = append(byUser[k], i)
+		}
+	}
+	kept = make([]Desired, 0, len(ds))
+	for i, d := range ds {
+		var reasons []string
+		attr := ""
+		if same := byAnchor[d.Anchor]; len(same) > 1 {
+			reasons = append(reasons, fmt.Sprintf("anchor %q appears %d times in the source (also at %s)", d.Anchor, len(same), others(ds, same, i, false)))
+		}
+		if same := byUser[strings.ToLower(d.Username())]; len(same) > 1 {
+			attr = "username"
+			reasons = append(reasons, fmt.Sprintf("username %q is also claimed by %s; usernames are unique in PingOne", d.Username(), others(ds, same, i, true)))
+		}
+		if reasons == nil {
+			kept = append(kept, d)
+			continue
+		}
+		rejects = append(rejects, Reject{Anchor: d.Anchor, Pos: d.Pos, Attribute: attr, Reason: strings.Join(reasons, "; ")})
+	}
+	return kept, rejects
+}
+
+// others names the records in idx other than self (at most five).
+func others(ds []Desired, idx []int, self int, withAnchor bool) string {
+	var names []string
+	for _, j := range idx {
+		if j == self {
+			continue
+		}
+		if len(names) == 5 {
+			names = append(names, fmt.Sprintf("and %d more", len(idx)-1-5))
+			break
+		}
+		d := ds[j]
+		switch {
+		case withAnchor && d.Pos != "":
+			names = append(names, fmt.Sprintf("anchor=%s (%s)", d.Anchor, d.Pos))
+		case withAnchor:
+			names = append(names, "anchor="+d.Anchor)
+		case d.Pos != "":
+			names = append(names, d.Pos)
+		default:
+			names = append(names, fmt.Sprintf("record %d", j+1))
+		}
+	}
+	return strings.Join(names, ", ")
+}
