@@ -335,7 +335,11 @@ func (r *reader) reject(line int, anchor, why string) {
 	r.rec = sources.Record{Anchor: anchor, Pos: pos(line), Reject: why}
 }
 
-func pos(line int) string { return "line " + strconv.Itoa(line) }
+// pos formats "line N" with a single allocation.
+func pos(line int) string {
+	var buf [32]byte
+	return string(strconv.AppendInt(append(buf[:0], "line "...), int64(line), 10))
+}
 
 // complete ends a successful read: the cursor fingerprints exactly the
 // bytes that were parsed.
