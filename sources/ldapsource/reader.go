@@ -1,0 +1,341 @@
+package ldapsource
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-ldap/ldap/v3"
+	"go.uber.org/zap"
+
+	"github.com/syncd/syncd/sources"
+)
+
+// reader is one paged read over the configured base DNs. It holds one page
+// of entries at a time, so memory stays flat in the size of the directory.
+type reader struct {
+	src    *Source
+	ctx    context.Context
+	cancel context.CancelFunc
+	stop   func() bool
+	conn   *ldap.Conn
+	attrs  []string
+	anchor string // lower case
+
+	base     int    // index into cfg.BaseDN
+	page     int    // pages read in the current base, 1-based once started
+	cookie   []byte // paged-results cookie for the next page
+	baseDone bool   // the current base has no more pages
+	entries  []*ldap.Entry
+	pos      int
+
+	rec    sources.Record
+	names  map[string]attrName // server's attribute name -> how to store it
+	err    error
+	done   bool
+	closed bool
+	n      int // records yielded
+}
+
+// attrName is the cached interpretation of an attribute name as the server
+// sent it.
+type attrName struct {
+	key   string // lower case, range option removed
+	kind  int    // kindText, kindGUID, ...
+	lo    int    // range retrieval: first index, -1 when not ranged
+	hi    int    // last index; -1 for "*" (the end)
+	valid bool
+}
+
+func (r *reader) Mode() sources.Mode { return sources.Full }
+
+func (r *reader) Record() sources.Record { return r.rec }
+
+func (r *reader) Err() error { return r.err }
+
+// Cursor is nil: a paged read has no position to resume from.
+func (r *reader) Cursor() []byte { return nil }
+
+func (r *reader) Close() error {
+	if r.closed {
+		return nil
+	}
+	r.closed = true
+	r.stop()
+	r.cancel()
+	r.entries = nil
+	return r.conn.Close()
+}
+
+func (r *reader) Next() bool {
+	if r.done || r.closed || r.err != nil {
+		return false
+	}
+	if err := r.ctx.Err(); err != nil {
+		r.fail(err)
+		return false
+	}
+	for r.pos >= len(r.entries) {
+		if !r.fetch() {
+			return false
+		}
+	}
+	e := r.entries[r.pos]
+	r.entries[r.pos] = nil // let the GC have it once the record moves on
+	r.pos++
+	rec, err := r.convert(e)
+	if err != nil {
+		r.fail(err)
+		return false
+	}
+	r.rec = rec
+	r.n++
+	return true
+}
+
+// fail ends the read with err, naming the base DN and page; a cancelled or
+// timed-out context wins over whatever the closed connection reported.
+func (r *reader) fail(err error) {
+	if cerr := r.ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+		err = fmt.Errorf("%w (%w)", cerr, err)
+	}
+	base := ""
+	if r.base < len(r.src.cfg.BaseDN) {
+		base = r.src.cfg.BaseDN[r.base]
+	}
+	r.err = &ReadError{BaseDN: base, Page: r.page, Err: err}
+	r.done = true
+	r.entries = nil
+	_ = r.conn.Close()
+}
+
+// fetch reads the next page, moving on to the next base DN when the
+// current one is exhausted. It returns false at the end of the read (done,
+// err nil) or on failure (err set).
+func (r *reader) fetch() bool {
+	cfg := &r.src.cfg
+	for r.baseDone {
+		r.base++
+		r.page, r.cookie, r.baseDone = 0, nil, false
+	}
+	if r.base >= len(cfg.BaseDN) {
+		r.done = true
+		r.entries = nil
+		_ = r.conn.Close()
+		return false
+	}
+	if err := r.ctx.Err(); err != nil {
+		r.fail(err)
+		return false
+	}
+	r.page++
+	baseDN := cfg.BaseDN[r.base]
+	paging := &ldap.ControlPaging{PagingSize: uint32(cfg.PageSize), Cookie: r.cookie}
+	req := ldap.NewSearchRequest(baseDN, r.src.scope, ldap.NeverDerefAliases, 0, 0, false,
+		cfg.Filter, r.attrs, []ldap.Control{paging})
+	start := time.Now()
+	res, err := r.conn.Search(req)
+	if err != nil {
+		r.fail(fmt.Errorf("search: %w", err))
+		return false
+	}
+	for _, ref := range res.Referrals {
+		// Referrals point into other servers' naming contexts (AD's
+		// DomainDnsZones and friends): not followed, by design.
+		r.src.logger.Debug("ldap referral ignored", zap.String("base_dn", baseDN), zap.String("referral", ref))
+	}
+	ctrl, _ := ldap.FindControl(res.Controls, ldap.ControlTypePaging).(*ldap.ControlPaging)
+	switch {
+	case ctrl == nil:
+		r.fail(errors.New("server answered without a paged-results control (no RFC 2696 support, or the search ended abnormally)"))
+		return false
+	case len(ctrl.Cookie) == 0:
+		r.baseDone = true
+	case len(res.Entries) == 0 && bytes.Equal(ctrl.Cookie, r.cookie):
+		r.fail(errors.New("server returned the same page cookie with no entries: the read would never end"))
+		return false
+	}
+	r.cookie = bytes.Clone(ctrl.Cookie)
+	r.entries, r.pos = res.Entries, 0
+	r.src.logger.Debug("ldap page read", zap.String("base_dn", baseDN), zap.Int("page", r.page),
+		zap.Int("entries", len(res.Entries)), zap.Duration("elapsed", time.Since(start)))
+	return true
+}
+
+// name interprets (and caches) an attribute name as the server sent it.
+func (r *reader) name(server string) attrName {
+	if n, ok := r.names[server]; ok {
+		return n
+	}
+	key := strings.ToLower(server)
+	n := attrName{key: key, lo: -1, hi: -1, valid: true}
+	if i := strings.Index(key, ";range="); i >= 0 {
+		lo, hi, ok := parseRange(key[i+len(";range="):])
+		n.key = key[:i] + stripRangeOpt(key[i+len(";range="):])
+		n.lo, n.hi, n.valid = lo, hi, ok
+	}
+	base := n.key
+	if i := strings.IndexByte(base, ';'); i >= 0 {
+		base = base[:i] // "usercertificate;binary" decodes like usercertificate
+	}
+	n.kind = attrKind(base)
+	if len(r.names) < 1024 {
+		r.names[server] = n
+	}
+	return n
+}
+
+// parseRange parses the value of a range option: "0-1499" or "1500-*".
+func parseRange(s string) (lo, hi int, ok bool) {
+	if i := strings.IndexByte(s, ';'); i >= 0 {
+		s = s[:i]
+	}
+	a, b, found := strings.Cut(s, "-")
+	if !found {
+		return 0, 0, false
+	}
+	lo, err := strconv.Atoi(a)
+	if err != nil || lo < 0 {
+		return 0, 0, false
+	}
+	if b == "*" {
+		return lo, -1, true
+	}
+	hi, err = strconv.Atoi(b)
+	if err != nil || hi < lo {
+		return 0, 0, false
+	}
+	return lo, hi, true
+}
+
+// stripRangeOpt keeps any options after the range option ("0-9;binary"
+// -> ";binary").
+func stripRangeOpt(s string) string {
+	if i := strings.IndexByte(s, ';'); i >= 0 {
+		return s[i:]
+	}
+	return ""
+}
+
+// convert turns an entry into a Record: lower-case names, decoded binary
+// values, ranged attributes fetched to their end, the anchor checked.
+func (r *reader) convert(e *ldap.Entry) (sources.Record, error) {
+	rec := sources.Record{DN: e.DN, Pos: e.DN, Attrs: make(map[string][]string, len(e.Attributes))}
+	for _, a := range e.Attributes {
+		n := r.name(a.Name)
+		if !n.valid {
+			return rec, fmt.Errorf("entry %q: attribute %q: unparsable range option", e.DN, a.Name)
+		}
+		vals := a.Values
+		if n.kind != kindText || !allUTF8(a.ByteValues) {
+			vals = make([]string, len(a.ByteValues))
+			for i, raw := range a.ByteValues {
+				v, err := decodeValue(n.kind, raw)
+				if err != nil {
+					if n.key == r.anchor {
+						rec.Reject = fmt.Sprintf("anchor %s: %v", r.src.cfg.Anchor, err)
+					}
+					v = "base64:" + b64(raw)
+				}
+				vals[i] = v
+			}
+		}
+		if n.lo >= 0 {
+			if n.lo != len(rec.Attrs[n.key]) {
+				return rec, fmt.Errorf("entry %q: attribute %q starts at %d, want %d", e.DN, a.Name, n.lo, len(rec.Attrs[n.key]))
+			}
+			if n.hi >= 0 {
+				more, err := r.rangeRest(e.DN, n, a.Name, n.hi+1)
+				if err != nil {
+					return rec, err
+				}
+				vals = append(vals[:len(vals):len(vals)], more...)
+			}
+		}
+		if prev, ok := rec.Attrs[n.key]; ok {
+			vals = append(prev, vals...)
+		}
+		rec.Attrs[n.key] = vals
+	}
+	if rec.Reject != "" {
+		return rec, nil
+	}
+	switch v := rec.Attrs[r.anchor]; len(v) {
+	case 0:
+		rec.Reject = fmt.Sprintf("no %s attribute (anchor)", r.src.cfg.Anchor)
+	case 1:
+		rec.Anchor = v[0]
+		if r.anchor == "entryuuid" {
+			rec.Anchor = strings.ToLower(v[0])
+		}
+		if rec.Anchor == "" {
+			rec.Reject = fmt.Sprintf("empty %s (anchor)", r.src.cfg.Anchor)
+		}
+	default:
+		rec.Reject = fmt.Sprintf("%d values of %s (anchor): ambiguous identity", len(v), r.src.cfg.Anchor)
+	}
+	return rec, nil
+}
+
+// rangeRest follows AD range retrieval: the server returned only the
+// values up to some index ("member;range=0-1499"); ask for the rest with
+// base-scope searches until a range ends in "*".
+func (r *reader) rangeRest(dn string, first attrName, serverName string, from int) ([]string, error) {
+	attr := serverName[:strings.Index(strings.ToLower(serverName), ";range=")]
+	var out []string
+	for round := 0; ; round++ {
+		if err := r.ctx.Err(); err != nil {
+			return nil, err
+		}
+		if round > 100_000 {
+			return nil, fmt.Errorf("entry %q: %s: range retrieval does not end", dn, attr)
+		}
+		want := fmt.Sprintf("%s;range=%d-*", attr, from)
+		res, err := r.conn.Search(ldap.NewSearchRequest(dn, ldap.ScopeBaseObject, ldap.NeverDerefAliases,
+			0, 0, false, "(objectClass=*)", []string{want}, nil))
+		if err != nil {
+			return nil, fmt.Errorf("entry %q: range retrieval of %s from %d: %w", dn, attr, from, err)
+		}
+		if len(res.Entries) != 1 {
+			return nil, fmt.Errorf("entry %q: range retrieval of %s from %d: %d entries returned", dn, attr, from, len(res.Entries))
+		}
+		var got *ldap.EntryAttribute
+		var n attrName
+		for _, a := range res.Entries[0].Attributes {
+			if c := r.name(a.Name); c.key == first.key && c.lo >= 0 {
+				got, n = a, c
+				break
+			}
+		}
+		if got == nil || !n.valid || n.lo != from {
+			return nil, fmt.Errorf("entry %q: range retrieval of %s from %d: server sent no matching range", dn, attr, from)
+		}
+		for _, raw := range got.ByteValues {
+			v, err := decodeValue(n.kind, raw)
+			if err != nil {
+				v = "base64:" + b64(raw)
+			}
+			out = append(out, v)
+		}
+		if n.hi < 0 {
+			return out, nil
+		}
+		if n.hi < from {
+			return nil, fmt.Errorf("entry %q: range retrieval of %s: range %d-%d goes backwards", dn, attr, n.lo, n.hi)
+		}
+		from = n.hi + 1
+	}
+}
+
+func allUTF8(vs [][]byte) bool {
+	for _, v := range vs {
+		if !isUTF8(v) {
+			return false
+		}
+	}
+	return true
+}

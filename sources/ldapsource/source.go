@@ -1,0 +1,237 @@
+package ldapsource
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/go-ldap/ldap/v3"
+	"go.uber.org/zap"
+
+	"github.com/syncd/syncd/sources"
+)
+
+var _ sources.Source = (*Source)(nil)
+
+// dialAttempts is how many times Open tries to connect when the failure
+// looks transient (refused, reset, timeout); bind and TLS failures are
+// never retried, and nothing is retried once a read has started.
+const dialAttempts = 3
+
+// Source reads users from an LDAP directory or Active Directory. It is safe
+// for concurrent use; every Open makes its own connection.
+type Source struct {
+	cfg     Config
+	logger  *zap.Logger
+	scope   int
+	addr    string // host:port
+	ldaps   bool
+	tlsConf *tls.Config // nil for plaintext
+	backoff time.Duration
+}
+
+// New checks cfg and prepares a Source; it reads the CA and client
+// certificate files but does not connect.
+func New(cfg Config, logger *zap.Logger) (*Source, error) {
+	cfg.SetDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("ldap source config: %w", err)
+	}
+	if logger == nil {
+		logger = zap.NewNop()
+	}
+	u, err := url.Parse(cfg.URL)
+	if err != nil {
+		return nil, fmt.Errorf("ldap source url: %w", err)
+	}
+	s := &Source{cfg: cfg, logger: logger, ldaps: u.Scheme == "ldaps", backoff: 250 * time.Millisecond}
+	s.scope, _ = scopeOf(cfg.Scope)
+	port := u.Port()
+	if port == "" {
+		port = "389"
+		if s.ldaps {
+			port = "636"
+		}
+	}
+	s.addr = net.JoinHostPort(u.Hostname(), port)
+	if s.ldaps || cfg.StartTLS {
+		tc := &tls.Config{
+			ServerName:         cfg.TLS.ServerName,
+			InsecureSkipVerify: cfg.TLS.InsecureSkipVerify, //nolint:gosec // explicit, warned at every read
+			MinVersion:         tls.VersionTLS12,
+		}
+		if tc.ServerName == "" {
+			tc.ServerName = u.Hostname()
+		}
+		if cfg.TLS.CAFile != "" {
+			pem, err := os.ReadFile(cfg.TLS.CAFile)
+			if err != nil {
+				return nil, fmt.Errorf("ldap source tls.ca_file: %w", err)
+			}
+			tc.RootCAs = x509.NewCertPool()
+			if !tc.RootCAs.AppendCertsFromPEM(pem) {
+				return nil, fmt.Errorf("ldap source tls.ca_file %s: no PEM certificate in it", cfg.TLS.CAFile)
+			}
+		}
+		if cfg.TLS.CertFile != "" {
+			cert, err := tls.LoadX509KeyPair(cfg.TLS.CertFile, cfg.TLS.KeyFile)
+			if err != nil {
+				return nil, fmt.Errorf("ldap source tls client certificate: %w", err)
+			}
+			tc.Certificates = []tls.Certificate{cert}
+		}
+		s.tlsConf = tc
+	}
+	return s, nil
+}
+
+// Open connects, binds and starts a full read of every base DN in turn.
+// The read itself happens page by page as Next is called. A bind failure
+// is a *BindError, a certificate or handshake failure a *TLSError; a
+// refused or timed-out connection is retried a couple of times first.
+func (s *Source) Open(ctx context.Context, req sources.ReadRequest) (sources.Reader, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("ldap open %s: %w", s.cfg.URL, err)
+	}
+	if !s.ldaps && !s.cfg.StartTLS {
+		s.logger.Warn("ldap connection is not encrypted (allow_plaintext): the bind password and user data cross the network in clear text",
+			zap.String("url", s.cfg.URL))
+	}
+	if s.tlsConf != nil && s.cfg.TLS.InsecureSkipVerify {
+		s.logger.Warn("ldap server certificate is not verified (tls.insecure_skip_verify): anyone on the path can impersonate the server",
+			zap.String("url", s.cfg.URL))
+	}
+	rctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
+	conn, err := s.connectRetrying(rctx)
+	if err != nil {
+		cancel()
+		if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+			err = fmt.Errorf("%w (%w)", cerr, err)
+		}
+		return nil, err
+	}
+	r := &reader{
+		src:    s,
+		ctx:    rctx,
+		cancel: cancel,
+		conn:   conn,
+		attrs:  s.attributes(req.Attributes),
+		anchor: strings.ToLower(s.cfg.Anchor),
+		names:  make(map[string]attrName, 32),
+	}
+	// Cancelling the read's context closes the connection, which ends a
+	// search blocked on the network at once.
+	r.stop = context.AfterFunc(rctx, func() { _ = conn.Close() })
+	return r, nil
+}
+
+// attributes lists what to request: the caller's and the configured
+// attributes plus the anchor, or every user attribute ("*") plus the
+// anchor (entryUUID is operational) when neither names any.
+func (s *Source) attributes(requested []string) []string {
+	var out []string
+	seen := map[string]bool{}
+	add := func(a string) {
+		if k := strings.ToLower(a); !seen[k] {
+			seen[k] = true
+			out = append(out, a)
+		}
+	}
+	for _, a := range requested {
+		add(a)
+	}
+	for _, a := range s.cfg.Attributes {
+		add(a)
+	}
+	if len(out) == 0 {
+		add("*")
+	} else if strings.EqualFold(s.cfg.Anchor, "objectGUID") {
+		add("userAccountControl") // AD's enabled flag (bit 2 = disabled)
+	}
+	add(s.cfg.Anchor)
+	return out
+}
+
+func (s *Source) connectRetrying(ctx context.Context) (*ldap.Conn, error) {
+	wait := s.backoff
+	for attempt := 1; ; attempt++ {
+		conn, err := s.connect(ctx)
+		if err == nil {
+			return conn, nil
+		}
+		if attempt >= dialAttempts || !transient(err) || ctx.Err() != nil {
+			return nil, err
+		}
+		s.logger.Info("ldap connect failed, retrying", zap.String("url", s.cfg.URL),
+			zap.Int("attempt", attempt), zap.Duration("wait", wait), zap.Error(err))
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, fmt.Errorf("%w (after: %w)", ctx.Err(), err)
+		case <-t.C:
+		}
+		wait *= 4
+	}
+}
+
+// connect dials, does TLS (ldaps:// or StartTLS) and binds.
+func (s *Source) connect(ctx context.Context) (*ldap.Conn, error) {
+	d := net.Dialer{Timeout: min(s.cfg.Timeout, 30*time.Second)}
+	raw, err := d.DialContext(ctx, "tcp", s.addr)
+	if err != nil {
+		return nil, fmt.Errorf("ldap connect %s: %w", s.cfg.URL, err)
+	}
+	if s.ldaps {
+		tc := tls.Client(raw, s.tlsConf)
+		hctx, cancel := context.WithTimeout(ctx, min(s.cfg.Timeout, 30*time.Second))
+		err := tc.HandshakeContext(hctx)
+		cancel()
+		if err != nil {
+			_ = raw.Close()
+			if ctx.Err() != nil {
+				return nil, fmt.Errorf("ldap connect %s: %w", s.cfg.URL, ctx.Err())
+			}
+			return nil, &TLSError{URL: s.cfg.URL, Err: err}
+		}
+		raw = tc
+	}
+	conn := ldap.NewConn(raw, s.ldaps)
+	conn.Start()
+	conn.SetTimeout(s.cfg.Timeout)
+	// Until Open returns, a cancelled ctx also closes the connection so a
+	// hung StartTLS or bind gives up.
+	stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
+	defer stop()
+	fail := func(err error) (*ldap.Conn, error) {
+		_ = conn.Close()
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("ldap connect %s: %w", s.cfg.URL, ctx.Err())
+		}
+		return nil, err
+	}
+	if s.cfg.StartTLS {
+		if err := conn.StartTLS(s.tlsConf); err != nil {
+			if isTLSFailure(err) {
+				return fail(&TLSError{URL: s.cfg.URL, Err: err})
+			}
+			return fail(fmt.Errorf("ldap starttls %s: %w", s.cfg.URL, err))
+		}
+	}
+	if s.cfg.BindDN != "" {
+		if err := conn.Bind(s.cfg.BindDN, s.cfg.BindPassword.Reveal()); err != nil {
+			if ldap.IsErrorWithCode(err, ldap.ErrorNetwork) {
+				return fail(fmt.Errorf("ldap bind to %s: %w", s.cfg.URL, err))
+			}
+			return fail(&BindError{URL: s.cfg.URL, DN: s.cfg.BindDN, Err: err})
+		}
+	}
+	return conn, nil
+}
