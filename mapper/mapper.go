@@ -3,6 +3,7 @@ package mapper
 import (
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"reflect"
 	"sort"
@@ -11,6 +12,7 @@ import (
 	"sync"
 	"unicode/utf8"
 
+	"github.com/expr-lang/expr/file"
 	"github.com/expr-lang/expr/vm"
 	"golang.org/x/text/unicode/norm"
 
@@ -463,7 +465,7 @@ func (m *Mapper) evalString(r *runner, p *program, rec sources.Record, path stri
 		var v any
 		v, err = r.vm.Run(p.prog, &r.env)
 		if err != nil {
-			err = fmt.Errorf("expression %s failed: %s", quoteValue(p.src), firstLine(err))
+			err = fmt.Errorf("expression %s failed: %s", quoteValue(p.src), runtimeMessage(err))
 			break
 		}
 		switch v := v.(type) {
@@ -491,7 +493,7 @@ func (m *Mapper) evalBool(r *runner, p *program, rec sources.Record, path string
 	v, err := m.eval(r, p)
 	var b bool
 	if err != nil {
-		err = fmt.Errorf("expression %s failed: %s", quoteValue(p.src), firstLine(err))
+		err = fmt.Errorf("expression %s failed: %s", quoteValue(p.src), runtimeMessage(err))
 	} else if bv, ok := v.(bool); ok {
 		b = bv
 	} else {
@@ -530,7 +532,13 @@ func explanation(p *program, rec sources.Record, path string) Explanation {
 	return e
 }
 
-func firstLine(err error) string {
+// runtimeMessage returns an evaluation error's message without expr's
+// position and source snippet (the reason already quotes the expression).
+func runtimeMessage(err error) string {
+	var fe *file.Error
+	if errors.As(err, &fe) && fe.Message != "" {
+		return fe.Message
+	}
 	s, _, _ := strings.Cut(err.Error(), "\n")
 	return s
 }
