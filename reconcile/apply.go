@@ -1,0 +1,405 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	"go.uber.org/zap"
+
+	"github.com/syncd/syncd/mapper"
+	"github.com/syncd/syncd/sink/pingone"
+	"github.com/syncd/syncd/state"
+)
+
+// candidates indexes PingOne users that syncd may adopt, by match rule.
+type candidates struct {
+	byExternalID map[string][]pingone.User
+	byUsername   map[string][]pingone.User // lower-cased
+	byEmail      map[string][]pingone.User // lower-cased
+}
+
+func (c *candidates) add(u pingone.User) {
+	if v := u.Attributes["externalId"]; v != "" {
+		c.byExternalID[v] = append(c.byExternalID[v], u)
+	}
+	if v := u.Attributes["username"]; v != "" {
+		c.byUsername[strings.ToLower(v)] = append(c.byUsername[strings.ToLower(v)], u)
+	}
+	if v := u.Attributes["email"]; v != "" {
+		c.byEmail[strings.ToLower(v)] = append(c.byEmail[strings.ToLower(v)], u)
+	}
+}
+
+// planAdoptions turns planned creates into adoptions where a user already
+// exists in PingOne and a match rule allows taking it over (DESIGN invariants
+// 3 and 4). It lists the environment's users only when the job has no
+// checkpoints at all — a first run, or a lost state database — since that is
+// when pre-existing users are expected; later runs discover a pre-existing
+// user from the create's uniqueness violation instead, at no extra call.
+func (e *Engine) planAdoptions(ctx context.Context, job *Job, ops []Op, cps map[string]*state.Checkpoint) error {
+	if len(cps) > 0 {
+		return nil
+	}
+	creates := 0
+	for i := range ops {
+		if ops[i].Has(ActCreate) {
+			creates++
+		}
+	}
+	if creates == 0 {
+		return nil
+	}
+	c := &candidates{byExternalID: map[string][]pingone.User{}, byUsername: map[string][]pingone.User{}, byEmail: map[string][]pingone.User{}}
+	if err := e.Target.FindUsers(ctx, pingone.Filter{}, func(u pingone.User) error { c.add(u); return nil }); err != nil {
+		return fmt.Errorf("list PingOne users to find pre-existing ones: %w", err)
+	}
+	managed := map[string]string{} // none: the job has no checkpoints
+	for i := range ops {
+		op := &ops[i]
+		if !op.Has(ActCreate) {
+			continue
+		}
+		u, rule, conflict := match(job.Match, op.desired, c, managed)
+		switch {
+		case conflict != "":
+			op.Actions, op.Why = []Action{ActNoop}, "conflict: "+conflict
+			op.cp = &state.Checkpoint{Anchor: op.Anchor, Status: state.StatusConflict, LastError: conflict}
+		case u != nil:
+			*op = adoptOp(op, *u, rule)
+		}
+	}
+	return nil
+}
+
+// match applies the job's match rules in order to find the one existing user
+// a desired user may be linked to. It returns a conflict reason when a user
+// holds the username but no rule allows linking it, or when a rule is
+// ambiguous. managed maps PingOne user ids to the anchors the job already
+// manages them under: those are never adopted for another anchor.
+func match(rules []string, d *mapper.Desired, c *candidates, managed map[string]string) (*pingone.User, string, string) {
+	ext := d.Attributes["externalId"]
+	for _, rule := range rules {
+		var found []pingone.User
+		switch rule {
+		case MatchExternalID:
+			found = c.byExternalID[ext]
+		case MatchUsername:
+			found = c.byUsername[strings.ToLower(d.Username())]
+		case MatchEmail:
+			if d.Attributes["email"] != "" {
+				found = c.byEmail[strings.ToLower(d.Attributes["email"])]
+			}
+		}
+		if len(found) == 0 {
+			continue
+		}
+		if len(found) > 1 {
+			return nil, "", fmt.Sprintf("match rule %s is ambiguous: %d PingOne users match", rule, len(found))
+		}
+		u := found[0]
+		if other, ok := managed[u.ID]; ok && other != d.Anchor {
+			return nil, "", fmt.Sprintf("PingOne user %s matched by %s is managed for anchor %s", u.ID, rule, other)
+		}
+		if other := u.Attributes["externalId"]; other != "" && other != ext {
+			return nil, "", fmt.Sprintf("PingOne user %s matched by %s carries externalId %q of another record", u.ID, rule, other)
+		}
+		return &u, rule, ""
+	}
+	if us := c.byUsername[strings.ToLower(d.Username())]; len(us) > 0 {
+		return nil, "", fmt.Sprintf("username %q is taken by PingOne user %s that syncd does not manage and no match rule allows adopting (add %q to match to adopt it)",
+			d.Username(), us[0].ID, MatchUsername)
+	}
+	return nil, "", ""
+}
+
+// adoptOp plans taking over u: only the attributes that differ from what the
+// user holds now are sent, plus the population and enabled flag if needed.
+func adoptOp(op *Op, u pingone.User, rule string) Op {
+	d := op.desired
+	n := Op{Anchor: op.Anchor, Username: d.Username(), UserID: u.ID, desired: d, cp: op.cp,
+		Actions: []Action{ActAdopt}, Why: "pre-existing PingOne user matched by " + rule}
+	current := make(map[string]string, len(d.Attributes))
+	for k := range d.Attributes {
+		current[k] = u.Attributes[k]
+	}
+	n.Changes = attrChanges(current, d.Attributes)
+	if op.ToPopulation != "" && op.ToPopulation != u.PopulationID {
+		n.FromPopulation, n.ToPopulation = u.PopulationID, op.ToPopulation
+		n.Actions = append(n.Actions, ActMove)
+	} else {
+		n.ToPopulation = u.PopulationID
+	}
+	if d.Enabled != u.Enabled {
+		if d.Enabled {
+			n.Actions = append(n.Actions, ActEnable)
+		} else {
+			n.Actions = append(n.Actions, ActDisable)
+		}
+	}
+	return n
+}
+
+// apply executes the plan's writes in batches; each batch's results are
+// checkpointed in one state transaction before the next batch starts
+// (DESIGN invariant 6). A cancelled ctx stops the run between batches: the
+// batch in flight finishes and is checkpointed.
+func (e *Engine) apply(ctx context.Context, job *Job, ops []Op, rep *Report, opts Options, log *zap.Logger) error {
+	var todo []int
+	for i := range ops {
+		if ops[i].writes() {
+			todo = append(todo, i)
+		}
+	}
+	// Conflicts found while planning are recorded even though they cost no
+	// call, so that the next run knows them.
+	var pending []state.Checkpoint
+	for i := range ops {
+		if cp := ops[i].cp; cp != nil && cp.Status == state.StatusConflict && cp.UserID == "" && ops[i].desired != nil && cp.Hash == "" {
+			c := *cp
+			c.Hash, c.Username, c.FirstSeen, c.LastSeen = ops[i].desired.Hash, ops[i].Username, rep.StartedAt, rep.StartedAt
+			pending = append(pending, c)
+		}
+	}
+	// A user found unchanged field by field but whose checkpoint has no
+	// (or an old) hash — after `state rebuild`, or a population renamed in
+	// the config — gets its hash recorded, so the next run takes the fast
+	// path. It costs no API call.
+	for i := range ops {
+		op := &ops[i]
+		if cp, d := op.cp, op.desired; op.Has(ActNoop) && cp != nil && d != nil && cp.UserID != "" &&
+			cp.Hash != d.Hash && cp.Status != state.StatusConflict {
+			c := *cp
+			c.Hash, c.Attributes, c.Username = d.Hash, encodeAttrs(d.Attributes), d.Username()
+			if c.Status == state.StatusFailed {
+				c.Status, c.LastError, c.Failures = state.StatusActive, "", 0
+				if !c.Enabled {
+					c.Status = state.StatusDisabled
+				}
+			}
+			pending = append(pending, c)
+		}
+	}
+	if len(pending) > 0 {
+		if err := e.Store.SaveCheckpoints(context.WithoutCancel(ctx), job.Name, pending); err != nil {
+			return fmt.Errorf("checkpoint conflicts: %w", err)
+		}
+	}
+
+	total, done, failed := len(todo), 0, 0
+	nb := (total + job.BatchSize - 1) / job.BatchSize
+	for b := 0; b < nb; b++ {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("stopped after batch %d/%d (%d of %d operations applied and checkpointed): %w", b, nb, done, total, err)
+		}
+		lo, hi := b*job.BatchSize, min((b+1)*job.BatchSize, total)
+		batch := todo[lo:hi]
+		cps := make([]state.Checkpoint, len(batch))
+		// The batch in flight finishes even when ctx is cancelled (graceful
+		// stop): its writes must be checkpointed.
+		bctx := context.WithoutCancel(ctx)
+		var wg sync.WaitGroup
+		next := make(chan int)
+		for w := 0; w < min(job.Workers, len(batch)); w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for k := range next {
+					cps[k] = e.execute(bctx, job, &ops[batch[k]], log)
+				}
+			}()
+		}
+		for k := range batch {
+			next <- k
+		}
+		close(next)
+		wg.Wait()
+
+		if err := e.Store.SaveCheckpoints(bctx, job.Name, cps); err != nil {
+			return fmt.Errorf("checkpoint batch %d/%d: %w (the batch's PingOne changes will be re-found by externalId next run)", b+1, nb, err)
+		}
+		for _, k := range batch {
+			if ops[k].failure != "" {
+				failed++
+				rep.Failures = append(rep.Failures, Failure{Anchor: ops[k].Anchor, Username: ops[k].Username, Actions: ops[k].Actions, Error: ops[k].failure})
+			}
+		}
+		done += len(batch)
+		report(opts, Progress{Phase: "apply", Records: rep.Counts.Records, Done: done, Total: total})
+		log.Debug("batch checkpointed", zap.Int("batch", b+1), zap.Int("batches", nb), zap.Int("done", done))
+		if failed > 0 && job.Safety.MaxFailures.Exceeded(failed, total) {
+			rep.Counts.Failed = failed
+			return fmt.Errorf("apply batch %d/%d: %d of %d operations failed, above safety.max_failures=%s; stopping (first: %s)",
+				b+1, nb, failed, total, job.Safety.MaxFailures, rep.Failures[0].Error)
+		}
+	}
+	rep.Counts.Failed = failed
+	sort.Slice(rep.Failures, func(i, j int) bool { return rep.Failures[i].Anchor < rep.Failures[j].Anchor })
+	return nil
+}
+
+// execute performs one op with the fewest calls that do it and returns the
+// checkpoint that records the outcome. Failures are data: the op's failure
+// field and the checkpoint's status say what happened.
+func (e *Engine) execute(ctx context.Context, job *Job, op *Op, log *zap.Logger) state.Checkpoint {
+	now := e.now()
+	var cp state.Checkpoint
+	if op.cp != nil {
+		cp = *op.cp
+	} else {
+		cp = state.Checkpoint{Anchor: op.Anchor, FirstSeen: now}
+	}
+	cp.LastSeen = now
+	d := op.desired
+
+	fail := func(err error, status state.Status) state.Checkpoint {
+		op.failure = err.Error()
+		cp.Status, cp.LastError = status, shorten(err.Error(), 1000)
+		cp.Failures++
+		if status == state.StatusFailed {
+			cp.Hash = "" // diff field by field next run
+		} else if d != nil {
+			cp.Hash = d.Hash
+		}
+		log.Warn("operation failed", zap.String("anchor", op.Anchor), zap.Any("actions", op.Actions), zap.Error(err))
+		return cp
+	}
+
+	if op.Has(ActCreate) {
+		u, err := e.Target.CreateUser(ctx, op.ToPopulation, d.Attributes)
+		if err != nil {
+			if !pingone.IsUniquenessViolation(err) {
+				return fail(fmt.Errorf("create user anchor=%s: %w", op.Anchor, err), state.StatusFailed)
+			}
+			adopted, reason, lerr := e.resolveExisting(ctx, job, op)
+			switch {
+			case lerr != nil:
+				return fail(fmt.Errorf("create user anchor=%s: %w; then look up the existing user: %w", op.Anchor, err, lerr), state.StatusFailed)
+			case reason != "":
+				op.Actions, op.Why = []Action{ActNoop}, "conflict: "+reason
+				return fail(errors.New(reason), state.StatusConflict)
+			}
+			*op = adopted
+			return e.execute(ctx, job, op, log)
+		}
+		log.Info("user created", zap.String("anchor", op.Anchor), zap.String("user_id", u.ID))
+		op.UserID = u.ID
+		return e.synced(cp, u.ID, d, op.ToPopulation, true)
+	}
+
+	id := op.UserID
+	if op.Has(ActAdopt) || op.Has(ActUpdate) {
+		set, clear := map[string]string{}, []string(nil)
+		for _, c := range op.Changes {
+			if c.New == "" {
+				clear = append(clear, c.Attribute)
+			} else {
+				set[c.Attribute] = c.New
+			}
+		}
+		if len(set)+len(clear) > 0 {
+			if _, err := e.Target.UpdateUser(ctx, id, set, clear); err != nil {
+				if pingone.IsNotFound(err) {
+					cp.UserID = ""
+					return fail(fmt.Errorf("update user anchor=%s id=%s: deleted in PingOne outside syncd; it will be created again next run: %w", op.Anchor, id, err), state.StatusFailed)
+				}
+				return fail(fmt.Errorf("update user anchor=%s id=%s: %w", op.Anchor, id, err), state.StatusFailed)
+			}
+		}
+		if op.Has(ActAdopt) {
+			log.Info("user adopted", zap.String("anchor", op.Anchor), zap.String("user_id", id))
+			cp.UserID = id
+			// Until the enable/disable step succeeds, the user is as it was.
+			cp.Enabled = d.Enabled
+			if op.Has(ActEnable) || op.Has(ActDisable) {
+				cp.Enabled = !d.Enabled
+			}
+		}
+		cp.Attributes = encodeAttrs(d.Attributes)
+		cp.Username = d.Username()
+		if op.Has(ActUpdate) {
+			log.Info("user updated", zap.String("anchor", op.Anchor), zap.String("user_id", id), zap.Int("attributes", len(op.Changes)))
+		}
+	}
+	if op.Has(ActMove) {
+		if err := e.Target.SetPopulation(ctx, id, op.ToPopulation); err != nil {
+			return fail(fmt.Errorf("move user anchor=%s id=%s to population %s: %w", op.Anchor, id, op.ToPopulation, err), state.StatusFailed)
+		}
+		log.Info("user moved", zap.String("anchor", op.Anchor), zap.String("user_id", id), zap.String("population_id", op.ToPopulation))
+	}
+	if op.ToPopulation != "" {
+		cp.PopulationID = op.ToPopulation
+	}
+	if op.Has(ActEnable) || op.Has(ActDisable) {
+		enabled := op.Has(ActEnable)
+		if err := e.Target.SetEnabled(ctx, id, enabled); err != nil {
+			return fail(fmt.Errorf("set enabled=%t user anchor=%s id=%s: %w", enabled, op.Anchor, id, err), state.StatusFailed)
+		}
+		cp.Enabled = enabled
+		if enabled {
+			log.Info("user enabled", zap.String("anchor", op.Anchor), zap.String("user_id", id))
+		} else {
+			log.Info("user disabled", zap.String("anchor", op.Anchor), zap.String("user_id", id))
+		}
+	}
+	if d == nil {
+		// A disable of a user whose record is gone: keep what was applied,
+		// but not the hash, which said "enabled".
+		cp.Status, cp.LastError, cp.Failures, cp.LastSynced, cp.Hash = state.StatusDisabled, "", 0, now, ""
+		return cp
+	}
+	return e.synced(cp, id, d, cp.PopulationID, cp.Enabled)
+}
+
+// synced records a fully applied desired user.
+func (e *Engine) synced(cp state.Checkpoint, id string, d *mapper.Desired, popID string, enabled bool) state.Checkpoint {
+	cp.UserID, cp.Username, cp.PopulationID, cp.Enabled = id, d.Username(), popID, enabled
+	cp.Hash, cp.Attributes = d.Hash, encodeAttrs(d.Attributes)
+	cp.Status = state.StatusActive
+	if !enabled {
+		cp.Status = state.StatusDisabled
+	}
+	cp.LastError, cp.Failures, cp.LastSynced = "", 0, e.now()
+	return cp
+}
+
+// resolveExisting is called when a create hit a uniqueness violation: a
+// user with this username (or, after a lost response, this very user)
+// exists. It looks it up by the job's match rules and returns the adoption
+// op, or a conflict reason.
+func (e *Engine) resolveExisting(ctx context.Context, job *Job, op *Op) (Op, string, error) {
+	d := op.desired
+	c := &candidates{byExternalID: map[string][]pingone.User{}, byUsername: map[string][]pingone.User{}, byEmail: map[string][]pingone.User{}}
+	lookups := []pingone.Filter{pingone.Eq("externalId", d.Attributes["externalId"]), pingone.Eq("username", d.Username())}
+	if d.Attributes["email"] != "" {
+		for _, r := range job.Match {
+			if r == MatchEmail {
+				lookups = append(lookups, pingone.Eq("email", d.Attributes["email"]))
+			}
+		}
+	}
+	seen := map[string]bool{}
+	for _, f := range lookups {
+		err := e.Target.FindUsers(ctx, f, func(u pingone.User) error {
+			if !seen[u.ID] {
+				seen[u.ID] = true
+				c.add(u)
+			}
+			return nil
+		})
+		if err != nil {
+			return Op{}, "", err
+		}
+	}
+	u, rule, conflict := match(job.Match, d, c, nil)
+	if conflict != "" {
+		return Op{}, conflict, nil
+	}
+	if u == nil {
+		return Op{}, "PingOne reports the username as taken but no user matches it; retrying next run", nil
+	}
+	return adoptOp(op, *u, rule), "", nil
+}

@@ -1,0 +1,480 @@
+package reconcile
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/syncd/syncd/internal/fielderr"
+	"github.com/syncd/syncd/mapper"
+	"github.com/syncd/syncd/sink/pingone"
+	"github.com/syncd/syncd/sources"
+	"github.com/syncd/syncd/state"
+)
+
+// Match rule names: how a record may be linked to a user that already exists
+// in PingOne and that syncd did not create.
+const (
+	MatchExternalID = "externalId"
+	MatchUsername   = "username"
+	MatchEmail      = "email"
+)
+
+// Job is one configured sync: a source, a mapping, and the rules for
+// applying the result.
+type Job struct {
+	Name   string
+	Source sources.Source
+	Mapper *mapper.Mapper
+	// Match lists, in order, the rules that may adopt a pre-existing
+	// PingOne user: "externalId", "username", "email". Default
+	// externalId then username; email only when listed.
+	Match  []string
+	Safety Safety
+	// BatchSize is how many operations are applied and checkpointed
+	// together. Default 200.
+	BatchSize int
+	// Workers is how many operations run at once. Default 8.
+	Workers int
+	// FullEvery forces a complete read when the last one is older. Zero:
+	// every read is complete.
+	FullEvery time.Duration
+}
+
+// SetDefaults fills unset fields with their defaults.
+func (j *Job) SetDefaults() {
+	if j.Match == nil {
+		j.Match = []string{MatchExternalID, MatchUsername}
+	}
+	if j.BatchSize == 0 {
+		j.BatchSize = 200
+	}
+	if j.Workers == 0 {
+		j.Workers = 8
+	}
+	if j.Safety.MaxDisables == 0 {
+		j.Safety.MaxDisables = 500
+	}
+	if j.Safety.MaxDisablePercent == 0 {
+		j.Safety.MaxDisablePercent = 10
+	}
+	if j.Safety.MaxFailures == (Threshold{}) {
+		j.Safety.MaxFailures = Threshold{Percent: 5, IsPct: true}
+	}
+}
+
+// ValidateMatch checks match rules; paths are relative to the job.
+func ValidateMatch(match []string) error {
+	var errs fielderr.List
+	seen := map[string]bool{}
+	for i, m := range match {
+		switch m {
+		case MatchExternalID, MatchUsername, MatchEmail:
+		default:
+			errs.Add(fmt.Sprintf("match[%d]", i), "unknown rule %q (use externalId, username or email)", m)
+		}
+		if seen[m] {
+			errs.Add(fmt.Sprintf("match[%d]", i), "%q listed twice", m)
+		}
+		seen[m] = true
+	}
+	return errs.Err()
+}
+
+// Engine runs jobs. Its fields are the run's dependencies; it keeps no
+// state between runs.
+type Engine struct {
+	Store  state.Store
+	Target Target
+	Logger *zap.Logger
+	// Calls, when set, returns how many API requests the target has made
+	// so far; reports show the difference over a run.
+	Calls func() int64
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+// Options change one run.
+type Options struct {
+	// DryRun plans and reports but writes nothing, neither to PingOne nor
+	// to state (DESIGN invariant 8).
+	DryRun bool
+	// AllowMassDisable overrides the safety gate for this run.
+	AllowMassDisable bool
+	// ForceFull asks the source for a complete read.
+	ForceFull bool
+	// Progress, when set, is called as the run advances.
+	Progress func(Progress)
+	// ExpectPlan, when set, is the digest of a plan saved earlier (`syncd
+	// plan --out`): the run applies only if it plans exactly that again,
+	// and otherwise fails with ErrPlanChanged before any write.
+	ExpectPlan string
+}
+
+// ErrPlanChanged is returned when a saved plan no longer matches what the
+// source and state give now.
+var ErrPlanChanged = errors.New("the saved plan no longer matches the source and state")
+
+// Progress is a snapshot of a run's advance, for a terminal display.
+type Progress struct {
+	Phase   string // "read", "plan", "apply"
+	Records int
+	Done    int
+	Total   int
+}
+
+func (e *Engine) now() time.Time {
+	if e.Now != nil {
+		return e.Now()
+	}
+	return time.Now()
+}
+
+// Run runs one job once and reports what it did. The error is nil when the
+// run succeeded (per-record rejects and per-user failures within the bound
+// are in the report, not in the error); a *GateError when the safety gate
+// stopped it; wraps state.ErrLocked when another process holds the job.
+func (e *Engine) Run(ctx context.Context, job *Job, opts Options) (*Report, error) {
+	rep := &Report{Job: job.Name, DryRun: opts.DryRun, StartedAt: e.now(), TransactionID: newTransactionID()}
+	log := e.Logger.With(zap.String("job", job.Name), zap.String("run_id", rep.TransactionID))
+	ctx = pingone.WithTransactionID(ctx, rep.TransactionID)
+	var calls0 int64
+	if e.Calls != nil {
+		calls0 = e.Calls()
+	}
+
+	err := e.run(ctx, job, opts, rep, log)
+
+	rep.FinishedAt = e.now()
+	if e.Calls != nil {
+		rep.APICalls = e.Calls() - calls0
+	}
+	var gerr *GateError
+	switch {
+	case errors.As(err, &gerr):
+		rep.Status, rep.Gate = StatusGated, gerr
+	case err != nil:
+		rep.Status = StatusFailed
+	case opts.DryRun:
+		rep.Status = StatusPlanned
+	default:
+		rep.Status = StatusSucceeded
+	}
+	if err != nil {
+		rep.Error = err.Error()
+		err = fmt.Errorf("job %s: %w", job.Name, err)
+	}
+	return rep, err
+}
+
+func (e *Engine) run(ctx context.Context, job *Job, opts Options, rep *Report, log *zap.Logger) (runErr error) {
+	if !opts.DryRun {
+		unlock, err := e.Store.Lock(ctx, job.Name)
+		if err != nil {
+			return fmt.Errorf("lock: %w", err)
+		}
+		defer func() {
+			uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			defer cancel()
+			if uerr := unlock(uctx); uerr != nil {
+				log.Warn("job lock release failed", zap.Error(uerr))
+			}
+		}()
+	}
+
+	cursor, err := e.Store.Cursor(ctx, job.Name)
+	if err != nil {
+		return fmt.Errorf("read cursor: %w", err)
+	}
+	full := opts.ForceFull || len(cursor.Value) == 0 || job.FullEvery == 0 ||
+		e.now().Sub(cursor.LastFullRead) >= job.FullEvery
+
+	mode := "full"
+	if !full {
+		mode = "delta"
+	}
+	if opts.DryRun {
+		mode = "dry-run"
+	} else {
+		run, err := e.Store.StartRun(ctx, state.Run{Job: job.Name, Mode: mode, StartedAt: rep.StartedAt, Status: state.RunRunning})
+		if err != nil {
+			return fmt.Errorf("record run start: %w", err)
+		}
+		rep.RunID = run.ID
+		defer func() { e.finishRun(ctx, run, rep, runErr, log) }()
+	}
+	log.Info("run started", zap.String("mode", mode), zap.Int64("state_run_id", rep.RunID))
+
+	// Read and map.
+	t0 := e.now()
+	rd, err := e.read(ctx, job, sources.ReadRequest{Cursor: cursor.Value, Full: full, Attributes: job.Mapper.SourceAttributes()}, rep, opts)
+	if err != nil {
+		return err
+	}
+	rep.Phases.Read = e.now().Sub(t0)
+
+	// Plan.
+	t0 = e.now()
+	cps, active, err := e.loadCheckpoints(ctx, job.Name)
+	if err != nil {
+		return err
+	}
+	popIDs, err := e.resolvePopulations(ctx, rd, rep)
+	if err != nil {
+		return err
+	}
+	in := diffInput{
+		desired: rd.desired, popIDs: popIDs, rejected: rd.rejected, outOfScope: rd.outOfScope,
+		deleted: rd.deleted, complete: rd.complete, checkpoints: cps,
+	}
+	ops := diff(in)
+	if err := e.planAdoptions(ctx, job, ops, cps); err != nil {
+		return err
+	}
+	rep.Phases.Plan = e.now().Sub(t0)
+	rep.PlanDigest = planDigest(ops)
+	report(opts, Progress{Phase: "plan", Records: rep.Counts.Records})
+	if opts.ExpectPlan != "" && opts.ExpectPlan != rep.PlanDigest {
+		return fmt.Errorf("%w: re-run `syncd plan` and review it again (saved %s, now %s)", ErrPlanChanged, opts.ExpectPlan, rep.PlanDigest)
+	}
+
+	if !opts.AllowMassDisable {
+		if g := gate(job.Name, job.Safety, ops, active, rd.records, rd.complete); g != nil {
+			log.Warn("safety gate tripped", zap.Int("disables", g.Disables), zap.Int("active", g.Active), zap.Bool("empty_source", g.EmptySource))
+			return g
+		}
+	}
+
+	if opts.DryRun {
+		rep.countOps(ops)
+		countRejects(rep, ops)
+		for i := range ops {
+			if ops[i].writes() {
+				log.Debug("would apply", zap.String("anchor", ops[i].Anchor), zap.Any("actions", ops[i].Actions))
+			}
+		}
+		return nil
+	}
+
+	// Apply.
+	t0 = e.now()
+	applyErr := e.apply(ctx, job, ops, rep, opts, log)
+	rep.Phases.Apply = e.now().Sub(t0)
+	rep.countOps(ops)
+	countRejects(rep, ops)
+	if applyErr != nil {
+		return applyErr
+	}
+	if rep.Counts.Failed == 0 {
+		// A cursor moves only when every change it covers was applied:
+		// otherwise a delta read would never see the failed ones again.
+		c := state.Cursor{Value: rd.cursor, LastFullRead: cursor.LastFullRead}
+		if rd.complete {
+			c.LastFullRead = rep.StartedAt
+		}
+		if err := e.Store.SetCursor(ctx, job.Name, c); err != nil {
+			return fmt.Errorf("save cursor: %w", err)
+		}
+	}
+	return nil
+}
+
+func report(opts Options, p Progress) {
+	if opts.Progress != nil {
+		opts.Progress(p)
+	}
+}
+
+func countRejects(rep *Report, ops []Op) {
+	rep.Counts.Rejected = len(rep.Rejects)
+	for i := range ops {
+		if ops[i].cp != nil && ops[i].cp.Status == state.StatusConflict && ops[i].Has(ActNoop) {
+			rep.Counts.Conflicts++
+		}
+	}
+}
+
+func (e *Engine) finishRun(ctx context.Context, run state.Run, rep *Report, runErr error, log *zap.Logger) {
+	run.FinishedAt = e.now()
+	run.Counts = rep.Counts.Map()
+	run.Status = state.RunSucceeded
+	var g *GateError
+	switch {
+	case errors.As(runErr, &g):
+		run.Status = state.RunGated
+	case runErr != nil:
+		run.Status = state.RunFailed
+	}
+	if runErr != nil {
+		run.Error = runErr.Error()
+	}
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := e.Store.FinishRun(fctx, run); err != nil {
+		log.Error("record run end failed", zap.Error(err))
+	}
+	log.Info("run finished", zap.String("status", string(run.Status)),
+		zap.Int("created", rep.Counts.Created), zap.Int("adopted", rep.Counts.Adopted),
+		zap.Int("updated", rep.Counts.Updated), zap.Int("enabled", rep.Counts.Enabled),
+		zap.Int("disabled", rep.Counts.Disabled), zap.Int("moved", rep.Counts.Moved),
+		zap.Int("unchanged", rep.Counts.Unchanged), zap.Int("rejected", rep.Counts.Rejected),
+		zap.Int("failed", rep.Counts.Failed),
+		zap.Duration("read", rep.Phases.Read), zap.Duration("plan", rep.Phases.Plan), zap.Duration("apply", rep.Phases.Apply))
+}
+
+// readResult is what the read-and-map phase produced.
+type readResult struct {
+	desired    map[string]*mapper.Desired
+	rejected   map[string]string
+	outOfScope map[string]bool
+	deleted    map[string]bool
+	complete   bool
+	records    int
+	cursor     []byte
+}
+
+func (e *Engine) read(ctx context.Context, job *Job, req sources.ReadRequest, rep *Report, opts Options) (*readResult, error) {
+	r, err := job.Source.Open(ctx, req)
+	if err != nil {
+		return nil, fmt.Errorf("open source: %w", err)
+	}
+	defer r.Close()
+	rep.Mode = r.Mode().String()
+
+	res := &readResult{
+		rejected:   map[string]string{},
+		outOfScope: map[string]bool{},
+		deleted:    map[string]bool{},
+	}
+	var mapped []mapper.Desired
+	anonymous := 0
+	for r.Next() {
+		rec := r.Record()
+		res.records++
+		if res.records%10000 == 0 {
+			report(opts, Progress{Phase: "read", Records: res.records})
+		}
+		if rec.Deleted {
+			res.deleted[rec.Anchor] = true
+			continue
+		}
+		out := job.Mapper.Map(rec)
+		switch out.Outcome {
+		case mapper.Mapped:
+			mapped = append(mapped, out.Desired)
+		case mapper.OutOfScope:
+			res.outOfScope[rec.Anchor] = true
+		case mapper.Rejected:
+			rep.Rejects = append(rep.Rejects, out.Reject)
+			if out.Reject.Anchor == "" {
+				anonymous++
+			} else {
+				res.rejected[out.Reject.Anchor] = out.Reject.Reason
+			}
+		}
+	}
+	if err := r.Err(); err != nil {
+		// DESIGN invariant 1: an incomplete read plans nothing at all.
+		return nil, fmt.Errorf("read source (after %d records; nothing planned, nothing disabled): %w", res.records, err)
+	}
+	res.cursor = r.Cursor()
+	res.complete = r.Mode() == sources.Full
+	rep.Counts.Records = res.records
+	if anonymous > 0 && res.complete {
+		// A record the source could not identify may be a managed user:
+		// disabling "absent" users would disable it.
+		res.complete = false
+		rep.Warnings = append(rep.Warnings, fmt.Sprintf(
+			"%d records could not be identified (no anchor): users absent from this read are not disabled this run; fix the rejected records", anonymous))
+	}
+
+	kept, conflicts := mapper.CheckConflicts(mapped)
+	for _, c := range conflicts {
+		rep.Rejects = append(rep.Rejects, c)
+		if c.Anchor != "" {
+			res.rejected[c.Anchor] = c.Reason
+		}
+	}
+	res.desired = make(map[string]*mapper.Desired, len(kept))
+	for i := range kept {
+		if _, bad := res.rejected[kept[i].Anchor]; bad {
+			continue // a duplicate anchor rejected by the source
+		}
+		res.desired[kept[i].Anchor] = &kept[i]
+	}
+	return res, nil
+}
+
+func (e *Engine) loadCheckpoints(ctx context.Context, job string) (map[string]*state.Checkpoint, int, error) {
+	cps := map[string]*state.Checkpoint{}
+	active := 0
+	err := e.Store.Checkpoints(ctx, job, func(c state.Checkpoint) error {
+		cps[c.Anchor] = &c
+		if c.UserID != "" && c.Enabled {
+			active++
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("load checkpoints: %w", err)
+	}
+	return cps, active, nil
+}
+
+// resolvePopulations turns each configured population (name or id) into an
+// id, one look-up per distinct value per run. Records whose population does
+// not exist are rejected, naming it.
+func (e *Engine) resolvePopulations(ctx context.Context, rd *readResult, rep *Report) (map[string]string, error) {
+	ids := map[string]string{}
+	missing := map[string]error{}
+	for _, d := range rd.desired {
+		p := d.Population
+		if _, ok := ids[p]; ok {
+			continue
+		}
+		if _, ok := missing[p]; ok {
+			continue
+		}
+		id, err := e.Target.ResolvePopulation(ctx, p)
+		if err != nil {
+			if pingone.IsNotFound(err) {
+				missing[p] = err
+				continue
+			}
+			return nil, fmt.Errorf("resolve population %q: %w", p, err)
+		}
+		ids[p] = id
+	}
+	for a, d := range rd.desired {
+		if err, ok := missing[d.Population]; ok {
+			reason := fmt.Sprintf("population %q does not exist in PingOne (%v): create it or fix the population rule", d.Population, err)
+			rep.Rejects = append(rep.Rejects, mapper.Reject{Anchor: a, Pos: d.Pos, Attribute: "population", Reason: reason})
+			rd.rejected[a] = reason
+			delete(rd.desired, a)
+		}
+	}
+	return ids, nil
+}
+
+func newTransactionID() string {
+	var b [12]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err) // crypto/rand never fails on Linux
+	}
+	return "syncd-" + hex.EncodeToString(b[:])
+}
+
+// shorten keeps messages and reports readable.
+func shorten(s string, n int) string {
+	s = strings.TrimSpace(s)
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}

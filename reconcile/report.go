@@ -1,0 +1,115 @@
+package reconcile
+
+import (
+	"time"
+
+	"github.com/syncd/syncd/mapper"
+)
+
+// Counts are a run's totals, one per kind of operation.
+type Counts struct {
+	Records   int `json:"records"`
+	Created   int `json:"created"`
+	Adopted   int `json:"adopted"`
+	Updated   int `json:"updated"`
+	Enabled   int `json:"enabled"`
+	Disabled  int `json:"disabled"`
+	Moved     int `json:"moved"`
+	Unchanged int `json:"unchanged"`
+	Rejected  int `json:"rejected"`
+	Conflicts int `json:"conflicts"`
+	Failed    int `json:"failed"`
+}
+
+// Map returns the counts keyed by name, as the state's run record keeps them.
+func (c Counts) Map() map[string]int {
+	return map[string]int{
+		"records": c.Records, "created": c.Created, "adopted": c.Adopted, "updated": c.Updated,
+		"enabled": c.Enabled, "disabled": c.Disabled, "moved": c.Moved, "unchanged": c.Unchanged,
+		"rejected": c.Rejected, "conflicts": c.Conflicts, "failed": c.Failed,
+	}
+}
+
+// Failure is one user whose operation failed this run.
+type Failure struct {
+	Anchor   string   `json:"anchor"`
+	Username string   `json:"username,omitempty"`
+	Actions  []Action `json:"actions"`
+	Error    string   `json:"error"`
+}
+
+// Phases are the wall-clock times of a run's phases.
+type Phases struct {
+	Read  time.Duration `json:"read_ns"`
+	Plan  time.Duration `json:"plan_ns"`
+	Apply time.Duration `json:"apply_ns"`
+}
+
+// Report is what one run of one job did (or, in a dry run, would do). Its
+// JSON form is the stable machine format of `--output json` and `--report`.
+type Report struct {
+	Job           string    `json:"job"`
+	RunID         int64     `json:"run_id,omitempty"`
+	TransactionID string    `json:"transaction_id"`
+	DryRun        bool      `json:"dry_run"`
+	Mode          string    `json:"mode"` // "full" or "delta"
+	Status        string    `json:"status"`
+	StartedAt     time.Time `json:"started_at"`
+	FinishedAt    time.Time `json:"finished_at"`
+	Counts        Counts    `json:"counts"`
+	APICalls      int64     `json:"api_calls"`
+	// PlanDigest identifies the plan's writes: `syncd apply` checks that a
+	// saved plan still holds before applying it.
+	PlanDigest string `json:"plan_digest"`
+	Phases     Phases `json:"phases"`
+	// Operations lists every planned or applied operation other than
+	// no-ops: creates, adoptions, updates, moves, enables, disables and
+	// users left as they are because their record was rejected.
+	Operations []Op            `json:"operations"`
+	Rejects    []mapper.Reject `json:"rejects"`
+	Failures   []Failure       `json:"failures"`
+	Warnings   []string        `json:"warnings"`
+	Gate       *GateError      `json:"gate,omitempty"`
+	Error      string          `json:"error,omitempty"`
+}
+
+// Run statuses a report carries.
+const (
+	StatusSucceeded = "succeeded"
+	StatusFailed    = "failed"
+	StatusGated     = "gated"
+	StatusPlanned   = "planned" // dry run
+)
+
+// countOps fills the operation counts from the plan (dry run) or from the
+// applied results.
+func (r *Report) countOps(ops []Op) {
+	for i := range ops {
+		op := &ops[i]
+		if op.failure != "" {
+			r.Operations = append(r.Operations, *op)
+			continue // counted in Failed
+		}
+		for _, a := range op.Actions {
+			switch a {
+			case ActCreate:
+				r.Counts.Created++
+			case ActAdopt:
+				r.Counts.Adopted++
+			case ActUpdate:
+				r.Counts.Updated++
+			case ActEnable:
+				r.Counts.Enabled++
+			case ActDisable:
+				r.Counts.Disabled++
+			case ActMove:
+				r.Counts.Moved++
+			case ActNoop:
+				r.Counts.Unchanged++
+			}
+		}
+		if !op.Has(ActNoop) {
+			r.Operations = append(r.Operations, *op)
+		}
+	}
+}
