@@ -500,3 +500,24 @@ func TestRecordReuse(t *testing.T) {
 		}
 	}
 }
+
+func TestRequestedAttributes(t *testing.T) {
+	t.Parallel()
+	src, err := New(Config{Path: writeFile(t, "ID,Mail,photo,sn\n1,a,\xff\xfe,S\n"), Key: "id"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := src.Open(context.Background(), sources.ReadRequest{Attributes: []string{"mail", "SN", "nosuch"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if !r.Next() {
+		t.Fatalf("no record: %v", r.Err())
+	}
+	rec := r.Record()
+	want := map[string][]string{"id": {"1"}, "mail": {"a"}, "sn": {"S"}}
+	if rec.Reject != "" || !maps.EqualFunc(rec.Attrs, want, slices.Equal) {
+		t.Errorf("record %q reject %q, want attrs %q and no reject (photo is not requested)", rec.Attrs, rec.Reject, want)
+	}
+}

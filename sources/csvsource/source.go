@@ -75,6 +75,10 @@ func New(cfg Config, logger *zap.Logger) (*Source, error) {
 // false and the file is byte-for-byte unchanged, Open returns a Delta read
 // with no records (the rows are not parsed). Otherwise it returns a Full
 // read.
+//
+// When req.Attributes is not empty, records carry only those columns plus
+// the key column, and only those are checked for valid UTF-8: a stray byte
+// in a column the mapping does not use rejects nothing.
 func (s *Source) Open(ctx context.Context, req sources.ReadRequest) (sources.Reader, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("open csv %s: %w", s.cfg.Path, err)
@@ -89,11 +93,12 @@ func (s *Source) Open(ctx context.Context, req sources.ReadRequest) (sources.Rea
 			return &deltaReader{ctx: ctx, cursor: fp.encode()}, nil
 		}
 	}
-	return s.openFull(ctx)
+	return s.openFull(ctx, req.Attributes)
 }
 
-// openFull opens the file and reads its header.
-func (s *Source) openFull(ctx context.Context) (*reader, error) {
+// openFull opens the file and reads its header. When attrs is not empty,
+// records carry only those columns (plus the key column).
+func (s *Source) openFull(ctx context.Context, attrs []string) (*reader, error) {
 	f, err := s.open(s.cfg.Path)
 	if err != nil {
 		return nil, fmt.Errorf("open csv file: %w", err)
@@ -116,7 +121,7 @@ func (s *Source) openFull(ctx context.Context) (*reader, error) {
 			r.mtime = fi.ModTime().UnixNano()
 		}
 	}
-	if err := r.start(s); err != nil {
+	if err := r.start(s, attrs); err != nil {
 		_ = f.Close()
 		return nil, err
 	}
@@ -139,6 +144,7 @@ type reader struct {
 
 	header []string   // lower-case attribute names, one per column
 	keyCol int        // index of the key column
+	keep   []bool     // per column: part of the records (ReadRequest.Attributes)
 	vals   [][]string // per-column value slices, reused row after row
 	attrs  map[string][]string
 	rec    sources.Record
@@ -160,7 +166,7 @@ type reader struct {
 }
 
 // start sets up decoding and reads the header row.
-func (r *reader) start(s *Source) error {
+func (r *reader) start(s *Source, attrs []string) error {
 	br := bufio.NewReaderSize(r.hr, bufSize)
 	var in io.Reader = br
 	if s.enc == nil {
@@ -210,6 +216,15 @@ func (r *reader) start(s *Source) error {
 	var ok bool
 	if r.keyCol, ok = index[key]; !ok {
 		return fmt.Errorf("read csv %s: key column %q not in the header (line %d): %q", r.path, s.cfg.Key, line, r.header)
+	}
+	r.keep = make([]bool, len(r.header))
+	for i := range r.keep {
+		r.keep[i] = len(attrs) == 0 || i == r.keyCol
+	}
+	for _, a := range attrs {
+		if i, ok := index[strings.ToLower(a)]; ok {
+			r.keep[i] = true
+		}
 	}
 	r.vals = make([][]string, len(r.header))
 	r.attrs = make(map[string][]string, len(r.header))
@@ -277,7 +292,7 @@ func (r *reader) row(fields []string, line int) {
 	}
 	if r.checkUT {
 		for i, f := range fields {
-			if !utf8.ValidString(f) {
+			if r.keep[i] && !utf8.ValidString(f) {
 				if i == r.keyCol {
 					r.reject(line, "", fmt.Sprintf("key column %q is not valid UTF-8 (wrong encoding?)", r.header[i]))
 					return
@@ -293,6 +308,9 @@ func (r *reader) row(fields []string, line int) {
 		return
 	}
 	for i, name := range r.header {
+		if !r.keep[i] {
+			continue
+		}
 		v := r.vals[i][:0]
 		cell := fields[i]
 		if r.sep == "" {
