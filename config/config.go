@@ -1,0 +1,476 @@
+package config
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/robfig/cron/v3"
+	"github.com/sethvargo/go-envconfig"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/syncd/syncd/internal/fielderr"
+	"github.com/syncd/syncd/internal/secret"
+	"github.com/syncd/syncd/mapper"
+	"github.com/syncd/syncd/reconcile"
+	"github.com/syncd/syncd/sink/pingone"
+	"github.com/syncd/syncd/sources/csvsource"
+	"github.com/syncd/syncd/sources/ldapsource"
+)
+
+// DefaultPath is where syncd looks for its config when neither --config nor
+// SYNCD_CONFIG says otherwise.
+const DefaultPath = "/etc/syncd/syncd.yaml"
+
+// Config is the whole configuration file.
+type Config struct {
+	State   State          `yaml:"state"`
+	PingOne pingone.Config `yaml:"pingone"`
+	Log     Log            `yaml:"log"`
+	Daemon  Daemon         `yaml:"daemon"`
+	HTTP    HTTP           `yaml:"http"`
+	Jobs    []Job          `yaml:"jobs"`
+
+	// Path is the file the config was read from; Dir its directory, which
+	// relative paths in the file are resolved against.
+	Path string `yaml:"-"`
+	Dir  string `yaml:"-"`
+}
+
+// State configures the state store.
+type State struct {
+	// URL is postgres://… or sqlite://PATH (relative to the config file's
+	// directory unless absolute: sqlite:///var/lib/syncd/state.db).
+	// Default sqlite://syncd.db.
+	URL string `yaml:"url"`
+	// AutoMigrate applies pending schema migrations at start. Default true;
+	// set false to migrate only with `syncd migrate`.
+	AutoMigrate *bool `yaml:"auto_migrate"`
+}
+
+// Migrate reports whether migrations run at start.
+func (s State) Migrate() bool { return s.AutoMigrate == nil || *s.AutoMigrate }
+
+// Log configures logging.
+type Log struct {
+	// Level is debug, info (default), warn or error. Personal data is
+	// logged only at debug.
+	Level string `yaml:"level"`
+	// Format is json (default when not on a terminal) or console.
+	Format string `yaml:"format"`
+}
+
+// Daemon configures `syncd run`.
+type Daemon struct {
+	// Timezone for cron schedules (IANA name). Default UTC.
+	Timezone string `yaml:"timezone"`
+	// ShutdownTimeout bounds the graceful stop. Default 30s.
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+}
+
+// HTTP configures the health and metrics endpoints of `syncd run`.
+type HTTP struct {
+	// Listen is the address of /healthz, /readyz and /metrics. Default
+	// 127.0.0.1:9464; "off" disables it.
+	Listen string `yaml:"listen"`
+}
+
+// Job is one configured sync.
+type Job struct {
+	// Name identifies the job in state, logs, metrics and --job. Required;
+	// letters, digits, '-', '_' and '.'.
+	Name string `yaml:"name"`
+	// Schedule is a five-field cron spec or a descriptor (@every 15m,
+	// @hourly) for `syncd run`. Required by `syncd run` only.
+	Schedule string `yaml:"schedule"`
+	// RunAtStart runs the job once when `syncd run` starts.
+	RunAtStart bool `yaml:"run_at_start"`
+	// Jitter delays each scheduled run by a random duration up to it.
+	Jitter time.Duration `yaml:"jitter"`
+	// FullEvery forces a complete read of the source when the last one is
+	// older (delta-capable sources only). Default 24h.
+	FullEvery time.Duration `yaml:"full_every"`
+	// Source says where identities come from: exactly one of csv, ldap.
+	Source Source `yaml:"source"`
+	// Mapping, custom_attributes, scope, population and enabled.
+	mapper.Config `yaml:",inline"`
+	// Match lists the rules that may adopt pre-existing PingOne users, in
+	// order. Default [externalId, username]; add email explicitly.
+	Match []string `yaml:"match"`
+	// BatchSize is how many operations are checkpointed together. Default 200.
+	BatchSize int `yaml:"batch_size"`
+	// Safety thresholds: max_disables (500), max_disable_percent (10),
+	// max_failures (count or "N%", default "5%").
+	Safety reconcile.Safety `yaml:"safety"`
+
+	// Mapper is the compiled mapping, set by Load.
+	Mapper *mapper.Mapper `yaml:"-"`
+}
+
+// Source is a job's source block.
+type Source struct {
+	CSV  *csvsource.Config  `yaml:"csv"`
+	LDAP *ldapsource.Config `yaml:"ldap"`
+}
+
+// Kind names the configured source ("csv" or "ldap").
+func (s Source) Kind() string {
+	switch {
+	case s.CSV != nil:
+		return "csv"
+	case s.LDAP != nil:
+		return "ldap"
+	}
+	return ""
+}
+
+// env holds the environment overrides (go-envconfig).
+type env struct {
+	StateURL                *string  `env:"SYNCD_STATE_URL, noinit"`
+	PingOneRegion           *string  `env:"SYNCD_PINGONE_REGION, noinit"`
+	PingOneAPIURL           *string  `env:"SYNCD_PINGONE_API_URL, noinit"`
+	PingOneAuthURL          *string  `env:"SYNCD_PINGONE_AUTH_URL, noinit"`
+	PingOneEnvironmentID    *string  `env:"SYNCD_PINGONE_ENVIRONMENT_ID, noinit"`
+	PingOneClientID         *string  `env:"SYNCD_PINGONE_CLIENT_ID, noinit"`
+	PingOneClientSecret     *string  `env:"SYNCD_PINGONE_CLIENT_SECRET, noinit"`
+	PingOneClientSecretFile *string  `env:"SYNCD_PINGONE_CLIENT_SECRET_FILE, noinit"`
+	PingOneAuthMethod       *string  `env:"SYNCD_PINGONE_AUTH_METHOD, noinit"`
+	PingOneRateLimit        *float64 `env:"SYNCD_PINGONE_RATE_LIMIT, noinit"`
+	PingOneConcurrency      *int     `env:"SYNCD_PINGONE_CONCURRENCY, noinit"`
+	LDAPBindPassword        *string  `env:"SYNCD_LDAP_BIND_PASSWORD, noinit"`
+	LDAPBindPasswordFile    *string  `env:"SYNCD_LDAP_BIND_PASSWORD_FILE, noinit"`
+	LogLevel                *string  `env:"SYNCD_LOG_LEVEL, noinit"`
+	LogFormat               *string  `env:"SYNCD_LOG_FORMAT, noinit"`
+	HTTPListen              *string  `env:"SYNCD_HTTP_LISTEN, noinit"`
+	Timezone                *string  `env:"SYNCD_DAEMON_TIMEZONE, noinit"`
+}
+
+// Load reads, overrides, validates and compiles the config at path.
+// lookup reads environment variables (nil: the process environment).
+func Load(ctx context.Context, path string, lookup envconfig.Lookuper) (*Config, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	defer f.Close()
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	return Parse(ctx, f, filepath.Dir(abs), abs, lookup)
+}
+
+// Parse is Load from a reader; dir resolves relative paths.
+func Parse(ctx context.Context, r io.Reader, dir, name string, lookup envconfig.Lookuper) (*Config, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("config %s: read: %w", name, err)
+	}
+	c := &Config{Path: name, Dir: dir}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("config %s: %w", name, cleanYAMLError(err))
+	}
+	if lookup == nil {
+		lookup = envconfig.OsLookuper()
+	}
+	if err := c.applyEnv(ctx, lookup); err != nil {
+		return nil, fmt.Errorf("config %s: environment: %w", name, err)
+	}
+	c.setDefaults()
+	if err := c.resolve(); err != nil {
+		return nil, fmt.Errorf("config %s:\n%w", name, err)
+	}
+	if err := c.validate(); err != nil {
+		return nil, fmt.Errorf("config %s:\n%w", name, err)
+	}
+	return c, nil
+}
+
+func cleanYAMLError(err error) error {
+	// yaml.v3 says "field x not found in type config.Job": say it plainly.
+	msg := err.Error()
+	msg = regexp.MustCompile(`field (\S+) not found in type [\w.]+`).ReplaceAllString(msg, "unknown key $1")
+	return errors.New(msg)
+}
+
+func (c *Config) applyEnv(ctx context.Context, lookup envconfig.Lookuper) error {
+	var e env
+	if err := envconfig.ProcessWith(ctx, &envconfig.Config{Target: &e, Lookuper: lookup}); err != nil {
+		return err
+	}
+	set := func(dst *string, v *string) {
+		if v != nil {
+			*dst = *v
+		}
+	}
+	set(&c.State.URL, e.StateURL)
+	set(&c.PingOne.Region, e.PingOneRegion)
+	set(&c.PingOne.APIURL, e.PingOneAPIURL)
+	set(&c.PingOne.AuthURL, e.PingOneAuthURL)
+	set(&c.PingOne.EnvironmentID, e.PingOneEnvironmentID)
+	set(&c.PingOne.ClientID, e.PingOneClientID)
+	set(&c.PingOne.ClientSecretFile, e.PingOneClientSecretFile)
+	set(&c.PingOne.AuthMethod, e.PingOneAuthMethod)
+	set(&c.Log.Level, e.LogLevel)
+	set(&c.Log.Format, e.LogFormat)
+	set(&c.HTTP.Listen, e.HTTPListen)
+	set(&c.Daemon.Timezone, e.Timezone)
+	if e.PingOneClientSecret != nil {
+		c.PingOne.ClientSecret = secret.New(*e.PingOneClientSecret)
+		c.PingOne.ClientSecretFile = ""
+	}
+	if e.PingOneRateLimit != nil {
+		c.PingOne.RateLimit = *e.PingOneRateLimit
+	}
+	if e.PingOneConcurrency != nil {
+		c.PingOne.Concurrency = *e.PingOneConcurrency
+	}
+	for i := range c.Jobs {
+		l := c.Jobs[i].Source.LDAP
+		if l == nil {
+			continue
+		}
+		if e.LDAPBindPasswordFile != nil {
+			l.BindPasswordFile = *e.LDAPBindPasswordFile
+		}
+		if e.LDAPBindPassword != nil && l.BindPasswordFile == "" {
+			l.BindPassword = secret.New(*e.LDAPBindPassword)
+		}
+	}
+	return nil
+}
+
+func (c *Config) setDefaults() {
+	if c.State.URL == "" {
+		c.State.URL = "sqlite://syncd.db"
+	}
+	if c.Log.Level == "" {
+		c.Log.Level = "info"
+	}
+	if c.Daemon.Timezone == "" {
+		c.Daemon.Timezone = "UTC"
+	}
+	if c.Daemon.ShutdownTimeout == 0 {
+		c.Daemon.ShutdownTimeout = 30 * time.Second
+	}
+	if c.HTTP.Listen == "" {
+		c.HTTP.Listen = "127.0.0.1:9464"
+	}
+	c.PingOne.SetDefaults()
+	for i := range c.Jobs {
+		j := &c.Jobs[i]
+		if j.FullEvery == 0 {
+			j.FullEvery = 24 * time.Hour
+		}
+		if j.BatchSize == 0 {
+			j.BatchSize = 200
+		}
+		if j.Match == nil {
+			j.Match = []string{reconcile.MatchExternalID, reconcile.MatchUsername}
+		}
+		if j.Safety.MaxDisables == 0 {
+			j.Safety.MaxDisables = 500
+		}
+		if j.Safety.MaxDisablePercent == 0 {
+			j.Safety.MaxDisablePercent = 10
+		}
+		if j.Safety.MaxFailures == (reconcile.Threshold{}) {
+			j.Safety.MaxFailures = reconcile.Threshold{Percent: 5, IsPct: true}
+		}
+	}
+}
+
+// resolve makes relative paths absolute (against the config's directory)
+// and reads secrets from their files.
+func (c *Config) resolve() error {
+	var errs fielderr.List
+	if rest, ok := strings.CutPrefix(c.State.URL, "sqlite://"); ok && rest != "" && !filepath.IsAbs(rest) {
+		c.State.URL = "sqlite://" + c.abs(rest)
+	}
+	if f := c.PingOne.ClientSecretFile; f != "" {
+		s, err := readSecretFile(c.abs(os.ExpandEnv(f)))
+		if err != nil {
+			errs.AddErr("pingone.client_secret_file", err)
+		} else {
+			c.PingOne.ClientSecret = s
+		}
+	}
+	for i := range c.Jobs {
+		j := &c.Jobs[i]
+		p := jobPath(i, j.Name) + ".source"
+		if j.Source.CSV != nil && j.Source.CSV.Path != "" {
+			j.Source.CSV.Path = c.abs(j.Source.CSV.Path)
+		}
+		if l := j.Source.LDAP; l != nil {
+			if l.BindPasswordFile != "" {
+				s, err := readSecretFile(c.abs(os.ExpandEnv(l.BindPasswordFile)))
+				if err != nil {
+					errs.AddErr(p+".ldap.bind_password_file", err)
+				} else {
+					l.BindPassword = s
+				}
+			}
+			for _, f := range []*string{&l.TLS.CAFile, &l.TLS.CertFile, &l.TLS.KeyFile} {
+				if *f != "" {
+					*f = c.abs(*f)
+				}
+			}
+		}
+	}
+	return errs.Err()
+}
+
+func (c *Config) abs(p string) string {
+	if filepath.IsAbs(p) || c.Dir == "" {
+		return p
+	}
+	return filepath.Join(c.Dir, p)
+}
+
+// readSecretFile reads a secret, refusing a file others may read: a secret
+// readable by every local user is not a secret.
+func readSecretFile(path string) (secret.Value, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return secret.Value{}, fmt.Errorf("read secret: %w", err)
+	}
+	if fi.Mode().Perm()&0o004 != 0 {
+		return secret.Value{}, fmt.Errorf("secret file %s is readable by others (mode %#o): chmod o-r it", path, fi.Mode().Perm())
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return secret.Value{}, fmt.Errorf("read secret: %w", err)
+	}
+	s := strings.TrimRight(string(b), "\r\n")
+	if s == "" {
+		return secret.Value{}, fmt.Errorf("secret file %s is empty", path)
+	}
+	return secret.New(s), nil
+}
+
+var jobNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
+
+func jobPath(i int, name string) string {
+	if name != "" && jobNameRE.MatchString(name) {
+		return "jobs[" + name + "]"
+	}
+	return fmt.Sprintf("jobs[%d]", i)
+}
+
+func (c *Config) validate() error {
+	var errs fielderr.List
+	switch {
+	case strings.HasPrefix(c.State.URL, "postgres://"), strings.HasPrefix(c.State.URL, "postgresql://"):
+	case strings.HasPrefix(c.State.URL, "sqlite://") && len(c.State.URL) > len("sqlite://"):
+	default:
+		errs.Add("state.url", "want postgres://… or sqlite://PATH")
+	}
+	errs.AddErr("pingone", c.PingOne.Validate())
+	switch strings.ToLower(c.Log.Level) {
+	case "debug", "info", "warn", "error":
+	default:
+		errs.Add("log.level", "want debug, info, warn or error, not %q", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "", "json", "console":
+	default:
+		errs.Add("log.format", "want json or console, not %q", c.Log.Format)
+	}
+	if _, err := time.LoadLocation(c.Daemon.Timezone); err != nil {
+		errs.Add("daemon.timezone", "%v", err)
+	}
+	if len(c.Jobs) == 0 {
+		errs.Add("jobs", "at least one job is required")
+	}
+	seen := map[string]bool{}
+	parser := cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+	for i := range c.Jobs {
+		j := &c.Jobs[i]
+		p := jobPath(i, j.Name)
+		switch {
+		case j.Name == "":
+			errs.Add(p+".name", "required")
+		case !jobNameRE.MatchString(j.Name):
+			errs.Add(p+".name", "%q: use letters, digits, '.', '_' and '-' (at most 63)", j.Name)
+		case seen[j.Name]:
+			errs.Add(p+".name", "%q used by two jobs", j.Name)
+		}
+		seen[j.Name] = true
+		if j.Schedule != "" {
+			if _, err := parser.Parse(j.Schedule); err != nil {
+				errs.Add(p+".schedule", "%q: %v", j.Schedule, err)
+			}
+		}
+		switch {
+		case j.Source.CSV != nil && j.Source.LDAP != nil:
+			errs.Add(p+".source", "set exactly one of csv and ldap, not both")
+		case j.Source.CSV != nil:
+			errs.AddErr(p+".source.csv", j.Source.CSV.Validate())
+		case j.Source.LDAP != nil:
+			errs.AddErr(p+".source.ldap", j.Source.LDAP.Validate())
+		default:
+			errs.Add(p+".source", "required: a csv or an ldap block")
+		}
+		errs.AddErr(p, reconcile.ValidateMatch(j.Match))
+		if j.BatchSize < 1 || j.BatchSize > 10000 {
+			errs.Add(p+".batch_size", "want 1..10000, not %d", j.BatchSize)
+		}
+		if j.Safety.MaxDisables < 0 {
+			errs.Add(p+".safety.max_disables", "must not be negative")
+		}
+		if j.Safety.MaxDisablePercent < 0 || j.Safety.MaxDisablePercent > 100 {
+			errs.Add(p+".safety.max_disable_percent", "want 0..100, not %g", j.Safety.MaxDisablePercent)
+		}
+		m, err := mapper.Compile(j.Config)
+		if err != nil {
+			errs.AddErr(p, err)
+		} else {
+			j.Mapper = m
+		}
+	}
+	return errs.Err()
+}
+
+// Job returns the named job, or nil.
+func (c *Config) Job(name string) *Job {
+	for i := range c.Jobs {
+		if c.Jobs[i].Name == name {
+			return &c.Jobs[i]
+		}
+	}
+	return nil
+}
+
+// Select returns the named jobs, or all jobs when names is empty; an unknown
+// name is an error listing the known ones.
+func (c *Config) Select(names ...string) ([]*Job, error) {
+	if len(names) == 0 {
+		out := make([]*Job, len(c.Jobs))
+		for i := range c.Jobs {
+			out[i] = &c.Jobs[i]
+		}
+		return out, nil
+	}
+	var out []*Job
+	for _, n := range names {
+		j := c.Job(n)
+		if j == nil {
+			known := make([]string, len(c.Jobs))
+			for i := range c.Jobs {
+				known[i] = c.Jobs[i].Name
+			}
+			return nil, fmt.Errorf("no job named %q (jobs: %s)", n, strings.Join(known, ", "))
+		}
+		out = append(out, j)
+	}
+	return out, nil
+}
