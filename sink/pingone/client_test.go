@@ -679,3 +679,32 @@ func TestRateLimiterPaces(t *testing.T) {
 		t.Errorf("limiter wait %v: the limiter did not pace", st.LimiterWait)
 	}
 }
+
+func TestRateLimitStormWarns(t *testing.T) {
+	t.Parallel()
+	f := newFake(t, reply(429, `{"code":"REQUEST_LIMITED"}`, "Retry-After", "0"))
+	core, logs := observer.New(zap.WarnLevel)
+	s := &sleeper{}
+	cfg := testConfig(f.srv.URL)
+	cfg.MaxRetries = 2 * stormCount
+	c, err := New(cfg, zap.New(core), WithSleep(s.sleep))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.GetUser(context.Background(), testUserID)
+	var ae *APIError
+	if !errors.As(err, &ae) || ae.Status != 429 || ae.Code != "REQUEST_LIMITED" {
+		t.Fatalf("err = %v", err)
+	}
+	if got := c.Stats().RateLimited; got != int64(2*stormCount+1) {
+		t.Errorf("RateLimited = %d", got)
+	}
+	if n := logs.FilterMessage("pingone rate limiting requests").Len(); n != 1 {
+		t.Errorf("%d storm warnings, want 1 (once per window)", n)
+	}
+}
+
+var (
+	_ error = (*APIError)(nil)
+	_ error = (*AuthError)(nil)
+)

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/syncd/syncd/sink/pingone/pingonetest"
 )
 
 func TestFilterString(t *testing.T) {
@@ -274,5 +276,37 @@ func FuzzFilterValue(f *testing.F) {
 		if !reflect.DeepEqual(got, want) {
 			t.Fatalf("round trip changed meaning:\n%s\ngot  %+v\nwant %+v", flt, got, want)
 		}
+		// The emulator's parser, written apart from this package, must
+		// read the same tree.
+		ef, err := pingonetest.ParseFilter(flt.String())
+		if err != nil {
+			t.Fatalf("emulator parse %s: %v", flt, err)
+		}
+		if got := fromEmulator(ef); !reflect.DeepEqual(got, want) {
+			t.Fatalf("emulator reads %s as\n%+v\nwant %+v", flt, got, want)
+		}
 	})
+}
+
+// fromEmulator converts the emulator's binary filter tree to node,
+// flattening chains of one operator.
+func fromEmulator(f pingonetest.Filter) node {
+	switch f := f.(type) {
+	case *pingonetest.Comparison:
+		v, _ := f.Value.(string)
+		return node{Op: strings.ToLower(f.Op), Attr: f.Attr, Value: v}
+	case *pingonetest.Logical:
+		op := strings.ToLower(f.Op)
+		var kids []node
+		for _, side := range []pingonetest.Filter{f.Left, f.Right} {
+			n := fromEmulator(side)
+			if l, ok := side.(*pingonetest.Logical); ok && strings.ToLower(l.Op) == op {
+				kids = append(kids, n.Kids...)
+			} else {
+				kids = append(kids, n)
+			}
+		}
+		return node{Op: op, Kids: kids}
+	}
+	return node{Op: fmt.Sprintf("unknown %T", f)}
 }
