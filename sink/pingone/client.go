@@ -118,8 +118,28 @@ func New(cfg Config, logger *zap.Logger, opts ...Option) (*Client, error) {
 	for _, o := range opts {
 		o(c)
 	}
-	c.tokens = newTokenSource(&c.cfg, c.http, c.now, &c.st)
+	// The token request carries the same User-Agent as API calls.
+	th := *c.http
+	th.Transport = uaTransport{base: c.http.Transport, ua: c.userAgent}
+	c.tokens = newTokenSource(&c.cfg, &th, c.now, &c.st)
 	return c, nil
+}
+
+// uaTransport sets the User-Agent on requests it did not build (oauth2's
+// token request).
+type uaTransport struct {
+	base http.RoundTripper
+	ua   string
+}
+
+func (t uaTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	base := t.base
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	r = r.Clone(r.Context())
+	r.Header.Set("User-Agent", t.ua)
+	return base.RoundTrip(r)
 }
 
 // Stats returns a snapshot of the client's counters.
@@ -222,6 +242,10 @@ func (c *Client) do(ctx context.Context, cl call) ([]byte, error) {
 		}
 		if status >= 200 && status < 300 {
 			return body, nil
+		}
+		if status == http.StatusNotFound && ambiguous && cl.method == http.MethodDelete {
+			// An earlier attempt deleted it; only its answer was lost.
+			return nil, nil
 		}
 		if status == http.StatusUnauthorized && !reauthed {
 			// The token expired or was revoked mid-run: fetch a new one,

@@ -60,7 +60,7 @@ func (f *fake) serve(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
 		f.tokenFetches++
 		n := f.tokenFetches
-		f.tokenForms = append(f.tokenForms, r.PostForm.Encode()+" auth="+r.Header.Get("Authorization"))
+		f.tokenForms = append(f.tokenForms, r.PostForm.Encode()+" auth="+r.Header.Get("Authorization")+" ua="+r.Header.Get("User-Agent"))
 		fail, ttl := f.tokenFail, f.tokenTTL
 		f.mu.Unlock()
 		if fail != nil {
@@ -572,6 +572,9 @@ func TestRequestHeaders(t *testing.T) {
 	r := f.requests()[0]
 	if r.UA != "syncd/1.2.3" || r.TxID != "run_42/é_" || r.Auth != "Bearer tok-1" {
 		t.Errorf("headers: UA %q, TxID %q, Auth %q", r.UA, r.TxID, r.Auth)
+	}
+	if tr := f.tokenRequests()[0]; !strings.HasSuffix(tr, " ua=syncd/1.2.3") {
+		t.Errorf("token request %q lacks the User-Agent", tr)
 	}
 	if r.Path != "/v1/environments/"+testEnv+"/users/"+testUserID {
 		t.Errorf("path %q", r.Path)

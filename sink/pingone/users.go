@@ -258,7 +258,8 @@ func (c *Client) SetPopulation(ctx context.Context, id, populationID string) err
 }
 
 // DeleteUser deletes a user. Deleting a user that is already gone returns
-// an error for which IsNotFound is true.
+// an error for which IsNotFound is true, unless an earlier attempt of the
+// same call deleted it and only its response was lost.
 func (c *Client) DeleteUser(ctx context.Context, id string) error {
 	if id == "" {
 		return errors.New("pingone delete user: empty id")

@@ -181,3 +181,26 @@ func TestPaging(t *testing.T) {
 		}
 	})
 }
+
+func TestLostDelete(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name    string
+		script  []http.HandlerFunc
+		wantErr bool
+	}{
+		{"lost then 404 is done", []http.HandlerFunc{drop, reply(404, `{"code":"NOT_FOUND"}`)}, false},
+		{"503 then 204", []http.HandlerFunc{reply(503, ""), reply(204, "")}, false},
+		{"plain 404 is an error", []http.HandlerFunc{reply(404, `{"code":"NOT_FOUND"}`)}, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFake(t, tt.script...)
+			c, _ := newTestClient(t, f)
+			err := c.DeleteUser(context.Background(), testUserID)
+			if (err != nil) != tt.wantErr || (err != nil && !IsNotFound(err)) {
+				t.Errorf("err = %v", err)
+			}
+		})
+	}
+}
