@@ -237,6 +237,11 @@ func (r *reader) Mode() sources.Mode { return sources.Full }
 // Next advances to the next row. A malformed row yields a record with
 // Reject set; an I/O error, a cancelled context, or a quoted field still
 // open at end of file ends the read with Err set.
+//
+// encoding/csv reports a quoted field cut by the end of the file with the
+// same error as a stray quote (`"a"b`), so a malformed quoted field on the
+// very last row also ends the read with an error: a possibly truncated
+// file must not pass for a complete one.
 func (r *reader) Next() bool {
 	if r.finished {
 		return false
