@@ -1,0 +1,201 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/syncd/syncd/mapper"
+	"github.com/syncd/syncd/state"
+)
+
+func (m *Main) runMigrate(ctx context.Context, g *globalFlags, args []string) int {
+	fs := m.flagSet("migrate", g)
+	if _, err := m.parse(fs, g, args); err != nil {
+		return m.usageErr(err)
+	}
+	cfg, err := m.loadConfig(ctx, g)
+	if err != nil {
+		return m.fail(err)
+	}
+	log := newLogger(cfg, m.Stderr)
+	st, err := openStore(ctx, cfg, log, true)
+	if err != nil {
+		return m.fail(err)
+	}
+	defer st.Close()
+	fmt.Fprintln(m.Stdout, "state schema is up to date")
+	return ExitOK
+}
+
+func (m *Main) runStatus(ctx context.Context, g *globalFlags, args []string) int {
+	fs := m.flagSet("status", g)
+	limit := fs.Int("runs", 5, "recent runs to show per job")
+	if _, err := m.parse(fs, g, args); err != nil {
+		return m.usageErr(err)
+	}
+	cfg, err := m.loadConfig(ctx, g)
+	if err != nil {
+		return m.fail(err)
+	}
+	jobs, err := cfg.Select(g.jobs...)
+	if err != nil {
+		return m.fail(usageError{err})
+	}
+	log := newLogger(cfg, m.Stderr)
+	st, err := openStore(ctx, cfg, log, cfg.State.Migrate())
+	if err != nil {
+		return m.fail(err)
+	}
+	defer st.Close()
+
+	type jobStatus struct {
+		Job     string               `json:"job"`
+		Objects map[state.Status]int `json:"objects"`
+		Runs    []state.Run          `json:"runs"`
+	}
+	var out []jobStatus
+	for _, j := range jobs {
+		counts, err := st.CountByStatus(ctx, j.Name)
+		if err != nil {
+			return m.fail(fmt.Errorf("job %s: %w", j.Name, err))
+		}
+		runs, err := st.Runs(ctx, j.Name, *limit)
+		if err != nil {
+			return m.fail(fmt.Errorf("job %s: %w", j.Name, err))
+		}
+		out = append(out, jobStatus{Job: j.Name, Objects: counts, Runs: runs})
+	}
+	if g.output == "json" {
+		enc := json.NewEncoder(m.Stdout)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(map[string]any{"jobs": out})
+		return ExitOK
+	}
+	for _, s := range out {
+		fmt.Fprintf(m.Stdout, "job %s: %d active, %d disabled, %d failed, %d conflict\n", s.Job,
+			s.Objects[state.StatusActive], s.Objects[state.StatusDisabled], s.Objects[state.StatusFailed], s.Objects[state.StatusConflict])
+		tw := tabwriter.NewWriter(m.Stdout, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "  run\tmode\tstarted\tduration\tstatus\tchanges\terror")
+		for _, r := range s.Runs {
+			d := "running"
+			if !r.FinishedAt.IsZero() {
+				d = r.FinishedAt.Sub(r.StartedAt).Round(time.Millisecond).String()
+			}
+			fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Mode, r.StartedAt.Local().Format("2006-01-02 15:04:05"), d, r.Status, changes(r.Counts), clip(r.Error, 60))
+		}
+		_ = tw.Flush()
+		if len(s.Runs) == 0 {
+			fmt.Fprintln(m.Stdout, "  no runs yet")
+		}
+	}
+	return ExitOK
+}
+
+func changes(c map[string]int) string {
+	var parts []string
+	for _, k := range []string{"created", "adopted", "updated", "enabled", "disabled", "moved", "rejected", "failed"} {
+		if c[k] > 0 {
+			parts = append(parts, fmt.Sprintf("%s %d", k, c[k]))
+		}
+	}
+	if len(parts) == 0 {
+		return "-"
+	}
+	return strings.Join(parts, ", ")
+}
+
+func (m *Main) runValidate(ctx context.Context, g *globalFlags, args []string) int {
+	fs := m.flagSet("validate", g)
+	online := fs.Bool("online", false, "also check the LDAP bind, the PingOne token, populations and custom attributes")
+	if _, err := m.parse(fs, g, args); err != nil {
+		return m.usageErr(err)
+	}
+	cfg, err := m.loadConfig(ctx, g)
+	if err != nil {
+		return m.fail(err)
+	}
+	if !*online {
+		fmt.Fprintf(m.Stdout, "config %s is valid: %d job(s)\n", cfg.Path, len(cfg.Jobs))
+		return ExitOK
+	}
+	log := newLogger(cfg, m.Stderr)
+	var problems []string
+	check := func(what string, err error) {
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("%s: %v", what, err))
+			fmt.Fprintf(m.Stdout, "FAIL  %s: %v\n", what, err)
+			return
+		}
+		fmt.Fprintf(m.Stdout, "ok    %s\n", what)
+	}
+	st, err := openStore(ctx, cfg, log, false)
+	if err == nil {
+		err = st.Ping(ctx)
+		st.Close()
+	}
+	check("state "+cfg.State.URL, err)
+
+	client, err := newClient(cfg, log, nil)
+	if err != nil {
+		return m.fail(usageError{err})
+	}
+	attrs, err := client.SchemaAttributes(ctx)
+	check("pingone token and schema", err)
+	known := map[string]bool{}
+	for _, a := range attrs {
+		known[a.Name] = true
+	}
+	for _, j := range cfg.Jobs {
+		src, err := newSource(&j, log)
+		if err == nil {
+			if c, ok := src.(interface{ Check(context.Context) error }); ok {
+				err = c.Check(ctx)
+			}
+		}
+		check(fmt.Sprintf("job %s: %s source", j.Name, j.Source.Kind()), err)
+		for _, p := range populationConstants(j.Population) {
+			_, err := client.ResolvePopulation(ctx, p)
+			check(fmt.Sprintf("job %s: population %q", j.Name, p), err)
+		}
+		if len(attrs) > 0 {
+			for _, ca := range j.CustomAttributes {
+				var err error
+				if !known[ca] {
+					err = errors.New("not defined in the PingOne user schema: create it (Directory > User Attributes) or remove it from custom_attributes")
+				}
+				check(fmt.Sprintf("job %s: custom attribute %q", j.Name, ca), err)
+			}
+		}
+	}
+	if len(problems) > 0 {
+		return ExitFailed
+	}
+	return ExitOK
+}
+
+func (m *Main) runState(ctx context.Context, g *globalFlags, args []string) int {
+	if len(args) == 0 || args[0] != "rebuild" {
+		return m.usageErr(errors.New("usage: syncd state rebuild --job NAME"))
+	}
+	return m.runRebuild(ctx, g, args[1:])
+}
+
+func populationConstants(p mapper.Population) []string {
+	if p.Name != "" {
+		return []string{p.Name}
+	}
+	var out []string
+	seen := map[string]bool{}
+	for _, r := range p.Rules {
+		if !seen[r.Population] {
+			seen[r.Population] = true
+			out = append(out, r.Population)
+		}
+	}
+	return out
+}

@@ -1,0 +1,212 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"go.uber.org/zap"
+
+	"github.com/syncd/syncd/config"
+	"github.com/syncd/syncd/daemon"
+	"github.com/syncd/syncd/internal/metrics"
+	"github.com/syncd/syncd/mapper"
+	"github.com/syncd/syncd/reconcile"
+	"github.com/syncd/syncd/sink/pingone"
+	"github.com/syncd/syncd/state"
+)
+
+// service is what `syncd run` runs jobs with. A SIGHUP swaps it whole for
+// one built from the reloaded config.
+type service struct {
+	cfg    *config.Config
+	store  state.Store
+	client *pingone.Client
+	log    *zap.Logger
+	met    *metrics.Metrics
+}
+
+func (m *Main) runDaemon(ctx context.Context, g *globalFlags, args []string) int {
+	fs := m.flagSet("run", g)
+	if _, err := m.parse(fs, g, args); err != nil {
+		return m.usageErr(err)
+	}
+	cfg, err := m.loadConfig(ctx, g)
+	if err != nil {
+		return m.fail(err)
+	}
+	log := newLogger(cfg, m.Stderr)
+	defer log.Sync() //nolint:errcheck
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	met := metrics.New(reg)
+
+	var mu sync.Mutex
+	svc, err := m.newService(ctx, cfg, log, met)
+	if err != nil {
+		return m.fail(err)
+	}
+	current := func() *service { mu.Lock(); defer mu.Unlock(); return svc }
+	defer func() { current().store.Close() }()
+
+	ctx, reload, stop := daemon.Signals(ctx, log, nil)
+	defer stop()
+
+	tz, _ := time.LoadLocation(cfg.Daemon.Timezone) // validated by config
+	listen := cfg.HTTP.Listen
+	if listen == "off" {
+		listen = ""
+	}
+	d := daemon.New(daemon.Options{
+		Logger: log, Timezone: tz, ShutdownTimeout: cfg.Daemon.ShutdownTimeout, Listen: listen,
+		Ready:    func(ctx context.Context) error { return current().store.Ping(ctx) },
+		Registry: reg, Metrics: met,
+	})
+	run := func(ctx context.Context, job string) error { return current().runJob(ctx, job) }
+
+	go func() {
+		for range reload {
+			next, err := config.Load(ctx, g.config, lookupFunc(m.lookup))
+			if err != nil {
+				log.Error("config reload failed: keeping the running config", zap.Error(err))
+				continue
+			}
+			nsvc, err := m.newService(ctx, next, log, met)
+			if err != nil {
+				log.Error("config reload failed: keeping the running config", zap.Error(err))
+				continue
+			}
+			if err := d.Reload(daemonJobs(next), run); err != nil {
+				nsvc.store.Close()
+				log.Error("config reload failed: keeping the running config", zap.Error(err))
+				continue
+			}
+			mu.Lock()
+			old := svc
+			svc = nsvc
+			mu.Unlock()
+			old.store.Close()
+			log.Info("config reloaded", zap.Int("jobs", len(next.Jobs)))
+		}
+	}()
+
+	if err := d.Run(ctx, daemonJobs(cfg), run); err != nil {
+		fmt.Fprintf(m.Stderr, "syncd: %v\n", err)
+		return ExitFailed
+	}
+	return ExitOK
+}
+
+func daemonJobs(cfg *config.Config) []daemon.Job {
+	var jobs []daemon.Job
+	for _, j := range cfg.Jobs {
+		jobs = append(jobs, daemon.Job{Name: j.Name, Schedule: j.Schedule, RunAtStart: j.RunAtStart, Jitter: j.Jitter})
+	}
+	return jobs
+}
+
+func (m *Main) newService(ctx context.Context, cfg *config.Config, log *zap.Logger, met *metrics.Metrics) (*service, error) {
+	for _, j := range cfg.Jobs {
+		if j.Schedule == "" {
+			return nil, usageError{fmt.Errorf("config %s: jobs[%s].schedule: required by 'syncd run'", cfg.Path, j.Name)}
+		}
+	}
+	st, err := openStore(ctx, cfg, log, cfg.State.Migrate())
+	if err != nil {
+		return nil, err
+	}
+	client, err := newClient(cfg, log, met)
+	if err != nil {
+		st.Close()
+		return nil, usageError{err}
+	}
+	return &service{cfg: cfg, store: st, client: client, log: log, met: met}, nil
+}
+
+// runJob runs one job once for the daemon and reports it to the metrics.
+func (s *service) runJob(ctx context.Context, name string) error {
+	j := s.cfg.Job(name)
+	if j == nil {
+		return fmt.Errorf("job %s is no longer configured", name)
+	}
+	rj, err := newJob(j, s.cfg, s.log)
+	if err != nil {
+		return err
+	}
+	eng := &reconcile.Engine{Store: s.store, Target: s.client, Logger: s.log, Calls: func() int64 { return s.client.Stats().Total() }}
+	rep, err := eng.Run(ctx, rj, reconcile.Options{})
+	if errors.Is(err, state.ErrLocked) {
+		return err // the daemon counts the skip
+	}
+	s.met.ObserveRun(runResult(rep, s.objects(ctx, name)))
+	return err
+}
+
+func (s *service) objects(ctx context.Context, job string) map[string]int {
+	counts, err := s.store.CountByStatus(ctx, job)
+	if err != nil {
+		return nil
+	}
+	out := map[string]int{}
+	for k, v := range counts {
+		out[string(k)] = v
+	}
+	return out
+}
+
+func runResult(rep *reconcile.Report, objects map[string]int) metrics.RunResult {
+	r := metrics.RunResult{
+		Job: rep.Job, Started: rep.StartedAt, Duration: rep.FinishedAt.Sub(rep.StartedAt),
+		Status: rep.Status, Objects: objects, GateTripped: rep.Gate != nil,
+		Ops: map[string]map[string]int{}, Rejects: map[string]int{},
+	}
+	add := func(typ, result string, n int) {
+		if n == 0 {
+			return
+		}
+		if r.Ops[typ] == nil {
+			r.Ops[typ] = map[string]int{}
+		}
+		r.Ops[typ][result] += n
+	}
+	c := rep.Counts
+	add(metrics.OpCreate, metrics.ResultOK, c.Created)
+	add(metrics.OpAdopt, metrics.ResultOK, c.Adopted)
+	add(metrics.OpUpdate, metrics.ResultOK, c.Updated)
+	add(metrics.OpEnable, metrics.ResultOK, c.Enabled)
+	add(metrics.OpDisable, metrics.ResultOK, c.Disabled)
+	add(metrics.OpMove, metrics.ResultOK, c.Moved)
+	for _, f := range rep.Failures {
+		for _, a := range f.Actions {
+			add(string(a), metrics.ResultFailed, 1)
+		}
+	}
+	for _, rj := range rep.Rejects {
+		r.Rejects[rejectReason(rj)]++
+	}
+	return r
+}
+
+// rejectReason files a reject under a small, bounded set of metric labels.
+func rejectReason(r mapper.Reject) string {
+	reason := strings.ToLower(r.Reason)
+	switch {
+	case strings.Contains(reason, "conflict") || strings.Contains(reason, "claimed by"):
+		return metrics.RejectConflict
+	case strings.Contains(reason, "duplicate"):
+		return metrics.RejectDuplicate
+	case strings.Contains(reason, "expression"):
+		return metrics.RejectExpression
+	case strings.Contains(reason, "required") || strings.Contains(reason, "missing") || strings.Contains(reason, "empty"):
+		return metrics.RejectMissing
+	case r.Attribute != "":
+		return metrics.RejectInvalidValue
+	}
+	return metrics.RejectOther
+}

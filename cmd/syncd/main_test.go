@@ -1,0 +1,344 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/go-ldap/ldap/v3"
+
+	"github.com/syncd/syncd/internal/testenv"
+	"github.com/syncd/syncd/sink/pingone/pingonetest"
+	"github.com/syncd/syncd/state/backend"
+)
+
+const testSecret = "pa55-Th1s-Must-Never-Print"
+
+// harness runs syncd in-process against the emulator, with its config,
+// CSV and SQLite state in a temporary directory.
+type harness struct {
+	t        *testing.T
+	syncdEnv map[string]string
+	emu      *pingonetest.Server
+	dir      string
+	conf     string
+}
+
+func newHarness(t *testing.T, source string, extra string) *harness {
+	t.Helper()
+	emu := pingonetest.NewServer(t, pingonetest.Options{Populations: []string{"Default", "Staff"}, ClientSecret: testSecret, SpecFile: pingonetest.SpecPath(t)})
+	t.Cleanup(func() {
+		if v := emu.SpecViolations(); len(v) > 0 {
+			t.Errorf("off-spec traffic:\n%s", strings.Join(v, "\n"))
+		}
+	})
+	h := &harness{t: t, emu: emu, dir: t.TempDir()}
+	h.conf = filepath.Join(h.dir, "syncd.yaml")
+	cfg := fmt.Sprintf(`
+state:
+  url: sqlite://state.db
+pingone:
+  api_url: %s
+  auth_url: %s
+  environment_id: %s
+  client_id: %s
+  rate_limit: 500
+log:
+  level: debug
+jobs:
+  - name: people
+    schedule: "@every 1m"
+    source:
+%s
+    mapping:
+      username: uid
+      email: mail
+      name.given: givenName
+      name.family: sn
+    population: Staff
+    safety: {max_disable_percent: 40}
+%s`, emu.APIURL(), emu.AuthURL(), emu.EnvironmentID(), emu.ClientID(), source, extra)
+	if err := os.WriteFile(h.conf, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+func csvSource() string {
+	return "      csv: {path: people.csv, key: id}"
+}
+
+func (h *harness) writeCSV(rows ...string) {
+	h.t.Helper()
+	body := "id,uid,mail,givenName,sn\n" + strings.Join(rows, "\n") + "\n"
+	if err := os.WriteFile(filepath.Join(h.dir, "people.csv"), []byte(body), 0o600); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+func row(i int) string {
+	return fmt.Sprintf("e%03d,user%03d,user%03d@example.com,Given%d,Family", i, i, i, i)
+}
+
+func rows(n int) []string {
+	var out []string
+	for i := 0; i < n; i++ {
+		out = append(out, row(i))
+	}
+	return out
+}
+
+// syncd runs one command line and returns its exit code and output.
+func (h *harness) syncd(args ...string) (int, string, string) {
+	h.t.Helper()
+	var out, errb bytes.Buffer
+	m := NewMain(strings.NewReader(""), &out, &errb)
+	m.Getenv = func(k string) string {
+		switch k {
+		case "SYNCD_PINGONE_CLIENT_SECRET":
+			return testSecret
+		case "SYNCD_CONFIG":
+			return h.conf
+		}
+		return h.syncdEnv[k]
+	}
+	code := m.Run(context.Background(), args)
+	for _, s := range []string{out.String(), errb.String()} {
+		if strings.Contains(s, testSecret) {
+			h.t.Errorf("syncd %v printed the client secret", args)
+		}
+	}
+	return code, out.String(), errb.String()
+}
+
+func (h *harness) expect(code int, args ...string) string {
+	h.t.Helper()
+	got, out, errs := h.syncd(args...)
+	if got != code {
+		h.t.Fatalf("syncd %s: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), got, code, out, errs)
+	}
+	return out
+}
+
+func TestCSVPlanSyncAndExitCodes(t *testing.T) {
+	h := newHarness(t, csvSource(), "")
+	h.writeCSV(rows(10)...)
+
+	out := h.expect(ExitOK, "plan")
+	if !strings.Contains(out, "create") || h.emu.Stats().Writes != 0 {
+		t.Fatalf("plan output/writes wrong (writes %d):\n%s", h.emu.Stats().Writes, out)
+	}
+	if _, err := os.Stat(filepath.Join(h.dir, "state.db")); err == nil {
+		t.Fatal("plan created the state database")
+	}
+	h.expect(ExitOK, "sync")
+	if n := h.emu.UserCount(); n != 10 {
+		t.Fatalf("%d users after sync", n)
+	}
+	w := h.emu.Stats().Writes
+	out = h.expect(ExitOK, "sync", "--output", "json")
+	var rep struct {
+		Jobs []struct {
+			Status string         `json:"status"`
+			Counts map[string]int `json:"counts"`
+		} `json:"jobs"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("json output: %v\n%s", err, out)
+	}
+	if rep.Jobs[0].Counts["unchanged"] != 10 || h.emu.Stats().Writes != w {
+		t.Fatalf("no-change run: %+v, writes %d -> %d", rep.Jobs[0], w, h.emu.Stats().Writes)
+	}
+
+	// A rejected record: exit 4, nothing sent for it.
+	h.writeCSV(append(rows(10), "e999,bad user name that is fine,not-an-email,X,Y")...)
+	out = h.expect(ExitRejected, "sync")
+	if !strings.Contains(out, "rejected") {
+		t.Errorf("reject not shown:\n%s", out)
+	}
+
+	// Mass disable: exit 3 and nothing written; the override applies it.
+	h.writeCSV(rows(4)...)
+	w = h.emu.Stats().Writes
+	_, _, errs := h.syncd("sync")
+	if code, _, _ := h.syncd("sync"); code != ExitGated || h.emu.Stats().Writes != w {
+		t.Fatalf("gate: exit %d, writes %d -> %d", code, w, h.emu.Stats().Writes)
+	}
+	if !strings.Contains(errs, "--allow-mass-disable") {
+		t.Errorf("gate message does not name the override: %s", errs)
+	}
+	h.expect(ExitOK, "sync", "--allow-mass-disable")
+
+	out = h.expect(ExitOK, "status")
+	if !strings.Contains(out, "4 active, 6 disabled") {
+		t.Errorf("status:\n%s", out)
+	}
+}
+
+func TestConfigAndUsageErrorsExit2(t *testing.T) {
+	h := newHarness(t, csvSource(), "")
+	h.expect(ExitUsage, "frobnicate")
+	h.expect(ExitUsage, "sync", "--config", filepath.Join(h.dir, "missing.yaml"))
+	h.expect(ExitUsage, "sync", "--job", "nope")
+	h.expect(ExitUsage, "sync", "--output", "xml")
+	if err := os.WriteFile(h.conf, []byte("jobs: [{name: x, sheduel: y}]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, _, errs := h.syncd("validate")
+	if !strings.Contains(errs, "unknown key sheduel") {
+		t.Errorf("validate: %s", errs)
+	}
+}
+
+func TestLockHeldExit5(t *testing.T) {
+	h := newHarness(t, csvSource(), "")
+	h.writeCSV(rows(3)...)
+	h.expect(ExitOK, "migrate")
+	st, err := backend.Open(context.Background(), "sqlite://"+filepath.Join(h.dir, "state.db"), backend.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	unlock, err := st.Lock(context.Background(), "people")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.expect(ExitLocked, "sync")
+	if err := unlock(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	h.expect(ExitOK, "sync")
+}
+
+func TestPlanOutThenApply(t *testing.T) {
+	h := newHarness(t, csvSource(), "")
+	h.writeCSV(rows(5)...)
+	plan := filepath.Join(h.dir, "plan.json")
+	h.expect(ExitOK, "plan", "--out", plan)
+	h.writeCSV(rows(6)...)
+	_, _, errs := h.syncd("apply", plan)
+	if !strings.Contains(errs, "no longer matches") || h.emu.Stats().Writes != 0 {
+		t.Fatalf("stale plan applied (writes %d): %s", h.emu.Stats().Writes, errs)
+	}
+	h.writeCSV(rows(5)...)
+	h.expect(ExitOK, "apply", plan)
+	if h.emu.UserCount() != 5 {
+		t.Fatalf("apply created %d users", h.emu.UserCount())
+	}
+}
+
+func TestMapCommand(t *testing.T) {
+	h := newHarness(t, csvSource(), "")
+	fixture := filepath.Join(h.dir, "fixture.csv")
+	body := "id,uid,mail,givenName,sn\n" + row(1) + "\ne002,user002,broken,A,B\n"
+	if err := os.WriteFile(fixture, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out := h.expect(ExitRejected, "map", "--input", fixture, "--explain")
+	var got struct {
+		Desired []struct {
+			Anchor     string            `json:"anchor"`
+			Attributes map[string]string `json:"attributes"`
+		} `json:"desired"`
+		Rejects []struct {
+			Anchor, Attribute string
+		} `json:"rejects"`
+		Explain map[string]any `json:"explain"`
+	}
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if len(got.Desired) != 1 || got.Desired[0].Attributes["username"] != "user001" || got.Desired[0].Attributes["externalId"] != "e001" {
+		t.Errorf("desired = %+v", got.Desired)
+	}
+	if len(got.Rejects) != 1 || got.Rejects[0].Anchor != "e002" || got.Rejects[0].Attribute != "email" {
+		t.Errorf("rejects = %+v", got.Rejects)
+	}
+	if got.Explain["e001"] == nil {
+		t.Errorf("no explanation for e001: %v", got.Explain)
+	}
+	if h.emu.Stats().Requests != 0 {
+		t.Errorf("map talked to PingOne")
+	}
+}
+
+// TestLDAPRenameAndMoveKeepTheUser runs against the real slapd: a rename
+// (new uid, new RDN) and an OU move update the same PingOne user, and an
+// entry deleted from the directory is disabled.
+func TestLDAPRenameAndMoveKeepTheUser(t *testing.T) {
+	srv := testenv.LDAP(t)
+	base := srv.Subtree(t)
+	conn := srv.Conn(t)
+	for _, ou := range []string{"a", "b"} {
+		add := ldap.NewAddRequest("ou="+ou+","+base, nil)
+		add.Attribute("objectClass", []string{"organizationalUnit"})
+		add.Attribute("ou", []string{ou})
+		if err := conn.Add(add); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var entries []testenv.LDAPEntry
+	for i := 0; i < 6; i++ {
+		entries = append(entries, testenv.UserEntry("ou=a,"+base, i, nil))
+	}
+	srv.AddEntries(t, entries)
+
+	src := fmt.Sprintf(`      ldap:
+        url: %s
+        bind_dn: %s
+        base_dn: %s
+        filter: (objectClass=inetOrgPerson)
+        anchor: entryUUID
+        page_size: 2
+        tls: {ca_file: %s}`, srv.LDAPSURL, srv.BindDN, base, srv.CAFile)
+	h := newHarness(t, src, "")
+	h.syncdEnv = map[string]string{"SYNCD_LDAP_BIND_PASSWORD": srv.Password}
+	h.expect(ExitOK, "sync")
+	before := map[string]string{}
+	for _, u := range h.emu.Users() {
+		before[u["externalId"].(string)] = u["id"].(string)
+	}
+	if len(before) != 6 {
+		t.Fatalf("%d users after the first sync", len(before))
+	}
+
+	// Rename user000 (new RDN and uid), move user001 to ou=b, delete user002.
+	mod := ldap.NewModifyDNRequest("uid=user000000,ou=a,"+base, "uid=renamed000", true, "")
+	if err := conn.ModifyDN(mod); err != nil {
+		t.Fatal(err)
+	}
+	if err := conn.ModifyDN(ldap.NewModifyDNRequest("uid=user000001,ou=a,"+base, "uid=user000001", true, "ou=b,"+base)); err != nil {
+		t.Fatal(err)
+	}
+	if err := conn.Del(ldap.NewDelRequest("uid=user000002,ou=a,"+base, nil)); err != nil {
+		t.Fatal(err)
+	}
+	h.expect(ExitOK, "sync")
+	after := map[string]map[string]any{}
+	for _, u := range h.emu.Users() {
+		after[u["externalId"].(string)] = u
+	}
+	if len(after) != 6 {
+		t.Fatalf("%d users after rename/move/delete, want still 6", len(after))
+	}
+	renamed, disabled := 0, 0
+	for ext, u := range after {
+		if u["id"] != before[ext] {
+			t.Errorf("anchor %s now maps to another PingOne user", ext)
+		}
+		if u["username"] == "renamed000" {
+			renamed++
+		}
+		if u["enabled"] == false {
+			disabled++
+		}
+	}
+	if renamed != 1 || disabled != 1 {
+		t.Errorf("renamed %d, disabled %d; want 1 and 1", renamed, disabled)
+	}
+}

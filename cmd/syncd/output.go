@@ -1,0 +1,161 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/syncd/syncd/reconcile"
+)
+
+// maxOpLines bounds the per-operation lines of a text report; the JSON
+// report (--output json, --report FILE) always has all of them.
+const maxOpLines = 200
+
+func (m *Main) printReports(format string, reports []*reconcile.Report) {
+	if format == "json" {
+		enc := json.NewEncoder(m.Stdout)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(map[string]any{"jobs": reports}) // a failed write to stdout has no one to tell
+		return
+	}
+	for _, r := range reports {
+		printOps(m.Stdout, r)
+	}
+	printSummary(m.Stdout, reports)
+}
+
+var actionMark = map[reconcile.Action]string{
+	reconcile.ActCreate: "+", reconcile.ActAdopt: "&", reconcile.ActUpdate: "~", reconcile.ActMove: ">",
+	reconcile.ActEnable: "^", reconcile.ActDisable: "-", reconcile.ActReject: "!",
+}
+
+func printOps(w io.Writer, r *reconcile.Report) {
+	fmt.Fprintf(w, "job %s: %s (%s read, %d records)\n", r.Job, r.Status, r.Mode, r.Counts.Records)
+	if len(r.Operations) == 0 && len(r.Rejects) == 0 {
+		fmt.Fprintf(w, "  nothing to do: PingOne is in step\n")
+	}
+	for i, op := range r.Operations {
+		if i == maxOpLines {
+			fmt.Fprintf(w, "  … %d more operations (use --output json or --report FILE for all)\n", len(r.Operations)-i)
+			break
+		}
+		acts := make([]string, len(op.Actions))
+		for k, a := range op.Actions {
+			acts[k] = string(a)
+		}
+		fmt.Fprintf(w, "  %s %-16s %-28s %s  (%s)\n", actionMark[op.Actions[0]], strings.Join(acts, "+"), clip(op.Username, 28), clip(op.Anchor, 40), op.Why)
+		for _, c := range op.Changes {
+			switch {
+			case c.Old == "":
+				fmt.Fprintf(w, "      %s: %q\n", c.Attribute, c.New)
+			case c.New == "":
+				fmt.Fprintf(w, "      %s: %q → (cleared)\n", c.Attribute, c.Old)
+			default:
+				fmt.Fprintf(w, "      %s: %q → %q\n", c.Attribute, c.Old, c.New)
+			}
+		}
+		if op.FromPopulation != "" && op.FromPopulation != op.ToPopulation {
+			fmt.Fprintf(w, "      population: %s → %s\n", op.FromPopulation, op.ToPopulation)
+		}
+	}
+	for i, rj := range r.Rejects {
+		if i == maxOpLines {
+			fmt.Fprintf(w, "  … %d more rejects\n", len(r.Rejects)-i)
+			break
+		}
+		fmt.Fprintf(w, "  ! rejected         %s\n", rj.Error())
+	}
+	for _, f := range r.Failures {
+		fmt.Fprintf(w, "  x failed           anchor=%s %s: %s\n", f.Anchor, f.Username, f.Error)
+	}
+	for _, wn := range r.Warnings {
+		fmt.Fprintf(w, "  warning: %s\n", wn)
+	}
+	if r.Error != "" {
+		fmt.Fprintf(w, "  error: %s\n", r.Error)
+	}
+	fmt.Fprintln(w)
+}
+
+func printSummary(w io.Writer, reports []*reconcile.Report) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "job\tstatus\tcreated\tadopted\tupdated\tenabled\tdisabled\tmoved\tunchanged\trejected\tfailed\tAPI calls\tread\tplan\tapply\t")
+	for _, r := range reports {
+		c := r.Counts
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%s\t\n", r.Job, r.Status,
+			c.Created, c.Adopted, c.Updated, c.Enabled, c.Disabled, c.Moved, c.Unchanged, c.Rejected, c.Failed, r.APICalls,
+			dur(r.Phases.Read), dur(r.Phases.Plan), dur(r.Phases.Apply))
+	}
+	_ = tw.Flush()
+}
+
+func dur(d time.Duration) string {
+	switch {
+	case d == 0:
+		return "-"
+	case d < time.Millisecond:
+		return "<1ms"
+	case d < time.Second:
+		return d.Round(time.Millisecond).String()
+	}
+	return d.Round(100 * time.Millisecond).String()
+}
+
+func clip(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}
+
+// progress shows a long run's advance on a terminal: records read, then
+// operations done out of total with an ETA from the rate budget. It prints
+// nothing when stderr is not a terminal.
+type progress struct {
+	mu    sync.Mutex
+	w     io.Writer
+	on    bool
+	rate  float64
+	last  time.Time
+	shown bool
+}
+
+func newProgress(w io.Writer, rate float64) *progress {
+	return &progress{w: w, on: isTerminal(w), rate: rate}
+}
+
+func (p *progress) update(pr reconcile.Progress) {
+	if !p.on {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if time.Since(p.last) < 200*time.Millisecond && pr.Done != pr.Total {
+		return
+	}
+	p.last, p.shown = time.Now(), true
+	switch pr.Phase {
+	case "apply":
+		eta := ""
+		if p.rate > 0 {
+			eta = " ETA " + time.Duration(float64(pr.Total-pr.Done)/p.rate*float64(time.Second)).Round(time.Second).String()
+		}
+		fmt.Fprintf(p.w, "\r\033[Kapply: %d/%d operations%s", pr.Done, pr.Total, eta)
+	default:
+		fmt.Fprintf(p.w, "\r\033[K%s: %d records", pr.Phase, pr.Records)
+	}
+}
+
+func (p *progress) done() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.shown {
+		fmt.Fprint(p.w, "\r\033[K")
+	}
+}

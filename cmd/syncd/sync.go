@@ -1,0 +1,189 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"go.uber.org/zap"
+
+	"github.com/syncd/syncd/config"
+	"github.com/syncd/syncd/reconcile"
+	"github.com/syncd/syncd/state"
+	"github.com/syncd/syncd/state/backend"
+)
+
+// syncFlags are the flags of sync, plan and apply.
+type syncFlags struct {
+	dryRun           bool
+	allowMassDisable bool
+	full             bool
+	reportFile       string
+	outFile          string
+}
+
+func (m *Main) runSync(ctx context.Context, g *globalFlags, args []string, plan bool) int {
+	fs := m.flagSet("sync", g)
+	var f syncFlags
+	fs.BoolVar(&f.dryRun, "dry-run", plan, "plan only: write nothing")
+	fs.BoolVar(&f.allowMassDisable, "allow-mass-disable", false, "override the safety gate for this run")
+	fs.BoolVar(&f.full, "full", false, "force a complete read of the source")
+	fs.StringVar(&f.reportFile, "report", "", "write the JSON run report to FILE")
+	if plan {
+		fs.StringVar(&f.outFile, "out", "", "save the plan to FILE for 'syncd apply'")
+	}
+	pos, err := m.parse(fs, g, args)
+	if err != nil {
+		return m.usageErr(err)
+	}
+	if len(pos) > 0 {
+		return m.usageErr(fmt.Errorf("unexpected argument %q", pos[0]))
+	}
+	return m.syncJobs(ctx, g, f, nil)
+}
+
+// savedPlan is the file `plan --out` writes and `apply` reads.
+type savedPlan struct {
+	Version int                 `json:"version"`
+	Config  string              `json:"config"`
+	Jobs    []*reconcile.Report `json:"jobs"`
+}
+
+func (m *Main) runApply(ctx context.Context, g *globalFlags, args []string) int {
+	fs := m.flagSet("apply", g)
+	var f syncFlags
+	fs.BoolVar(&f.allowMassDisable, "allow-mass-disable", false, "override the safety gate for this run")
+	fs.StringVar(&f.reportFile, "report", "", "write the JSON run report to FILE")
+	pos, err := m.parse(fs, g, args)
+	if err != nil {
+		return m.usageErr(err)
+	}
+	if len(pos) != 1 {
+		return m.usageErr(errors.New("apply takes one argument: the plan file saved with 'syncd plan --out FILE'"))
+	}
+	b, err := os.ReadFile(pos[0])
+	if err != nil {
+		return m.usageErr(fmt.Errorf("read plan: %w", err))
+	}
+	var sp savedPlan
+	if err := json.Unmarshal(b, &sp); err != nil || sp.Version != 1 {
+		return m.usageErr(fmt.Errorf("read plan %s: not a plan saved by 'syncd plan --out' (%v)", pos[0], err))
+	}
+	expect := map[string]string{}
+	g.jobs = g.jobs[:0]
+	for _, r := range sp.Jobs {
+		if r.Status != reconcile.StatusPlanned {
+			return m.usageErr(fmt.Errorf("plan %s: job %s did not plan successfully (%s): nothing to apply", pos[0], r.Job, r.Status))
+		}
+		expect[r.Job] = r.PlanDigest
+		g.jobs = append(g.jobs, r.Job)
+	}
+	return m.syncJobs(ctx, g, f, expect)
+}
+
+// syncJobs runs the selected jobs one after the other and returns the most
+// severe exit code.
+func (m *Main) syncJobs(ctx context.Context, g *globalFlags, f syncFlags, expect map[string]string) int {
+	cfg, err := m.loadConfig(ctx, g)
+	if err != nil {
+		return m.fail(err)
+	}
+	jobs, err := cfg.Select(g.jobs...)
+	if err != nil {
+		return m.fail(usageError{err})
+	}
+	log := newLogger(cfg, m.Stderr)
+	defer log.Sync() //nolint:errcheck // nothing to do about a failed flush
+
+	st, cleanup, err := m.storeFor(ctx, cfg, log, f.dryRun)
+	if err != nil {
+		return m.fail(err)
+	}
+	defer cleanup()
+	client, err := newClient(cfg, log, nil)
+	if err != nil {
+		return m.fail(usageError{err})
+	}
+	eng := &reconcile.Engine{Store: st, Target: client, Logger: log, Calls: func() int64 { return client.Stats().Total() }}
+
+	code := ExitOK
+	var reports []*reconcile.Report
+	for _, j := range jobs {
+		rj, err := newJob(j, cfg, log)
+		if err != nil {
+			code = worse(code, m.fail(usageError{err}))
+			continue
+		}
+		opts := reconcile.Options{DryRun: f.dryRun, AllowMassDisable: f.allowMassDisable, ForceFull: f.full, ExpectPlan: expect[j.Name]}
+		p := newProgress(m.Stderr, cfg.PingOne.RateLimit)
+		opts.Progress = p.update
+		rep, err := eng.Run(ctx, rj, opts)
+		p.done()
+		reports = append(reports, rep)
+		c := exitCode(rep, err)
+		if err != nil {
+			fmt.Fprintf(m.Stderr, "syncd: %v\n", err)
+		}
+		code = worse(code, c)
+	}
+	m.printReports(g.output, reports)
+	if f.reportFile != "" {
+		if err := writeJSON(f.reportFile, map[string]any{"jobs": reports}); err != nil {
+			fmt.Fprintf(m.Stderr, "syncd: write report: %v\n", err)
+			code = worse(code, ExitFailed)
+		}
+	}
+	if f.outFile != "" {
+		if err := writeJSON(f.outFile, savedPlan{Version: 1, Config: cfg.Path, Jobs: reports}); err != nil {
+			fmt.Fprintf(m.Stderr, "syncd: save plan: %v\n", err)
+			code = worse(code, ExitFailed)
+		}
+	}
+	return code
+}
+
+// storeFor opens the state store. A dry run writes nothing to state: when
+// an SQLite state file does not exist yet, it plans against an empty
+// throwaway database instead of creating it.
+func (m *Main) storeFor(ctx context.Context, cfg *config.Config, log *zap.Logger, dryRun bool) (state.Store, func(), error) {
+	if path, ok := strings.CutPrefix(cfg.State.URL, "sqlite://"); ok && dryRun {
+		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+			dir, err := os.MkdirTemp("", "syncd-plan-")
+			if err != nil {
+				return nil, nil, err
+			}
+			st, err := backend.Open(ctx, "sqlite://"+filepath.Join(dir, "empty.db"), backend.Options{Logger: log})
+			if err == nil {
+				err = st.Migrate(ctx)
+			}
+			if err != nil {
+				os.RemoveAll(dir)
+				return nil, nil, err
+			}
+			log.Info("no state database yet: planning against empty state", zap.String("state", path))
+			return st, func() { st.Close(); os.RemoveAll(dir) }, nil
+		}
+	}
+	st, err := openStore(ctx, cfg, log, cfg.State.Migrate())
+	if err != nil {
+		return nil, nil, err
+	}
+	return st, func() { st.Close() }, nil
+}
+
+func (m *Main) fail(err error) int {
+	fmt.Fprintf(m.Stderr, "syncd: %v\n", err)
+	return exitCode(nil, err)
+}
+
+func writeJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o640)
+}

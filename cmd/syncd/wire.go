@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/syncd/syncd/config"
+	"github.com/syncd/syncd/reconcile"
+	"github.com/syncd/syncd/sink/pingone"
+	"github.com/syncd/syncd/sources"
+	"github.com/syncd/syncd/sources/csvsource"
+	"github.com/syncd/syncd/sources/ldapsource"
+	"github.com/syncd/syncd/state"
+	"github.com/syncd/syncd/state/backend"
+)
+
+// loadConfig reads the config; its errors exit with ExitUsage.
+func (m *Main) loadConfig(ctx context.Context, g *globalFlags) (*config.Config, error) {
+	cfg, err := config.Load(ctx, g.config, lookupFunc(m.lookup))
+	if err != nil {
+		return nil, usageError{err}
+	}
+	return cfg, nil
+}
+
+// lookupFunc adapts a function to envconfig.Lookuper.
+type lookupFunc func(string) (string, bool)
+
+func (f lookupFunc) Lookup(key string) (string, bool) { return f(key) }
+
+func (m *Main) lookup(key string) (string, bool) {
+	v := m.Getenv(key)
+	return v, v != ""
+}
+
+// newLogger builds the one logger of the process: JSON on stderr unless it
+// is a terminal or log.format says console.
+func newLogger(cfg *config.Config, w io.Writer) *zap.Logger {
+	level := zapcore.InfoLevel
+	if cfg != nil {
+		_ = level.Set(strings.ToLower(cfg.Log.Level)) // validated by config
+	}
+	format := ""
+	if cfg != nil {
+		format = cfg.Log.Format
+	}
+	if format == "" {
+		format = "json"
+		if isTerminal(w) {
+			format = "console"
+		}
+	}
+	encCfg := zap.NewProductionEncoderConfig()
+	encCfg.TimeKey, encCfg.EncodeTime = "time", zapcore.ISO8601TimeEncoder
+	var enc zapcore.Encoder
+	if format == "console" {
+		encCfg.EncodeLevel = zapcore.CapitalColorLevelEncoder
+		enc = zapcore.NewConsoleEncoder(encCfg)
+	} else {
+		enc = zapcore.NewJSONEncoder(encCfg)
+	}
+	return zap.New(zapcore.NewCore(enc, zapcore.AddSync(w), level))
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// openStore opens the state store and, when configured, migrates it.
+func openStore(ctx context.Context, cfg *config.Config, log *zap.Logger, migrate bool) (state.Store, error) {
+	st, err := backend.Open(ctx, cfg.State.URL, backend.Options{Logger: log, BaseDir: cfg.Dir})
+	if err != nil {
+		return nil, err
+	}
+	if migrate {
+		if err := st.Migrate(ctx); err != nil {
+			st.Close()
+			return nil, err
+		}
+	}
+	return st, nil
+}
+
+func newClient(cfg *config.Config, log *zap.Logger, obs pingone.Observer) (*pingone.Client, error) {
+	opts := []pingone.Option{pingone.WithVersion(version)}
+	if obs != nil {
+		opts = append(opts, pingone.WithObserver(obs))
+	}
+	c, err := pingone.New(cfg.PingOne, log, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("pingone: %w", err)
+	}
+	return c, nil
+}
+
+func newSource(j *config.Job, log *zap.Logger) (sources.Source, error) {
+	log = log.With(zap.String("job", j.Name))
+	switch {
+	case j.Source.CSV != nil:
+		return csvsource.New(*j.Source.CSV, log)
+	case j.Source.LDAP != nil:
+		return ldapsource.New(*j.Source.LDAP, log)
+	}
+	return nil, fmt.Errorf("job %s: no source configured", j.Name)
+}
+
+// newJob builds the engine's view of a configured job.
+func newJob(j *config.Job, cfg *config.Config, log *zap.Logger) (*reconcile.Job, error) {
+	src, err := newSource(j, log)
+	if err != nil {
+		return nil, fmt.Errorf("job %s: source: %w", j.Name, err)
+	}
+	rj := &reconcile.Job{
+		Name: j.Name, Source: src, Mapper: j.Mapper, Match: j.Match, Safety: j.Safety,
+		BatchSize: j.BatchSize, Workers: cfg.PingOne.Concurrency, FullEvery: j.FullEvery,
+	}
+	rj.SetDefaults()
+	return rj, nil
+}
