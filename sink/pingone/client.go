@@ -217,7 +217,7 @@ func (c *Client) do(ctx context.Context, cl call) ([]byte, error) {
 			if !Retryable(err) || retries >= c.cfg.MaxRetries {
 				return nil, err
 			}
-			if err := c.backoff(ctx, cl.op, "token", retries, 0); err != nil {
+			if err := c.backoff(ctx, cl.op, "token", retries, useBackoff); err != nil {
 				return nil, err
 			}
 			retries++
@@ -234,7 +234,7 @@ func (c *Client) do(ctx context.Context, cl call) ([]byte, error) {
 				return nil, err
 			}
 			ambiguous = true
-			if err := c.backoff(ctx, cl.op, reason, retries, 0); err != nil {
+			if err := c.backoff(ctx, cl.op, reason, retries, useBackoff); err != nil {
 				return nil, err
 			}
 			retries++
@@ -277,7 +277,7 @@ func (c *Client) do(ctx context.Context, cl call) ([]byte, error) {
 		if status >= 500 || status == http.StatusRequestTimeout {
 			ambiguous = true
 		}
-		wait := time.Duration(-1)
+		wait := useBackoff
 		if hasRA && (status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable) {
 			wait = ra
 		}
@@ -368,6 +368,9 @@ func (c *Client) send(ctx context.Context, cl call, tok string) (int, []byte, ht
 	}
 	return status, body, resp.Header, nil
 }
+
+// useBackoff asks backoff for exponential backoff rather than a given wait.
+const useBackoff = time.Duration(-1)
 
 // backoff waits before retry number retries+1: wait when it is not
 // negative (a Retry-After), otherwise full-jitter exponential backoff.

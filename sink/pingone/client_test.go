@@ -269,8 +269,10 @@ func TestRetryDecisions(t *testing.T) {
 					t.Errorf("waits = %v, want %d of them", waits, tt.waitCount)
 				}
 				for i, w := range waits {
-					if ceil := min(backoffCap, backoffBase<<i); w < 0 || w >= ceil {
-						t.Errorf("wait %d = %v, want in [0, %v)", i, w, ceil)
+					// Full jitter draws from [0, ceil); exactly 0 has odds of
+					// 1 in 2.5e8, so 0 means no backoff was asked for.
+					if ceil := min(backoffCap, backoffBase<<i); w <= 0 || w >= ceil {
+						t.Errorf("wait %d = %v, want in (0, %v)", i, w, ceil)
 					}
 				}
 			}
