@@ -654,4 +654,3 @@ func requireJSON(r *http.Request, also ...string) *response {
 	return p1Error(http.StatusUnsupportedMediaType, "INVALID_REQUEST",
 		fmt.Sprintf("The request could not be completed. Content-Type %q is not supported here.", r.Header.Get("Content-Type")))
 }
-

@@ -319,9 +319,19 @@ func (c *Comparison) String() string {
 	return c.Attr + " " + c.Op + " ?"
 }
 
-// String implements Filter.
+// String implements Filter. Parentheses appear only where the tree needs
+// them (an "or" under an "and", a right-nested chain of one operator), so
+// the canonical form nests no deeper than any text that parses to it.
 func (l *Logical) String() string {
-	return "(" + l.Left.String() + ") " + l.Op + " (" + l.Right.String() + ")"
+	return l.side(l.Left, true) + " " + l.Op + " " + l.side(l.Right, false)
+}
+
+func (l *Logical) side(f Filter, left bool) string {
+	c, ok := f.(*Logical)
+	if !ok || (c.Op == l.Op && left) || (c.Op == "and" && l.Op == "or") {
+		return f.String()
+	}
+	return "(" + c.String() + ")"
 }
 
 // String implements Filter.

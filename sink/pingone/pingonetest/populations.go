@@ -13,9 +13,9 @@ import (
 // population is a stored population (API-NOTES §5).
 type population struct {
 	id, name, description string
-	isDefault            bool
-	seq                  uint64
-	createdAt, updatedAt time.Time
+	isDefault             bool
+	seq                   uint64
+	createdAt, updatedAt  time.Time
 }
 
 var errExists = errors.New("already exists")
