@@ -127,11 +127,11 @@ func decodeValue(kind int, raw []byte) (string, error) {
 
 func b64(raw []byte) string { return base64.StdEncoding.EncodeToString(raw) }
 
-// isUTF8 is utf8.Valid with an ASCII fast path.
-func isUTF8(b []byte) bool {
-	for _, c := range b {
-		if c >= utf8.RuneSelf {
-			return utf8.Valid(b)
+// isUTF8String is utf8.ValidString with an ASCII fast path.
+func isUTF8String(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return utf8.ValidString(s)
 		}
 	}
 	return true

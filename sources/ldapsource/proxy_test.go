@@ -1,7 +1,7 @@
 package ldapsource
 
 import (
-	"errors"
+	"bufio"
 	"io"
 	"net"
 	"sync"
@@ -71,12 +71,14 @@ func (p *cutProxy) kill() {
 func (p *cutProxy) serverToClient(s, c net.Conn) {
 	defer func() { _ = c.Close(); _ = s.Close() }()
 	entries := 0
+	br := bufio.NewReader(s)
+	var buf []byte
 	for {
-		msg, op, err := readMessage(s)
+		msg, err := readMessage(br, &buf)
 		if err != nil {
 			return
 		}
-		if op == 0x64 { // SearchResultEntry
+		if messageOp(msg) == tagSearchResultEntry {
 			if p.after >= 0 && entries >= p.after {
 				p.kill()
 				return
@@ -87,42 +89,4 @@ func (p *cutProxy) serverToClient(s, c net.Conn) {
 			return
 		}
 	}
-}
-
-// readMessage reads one LDAPMessage (SEQUENCE { messageID, protocolOp, ... })
-// and returns its bytes and the protocolOp tag.
-func readMessage(r io.Reader) (msg []byte, op byte, err error) {
-	hdr := make([]byte, 2, 16)
-	if _, err := io.ReadFull(r, hdr); err != nil {
-		return nil, 0, err
-	}
-	if hdr[0] != 0x30 {
-		return nil, 0, errors.New("not a SEQUENCE")
-	}
-	n := int(hdr[1])
-	if n&0x80 != 0 {
-		k := n & 0x7f
-		if k == 0 || k > 4 {
-			return nil, 0, errors.New("bad length")
-		}
-		lb := make([]byte, k)
-		if _, err := io.ReadFull(r, lb); err != nil {
-			return nil, 0, err
-		}
-		hdr = append(hdr, lb...)
-		n = 0
-		for _, b := range lb {
-			n = n<<8 | int(b)
-		}
-	}
-	body := make([]byte, n)
-	if _, err := io.ReadFull(r, body); err != nil {
-		return nil, 0, err
-	}
-	// messageID: INTEGER tag 0x02, short length
-	if len(body) < 2 || body[0] != 0x02 || int(body[1])+2 >= len(body) {
-		return nil, 0, errors.New("bad messageID")
-	}
-	op = body[2+int(body[1])]
-	return append(hdr, body...), op, nil
 }

@@ -23,6 +23,7 @@ type reader struct {
 	cancel context.CancelFunc
 	stop   func() bool
 	conn   *ldap.Conn
+	dc     *demuxConn
 	attrs  []string
 	anchor string // lower case
 
@@ -30,7 +31,7 @@ type reader struct {
 	page     int    // pages read in the current base, 1-based once started
 	cookie   []byte // paged-results cookie for the next page
 	baseDone bool   // the current base has no more pages
-	entries  []*ldap.Entry
+	entries  []wireEntry
 	pos      int
 
 	rec    sources.Record
@@ -85,7 +86,7 @@ func (r *reader) Next() bool {
 		}
 	}
 	e := r.entries[r.pos]
-	r.entries[r.pos] = nil // let the GC have it once the record moves on
+	r.entries[r.pos] = wireEntry{} // let the GC have it once the record moves on
 	r.pos++
 	rec, err := r.convert(e)
 	if err != nil {
@@ -138,10 +139,19 @@ func (r *reader) fetch() bool {
 	req := ldap.NewSearchRequest(baseDN, r.src.scope, ldap.NeverDerefAliases, 0, 0, false,
 		cfg.Filter, r.attrs, []ldap.Control{paging})
 	start := time.Now()
+	r.dc.startCapture()
 	res, err := r.conn.Search(req)
+	entries, derr := r.dc.takeEntries()
 	if err != nil {
 		r.fail(fmt.Errorf("search: %w", err))
 		return false
+	}
+	if derr != nil {
+		r.fail(derr)
+		return false
+	}
+	for _, e := range res.Entries { // none expected: the demuxConn took them
+		entries = append(entries, fromLDAP(e))
 	}
 	for _, ref := range res.Referrals {
 		// Referrals point into other servers' naming contexts (AD's
@@ -155,14 +165,14 @@ func (r *reader) fetch() bool {
 		return false
 	case len(ctrl.Cookie) == 0:
 		r.baseDone = true
-	case len(res.Entries) == 0 && bytes.Equal(ctrl.Cookie, r.cookie):
+	case len(entries) == 0 && bytes.Equal(ctrl.Cookie, r.cookie):
 		r.fail(errors.New("server returned the same page cookie with no entries: the read would never end"))
 		return false
 	}
 	r.cookie = bytes.Clone(ctrl.Cookie)
-	r.entries, r.pos = res.Entries, 0
+	r.entries, r.pos = entries, 0
 	r.src.logger.Debug("ldap page read", zap.String("base_dn", baseDN), zap.Int("page", r.page),
-		zap.Int("entries", len(res.Entries)), zap.Duration("elapsed", time.Since(start)))
+		zap.Int("entries", len(entries)), zap.Duration("elapsed", time.Since(start)))
 	return true
 }
 
@@ -221,35 +231,63 @@ func stripRangeOpt(s string) string {
 	return ""
 }
 
+// fromLDAP turns an entry go-ldap decoded into a wireEntry.
+func fromLDAP(e *ldap.Entry) wireEntry {
+	w := wireEntry{dn: e.DN, attrs: make([]wireAttr, len(e.Attributes))}
+	for i, a := range e.Attributes {
+		w.attrs[i] = wireAttr{name: a.Name, vals: a.Values}
+	}
+	return w
+}
+
+// decodeValues turns raw values into text for an attribute of the given
+// kind; it returns vals itself when they are valid text already. ok is
+// false when a GUID or SID does not decode (the value is then kept as
+// "base64:...").
+func decodeValues(kind int, vals []string) (out []string, bad error) {
+	if kind == kindText {
+		valid := true
+		for _, v := range vals {
+			if !isUTF8String(v) {
+				valid = false
+				break
+			}
+		}
+		if valid {
+			return vals, nil
+		}
+	}
+	out = make([]string, len(vals))
+	for i, v := range vals {
+		d, err := decodeValue(kind, []byte(v))
+		if err != nil {
+			bad = err
+			d = "base64:" + b64([]byte(v))
+		}
+		out[i] = d
+	}
+	return out, bad
+}
+
 // convert turns an entry into a Record: lower-case names, decoded binary
 // values, ranged attributes fetched to their end, the anchor checked.
-func (r *reader) convert(e *ldap.Entry) (sources.Record, error) {
-	rec := sources.Record{DN: e.DN, Pos: e.DN, Attrs: make(map[string][]string, len(e.Attributes))}
-	for _, a := range e.Attributes {
-		n := r.name(a.Name)
+func (r *reader) convert(e wireEntry) (sources.Record, error) {
+	rec := sources.Record{DN: e.dn, Pos: e.dn, Attrs: make(map[string][]string, len(e.attrs))}
+	for _, a := range e.attrs {
+		n := r.name(a.name)
 		if !n.valid {
-			return rec, fmt.Errorf("entry %q: attribute %q: unparsable range option", e.DN, a.Name)
+			return rec, fmt.Errorf("entry %q: attribute %q: unparsable range option", e.dn, a.name)
 		}
-		vals := a.Values
-		if n.kind != kindText || !allUTF8(a.ByteValues) {
-			vals = make([]string, len(a.ByteValues))
-			for i, raw := range a.ByteValues {
-				v, err := decodeValue(n.kind, raw)
-				if err != nil {
-					if n.key == r.anchor {
-						rec.Reject = fmt.Sprintf("anchor %s: %v", r.src.cfg.Anchor, err)
-					}
-					v = "base64:" + b64(raw)
-				}
-				vals[i] = v
-			}
+		vals, bad := decodeValues(n.kind, a.vals)
+		if bad != nil && n.key == r.anchor {
+			rec.Reject = fmt.Sprintf("anchor %s: %v", r.src.cfg.Anchor, bad)
 		}
 		if n.lo >= 0 {
 			if n.lo != len(rec.Attrs[n.key]) {
-				return rec, fmt.Errorf("entry %q: attribute %q starts at %d, want %d", e.DN, a.Name, n.lo, len(rec.Attrs[n.key]))
+				return rec, fmt.Errorf("entry %q: attribute %q starts at %d, want %d", e.dn, a.name, n.lo, len(rec.Attrs[n.key]))
 			}
 			if n.hi >= 0 {
-				more, err := r.rangeRest(e.DN, n, a.Name, n.hi+1)
+				more, err := r.rangeRest(e.dn, n, a.name, n.hi+1)
 				if err != nil {
 					return rec, err
 				}
@@ -257,7 +295,7 @@ func (r *reader) convert(e *ldap.Entry) (sources.Record, error) {
 			}
 		}
 		if prev, ok := rec.Attrs[n.key]; ok {
-			vals = append(prev, vals...)
+			vals = append(prev[:len(prev):len(prev)], vals...)
 		}
 		rec.Attrs[n.key] = vals
 	}
@@ -314,13 +352,8 @@ func (r *reader) rangeRest(dn string, first attrName, serverName string, from in
 		if got == nil || !n.valid || n.lo != from {
 			return nil, fmt.Errorf("entry %q: range retrieval of %s from %d: server sent no matching range", dn, attr, from)
 		}
-		for _, raw := range got.ByteValues {
-			v, err := decodeValue(n.kind, raw)
-			if err != nil {
-				v = "base64:" + b64(raw)
-			}
-			out = append(out, v)
-		}
+		vals, _ := decodeValues(n.kind, got.Values)
+		out = append(out, vals...)
 		if n.hi < 0 {
 			return out, nil
 		}
@@ -329,13 +362,4 @@ func (r *reader) rangeRest(dn string, first attrName, serverName string, from in
 		}
 		from = n.hi + 1
 	}
-}
-
-func allUTF8(vs [][]byte) bool {
-	for _, v := range vs {
-		if !isUTF8(v) {
-			return false
-		}
-	}
-	return true
 }

@@ -1,6 +1,7 @@
 package ldapsource
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -109,7 +110,7 @@ func (s *Source) Open(ctx context.Context, req sources.ReadRequest) (sources.Rea
 			zap.String("url", s.cfg.URL))
 	}
 	rctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
-	conn, err := s.connectRetrying(rctx)
+	conn, dc, err := s.connectRetrying(rctx)
 	if err != nil {
 		cancel()
 		if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
@@ -122,6 +123,7 @@ func (s *Source) Open(ctx context.Context, req sources.ReadRequest) (sources.Rea
 		ctx:    rctx,
 		cancel: cancel,
 		conn:   conn,
+		dc:     dc,
 		attrs:  s.attributes(req.Attributes),
 		anchor: strings.ToLower(s.cfg.Anchor),
 		names:  make(map[string]attrName, 32),
@@ -159,15 +161,15 @@ func (s *Source) attributes(requested []string) []string {
 	return out
 }
 
-func (s *Source) connectRetrying(ctx context.Context) (*ldap.Conn, error) {
+func (s *Source) connectRetrying(ctx context.Context) (*ldap.Conn, *demuxConn, error) {
 	wait := s.backoff
 	for attempt := 1; ; attempt++ {
-		conn, err := s.connect(ctx)
+		conn, dc, err := s.connect(ctx)
 		if err == nil {
-			return conn, nil
+			return conn, dc, nil
 		}
 		if attempt >= dialAttempts || !transient(err) || ctx.Err() != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		s.logger.Info("ldap connect failed, retrying", zap.String("url", s.cfg.URL),
 			zap.Int("attempt", attempt), zap.Duration("wait", wait), zap.Error(err))
@@ -175,63 +177,130 @@ func (s *Source) connectRetrying(ctx context.Context) (*ldap.Conn, error) {
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return nil, fmt.Errorf("%w (after: %w)", ctx.Err(), err)
+			return nil, nil, fmt.Errorf("%w (after: %w)", ctx.Err(), err)
 		case <-t.C:
 		}
 		wait *= 4
 	}
 }
 
-// connect dials, does TLS (ldaps:// or StartTLS) and binds.
-func (s *Source) connect(ctx context.Context) (*ldap.Conn, error) {
-	d := net.Dialer{Timeout: min(s.cfg.Timeout, 30*time.Second)}
+// connect dials, does TLS (ldaps:// or StartTLS) and binds. StartTLS is
+// done here rather than by go-ldap so that the demuxConn sits inside TLS.
+func (s *Source) connect(ctx context.Context) (*ldap.Conn, *demuxConn, error) {
+	opTimeout := min(s.cfg.Timeout, 30*time.Second)
+	d := net.Dialer{Timeout: opTimeout}
 	raw, err := d.DialContext(ctx, "tcp", s.addr)
 	if err != nil {
-		return nil, fmt.Errorf("ldap connect %s: %w", s.cfg.URL, err)
+		return nil, nil, fmt.Errorf("ldap connect %s: %w", s.cfg.URL, err)
 	}
-	if s.ldaps {
+	ctxErr := func(err error) error {
+		_ = raw.Close()
+		if ctx.Err() != nil {
+			return fmt.Errorf("ldap connect %s: %w", s.cfg.URL, ctx.Err())
+		}
+		return err
+	}
+	if s.cfg.StartTLS {
+		if err := startTLS(ctx, raw, opTimeout); err != nil {
+			return nil, nil, ctxErr(fmt.Errorf("ldap starttls %s: %w", s.cfg.URL, err))
+		}
+	}
+	if s.tlsConf != nil {
 		tc := tls.Client(raw, s.tlsConf)
-		hctx, cancel := context.WithTimeout(ctx, min(s.cfg.Timeout, 30*time.Second))
+		hctx, cancel := context.WithTimeout(ctx, opTimeout)
 		err := tc.HandshakeContext(hctx)
 		cancel()
 		if err != nil {
-			_ = raw.Close()
-			if ctx.Err() != nil {
-				return nil, fmt.Errorf("ldap connect %s: %w", s.cfg.URL, ctx.Err())
-			}
-			return nil, &TLSError{URL: s.cfg.URL, Err: err}
+			return nil, nil, ctxErr(&TLSError{URL: s.cfg.URL, Err: err})
 		}
 		raw = tc
 	}
-	conn := ldap.NewConn(raw, s.ldaps)
+	dc := newDemuxConn(raw)
+	conn := ldap.NewConn(dc, s.tlsConf != nil)
 	conn.Start()
 	conn.SetTimeout(s.cfg.Timeout)
-	// Until Open returns, a cancelled ctx also closes the connection so a
-	// hung StartTLS or bind gives up.
-	stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
-	defer stop()
-	fail := func(err error) (*ldap.Conn, error) {
-		_ = conn.Close()
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("ldap connect %s: %w", s.cfg.URL, ctx.Err())
-		}
-		return nil, err
-	}
-	if s.cfg.StartTLS {
-		if err := conn.StartTLS(s.tlsConf); err != nil {
-			if isTLSFailure(err) {
-				return fail(&TLSError{URL: s.cfg.URL, Err: err})
-			}
-			return fail(fmt.Errorf("ldap starttls %s: %w", s.cfg.URL, err))
-		}
-	}
 	if s.cfg.BindDN != "" {
-		if err := conn.Bind(s.cfg.BindDN, s.cfg.BindPassword.Reveal()); err != nil {
-			if ldap.IsErrorWithCode(err, ldap.ErrorNetwork) {
-				return fail(fmt.Errorf("ldap bind to %s: %w", s.cfg.URL, err))
+		// Until Open returns, a cancelled ctx also closes the connection
+		// so a hung bind gives up.
+		stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
+		err := conn.Bind(s.cfg.BindDN, s.cfg.BindPassword.Reveal())
+		stop()
+		if err != nil {
+			_ = conn.Close()
+			switch {
+			case ctx.Err() != nil:
+				return nil, nil, fmt.Errorf("ldap bind to %s: %w", s.cfg.URL, ctx.Err())
+			case ldap.IsErrorWithCode(err, ldap.ErrorNetwork):
+				return nil, nil, fmt.Errorf("ldap bind to %s: %w", s.cfg.URL, err)
 			}
-			return fail(&BindError{URL: s.cfg.URL, DN: s.cfg.BindDN, Err: err})
+			return nil, nil, &BindError{URL: s.cfg.URL, DN: s.cfg.BindDN, Err: err}
 		}
 	}
-	return conn, nil
+	return conn, dc, nil
+}
+
+// startTLSRequest is the StartTLS extended request (RFC 4511 4.14), message
+// ID 1: SEQUENCE { 1, [APPLICATION 23] { [0] "1.3.6.1.4.1.1466.20037" } }.
+var startTLSRequest = append([]byte{0x30, 0x1d, 0x02, 0x01, 0x01, 0x77, 0x18, 0x80, 0x16},
+	"1.3.6.1.4.1.1466.20037"...)
+
+// startTLS asks the server to start TLS on c and checks its answer; the
+// caller does the handshake.
+func startTLS(ctx context.Context, c net.Conn, timeout time.Duration) error {
+	stop := context.AfterFunc(ctx, func() { _ = c.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+	if err := c.SetDeadline(time.Now().Add(timeout)); err != nil {
+		return err
+	}
+	defer func() { _ = c.SetDeadline(time.Time{}) }()
+	if _, err := c.Write(startTLSRequest); err != nil {
+		return err
+	}
+	// The server sends nothing after its response until our ClientHello,
+	// so this reader cannot swallow TLS bytes.
+	var buf []byte
+	msg, err := readMessage(bufio.NewReaderSize(c, 512), &buf)
+	if err != nil {
+		return fmt.Errorf("read response: %w", err)
+	}
+	code, diag, err := extendedResult(msg)
+	if err != nil {
+		return err
+	}
+	if code != 0 {
+		return &ldap.Error{ResultCode: code, Err: fmt.Errorf("server refused StartTLS: %s", diag)}
+	}
+	return nil
+}
+
+// extendedResult decodes the LDAPResult of an ExtendedResponse message.
+func extendedResult(msg []byte) (code uint16, diag string, err error) {
+	bad := errors.New("malformed StartTLS response")
+	d := berString(msg)
+	tag, body, ok := d.next()
+	if !ok || tag != tagSequence {
+		return 0, "", bad
+	}
+	d = berString(body)
+	if tag, _, ok = d.next(); !ok || tag != tagInteger {
+		return 0, "", bad
+	}
+	if tag, body, ok = d.next(); !ok || tag != tagExtendedResponse {
+		return 0, "", bad
+	}
+	d = berString(body)
+	tag, rc, ok := d.next()
+	if !ok || tag != tagEnumerated || len(rc) == 0 || len(rc) > 2 {
+		return 0, "", bad
+	}
+	for _, b := range rc {
+		code = code<<8 | uint16(b)
+	}
+	if _, _, ok = d.next(); !ok { // matchedDN
+		return 0, "", bad
+	}
+	if _, m, ok := d.next(); ok {
+		diag = string(m)
+	}
+	return code, diag, nil
 }
