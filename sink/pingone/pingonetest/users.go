@@ -152,7 +152,7 @@ func (e *errValidation) Error() string {
 // createUserLocked validates and stores a new user.
 func (e *Emulator) createUserLocked(body map[string]any, mode writeMode, outOfBand bool) (*user, []detail) {
 	in, ds := parseUserInput(body, mode, e.custom, outOfBand)
-	ds = append(ds, requiredMissing(in.set)...)
+	ds = requiredMissing(in.set, ds)
 	popID := ""
 	if in.populationSet {
 		if e.populations[in.populationID] == nil {
@@ -219,7 +219,7 @@ func (e *Emulator) updateUserLocked(u *user, body map[string]any, mode writeMode
 			attrs[k] = v
 		}
 	}
-	ds = append(ds, requiredMissing(attrs)...)
+	ds = requiredMissing(attrs, ds)
 	if in.populationSet && in.populationID != u.popID {
 		if !outOfBand {
 			ds = append(ds, detail{Code: "INVALID_VALUE", Target: "population.id",

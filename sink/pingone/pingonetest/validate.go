@@ -409,9 +409,16 @@ func profileSize(attrs map[string]any) int {
 
 // requiredMissing reports username/email absent from attrs (§4; SPEC
 // required [email, username]).
-func requiredMissing(attrs map[string]any) []detail {
-	var ds []detail
+// Attributes that already have a detail (e.g. a wrong type) get no second.
+func requiredMissing(attrs map[string]any, have []detail) []detail {
+	ds := have
+outer:
 	for _, k := range []string{"username", "email"} {
+		for _, d := range have {
+			if d.Target == k {
+				continue outer
+			}
+		}
 		if _, ok := attrs[k]; !ok {
 			ds = append(ds, detail{Code: "REQUIRED_VALUE", Target: k, Message: k + " is required"})
 		}

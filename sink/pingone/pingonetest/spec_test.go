@@ -1,0 +1,86 @@
+package pingonetest
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+// TestSpecValidatorCatchesBadRequests shows the validator can fail: each
+// request below breaks the spec and must be recorded.
+func TestSpecValidatorCatchesBadRequests(t *testing.T) {
+	t.Parallel()
+	s := newLooseServer(t, Options{})
+	c := newClient(t, s)
+	id := c.mustCreate(minimalUser("spec"))
+	cases := []struct {
+		name   string
+		method string
+		path   string
+		body   any
+		want   string // substring of the violation
+	}{
+		{"limit above maximum", http.MethodGet, "/users?limit=5000", nil, "limit"},
+		{"enabled not boolean", http.MethodPut, "/users/" + id + "/enabled", map[string]any{"enabled": "false"}, "boolean"},
+		{"read-only property in request", http.MethodPatch, "/users/" + id, map[string]any{"enabled": false}, "readOnly"},
+		{"wrong type", http.MethodPatch, "/users/" + id, map[string]any{"title": 5}, "string"},
+		{"missing required on create", http.MethodPost, "/users", map[string]any{"username": "noemail"}, "email"},
+		{"operation not in spec", http.MethodGet, "/users/" + id + "/nonsense", nil, "no such operation"},
+	}
+	for _, tc := range cases {
+		before := len(s.SpecViolations())
+		c.do(tc.method, tc.path, tc.body)
+		vs := s.SpecViolations()[before:]
+		found := false
+		for _, v := range vs {
+			if strings.HasPrefix(v, "request ") && strings.Contains(v, tc.want) {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("%s: violation containing %q not recorded; got %q", tc.name, tc.want, vs)
+		}
+	}
+	// A valid PATCH (no username/email) is not a violation: PATCH bodies are
+	// checked without User's required list.
+	before := len(s.SpecViolations())
+	c.do(http.MethodPatch, "/users/"+id, map[string]any{"title": "Manager"})
+	if vs := s.SpecViolations()[before:]; len(vs) > 0 {
+		t.Errorf("valid PATCH flagged: %q", vs)
+	}
+}
+
+// TestSpecValidatorCatchesBadResponses feeds the response validator
+// responses the emulator would never send.
+func TestSpecValidatorCatchesBadResponses(t *testing.T) {
+	t.Parallel()
+	v, err := loadSpec(SpecPath(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := httptest.NewRequest(http.MethodGet, "https://api.pingone.com/v1/environments/e/users/u", nil)
+	req.Header.Set("Authorization", "Bearer x")
+	sr := v.validateRequest(req, nil)
+	if sr == nil {
+		t.Fatal("route not found")
+	}
+	h := http.Header{"Content-Type": {"application/json"}}
+	v.validateResponse(sr, 200, h, []byte(`{"id":"u","username":12,"email":"a@b"}`))
+	v.validateResponse(sr, 200, h, []byte(`{"id":"u","username":"bad\u0001name","email":"a@b"}`))
+	v.validateResponse(sr, 418, h, []byte(`{}`))
+	v.validateResponse(sr, 200, h, []byte(`{"id":"u","username":"ok","email":"a@b"}`)) // valid
+	vs := v.violations()
+	if len(vs) != 3 {
+		t.Fatalf("want 3 response violations, got %d: %q", len(vs), vs)
+	}
+	for _, want := range []string{"username", "regular expression", "418"} {
+		found := false
+		for _, s := range vs {
+			found = found || strings.Contains(s, want)
+		}
+		if !found {
+			t.Errorf("no violation mentions %q: %q", want, vs)
+		}
+	}
+}
