@@ -25,7 +25,8 @@ type Config struct {
 	Comment string `yaml:"comment"`
 	// MultiValueSeparator, when set, splits every cell into several values
 	// (spaces around each value trimmed, empty values dropped), e.g. ";" for
-	// group lists. Default: none, each cell is one value.
+	// group lists. The key column is never split. Default: none, each cell
+	// is one value.
 	MultiValueSeparator string `yaml:"multi_value_separator"`
 	// Encoding is the file's character encoding: utf-8 (with or without a
 	// byte order mark), latin1 (alias iso-8859-1) or windows-1252. Default

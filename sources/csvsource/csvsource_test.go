@@ -521,3 +521,22 @@ func TestRequestedAttributes(t *testing.T) {
 		t.Errorf("record %q reject %q, want attrs %q and no reject (photo is not requested)", rec.Attrs, rec.Reject, want)
 	}
 }
+
+func TestKeyColumnNotSplit(t *testing.T) {
+	t.Parallel()
+	src, err := New(Config{Path: writeFile(t, "id,groups\na;b,x;y\n;,\n"), Key: "id", MultiValueSeparator: ";"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, r, err := readAll(t, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkRecords(t, got, []rec{
+		{"line 2", "a;b", map[string][]string{"id": {"a;b"}, "groups": {"x", "y"}}, ""},
+		{"line 3", ";", map[string][]string{"id": {";"}}, ""},
+	})
+	if r.Err() != nil {
+		t.Fatal(r.Err())
+	}
+}

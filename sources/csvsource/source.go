@@ -318,7 +318,7 @@ func (r *reader) row(fields []string, line int) {
 		}
 		v := r.vals[i][:0]
 		cell := fields[i]
-		if r.sep == "" {
+		if r.sep == "" || i == r.keyCol { // the key is one identity, never split
 			if cell != "" {
 				v = append(v, cell)
 			}
