@@ -184,3 +184,12 @@ func TestSpecPathEnv(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func jsonBody(t *testing.T, v any) io.Reader {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bytes.NewReader(b)
+}
