@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"go.uber.org/goleak"
 	"go.uber.org/zap/zaptest"
 
 	"github.com/syncd/syncd/internal/testenv"
@@ -234,4 +235,8 @@ func TestMigrateNotRun(t *testing.T) {
 	if errors.Is(err, state.ErrLocked) {
 		t.Fatalf("unexpected error kind: %v", err)
 	}
+}
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
 }

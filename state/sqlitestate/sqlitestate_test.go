@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
 	"go.uber.org/zap/zaptest"
 
 	"github.com/syncd/syncd/state"
@@ -29,7 +30,7 @@ func TestMain(m *testing.M) {
 	if db := os.Getenv(envLockDB); db != "" {
 		os.Exit(holdLock(db, os.Getenv(envLockJob)))
 	}
-	os.Exit(m.Run())
+	goleak.VerifyTestMain(m)
 }
 
 // holdLock is the child process: it takes job's lock, says "locked" on
