@@ -157,6 +157,44 @@ func SubtreeName(t testing.TB) string {
 	return name + "-" + hex.EncodeToString(rnd)
 }
 
+// Fixture returns ou=<name>,BaseDN holding the entries gen(parent)
+// returns, loading them only when the subtree is not there yet or was
+// loaded by a different version (version is stored in the subtree's
+// description, written last). Fixtures are shared and read-only: tests
+// must not modify them, and they stay in the server between runs, so only
+// the first run pays for loading large data sets.
+func (s LDAPServer) Fixture(t testing.TB, name, version string, gen func(parent string) []LDAPEntry) string {
+	t.Helper()
+	dn := "ou=" + ldap.EscapeDN(name) + "," + s.BaseDN
+	marker := "syncd test fixture, complete: " + version
+	c := s.Conn(t)
+	res, err := c.Search(ldap.NewSearchRequest(dn, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 0, 0, false,
+		"(objectClass=*)", []string{"description"}, nil))
+	if err == nil && len(res.Entries) == 1 && res.Entries[0].GetAttributeValue("description") == marker {
+		return dn
+	}
+	if err := DeleteTree(s.dial, dn); err != nil {
+		t.Fatalf("fixture %s: %v", dn, err)
+	}
+	start := time.Now()
+	entries := append([]LDAPEntry{{DN: dn, Attrs: map[string][]string{
+		"objectClass": {"organizationalUnit"}, "ou": {name}}}}, gen(dn)...)
+	if err := AddEntries(s.dial, entries); err != nil {
+		t.Fatalf("fixture %s: %v", dn, err)
+	}
+	mod := ldap.NewModifyRequest(dn, nil)
+	mod.Replace("description", []string{marker})
+	if err := c.Modify(mod); err != nil {
+		t.Fatalf("fixture %s: %v", dn, err)
+	}
+	t.Logf("loaded fixture %s (%d entries) in %s", dn, len(entries), time.Since(start).Round(time.Millisecond))
+	return dn
+}
+
+// Dial returns a new connection bound as BindDN (for AddEntries and
+// DeleteTree); the caller closes it.
+func (s LDAPServer) Dial() (*ldap.Conn, error) { return s.dial() }
+
 // LDAPEntry is one entry to add: its DN and attributes (objectClass included).
 type LDAPEntry struct {
 	DN    string

@@ -80,11 +80,14 @@ func readAll(t testing.TB, src sources.Source, req sources.ReadRequest) ([]sourc
 func TestConformance(t *testing.T) {
 	srv := testenv.LDAP(t)
 	newSource := func(t *testing.T, n int, url string) (*Source, string) {
-		parent := srv.Subtree(t)
-		start := time.Now()
-		srv.AddEntries(t, conformanceEntries(parent, n))
-		if n >= 1000 {
-			t.Logf("loaded %d entries in %s", n, time.Since(start).Round(time.Millisecond))
+		var parent string
+		if n >= 1000 { // large: a shared read-only fixture, loaded once
+			parent = srv.Fixture(t, fmt.Sprintf("conformance%d", n), "v1", func(p string) []testenv.LDAPEntry {
+				return conformanceEntries(p, n)
+			})
+		} else {
+			parent = srv.Subtree(t)
+			srv.AddEntries(t, conformanceEntries(parent, n))
 		}
 		cfg := slapdConfig(srv, parent)
 		cfg.Anchor = "uid"
