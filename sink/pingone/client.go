@@ -132,6 +132,7 @@ type uaTransport struct {
 	ua   string
 }
 
+// RoundTrip implements http.RoundTripper on a copy of r.
 func (t uaTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	base := t.base
 	if base == nil {

@@ -118,6 +118,8 @@ type AuthError struct {
 	Err error
 }
 
+// Error names the client ID and token URL and, for a refused credential,
+// what to check; never the secret.
 func (e *AuthError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "pingone token for client %q at %s", e.ClientID, e.TokenURL)
@@ -138,6 +140,8 @@ func (e *AuthError) Error() string {
 	return b.String()
 }
 
+// Unwrap returns the underlying error (a transport error, for errors.As
+// on net or TLS errors).
 func (e *AuthError) Unwrap() error { return e.Err }
 
 // Credential reports whether the token endpoint refused the credentials
