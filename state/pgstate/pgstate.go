@@ -124,6 +124,10 @@ func (s *Store) wrap(op string, err error) error {
 	if isConnErr(err) {
 		return fmt.Errorf("state %s: %s: %w %s", s.name, op, err, hint)
 	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "42P01" { // undefined_table
+		return fmt.Errorf("state %s: %s: %w (schema %s has no syncd tables: run `syncd migrate`)", s.name, op, err, s.schema)
+	}
 	return fmt.Errorf("state %s: %s: %w", s.name, op, err)
 }
 

@@ -232,8 +232,8 @@ func TestMigrateNotRun(t *testing.T) {
 	if err == nil {
 		t.Fatal("SetCursor before Migrate: no error")
 	}
-	if errors.Is(err, state.ErrLocked) {
-		t.Fatalf("unexpected error kind: %v", err)
+	if errors.Is(err, state.ErrLocked) || !strings.Contains(err.Error(), "run `syncd migrate`") {
+		t.Fatalf("SetCursor before Migrate = %v, want a hint to run syncd migrate", err)
 	}
 }
 

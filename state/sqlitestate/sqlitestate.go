@@ -142,6 +142,9 @@ func (s *Store) wrap(op string, err error) error {
 			return fmt.Errorf("state %s: %s: %w (check the disk: full or failing?)", s.name, op, err)
 		}
 	}
+	if se != nil && strings.Contains(se.Error(), "no such table") {
+		return fmt.Errorf("state %s: %s: %w (the database has no syncd tables: run `syncd migrate`)", s.name, op, err)
+	}
 	return fmt.Errorf("state %s: %s: %w", s.name, op, err)
 }
 

@@ -251,3 +251,12 @@ func TestLockFileNames(t *testing.T) {
 		t.Errorf("%d lock files, want 4", locks)
 	}
 }
+
+func TestMigrateNotRun(t *testing.T) {
+	t.Parallel()
+	s := open(t, filepath.Join(t.TempDir(), "state.db"), false)
+	err := s.SetCursor(t.Context(), "job", state.Cursor{Value: []byte("x")})
+	if err == nil || !strings.Contains(err.Error(), "run `syncd migrate`") {
+		t.Fatalf("SetCursor before Migrate = %v, want a hint to run syncd migrate", err)
+	}
+}
