@@ -216,6 +216,7 @@ func New(reg prometheus.Registerer) *Metrics {
 
 // ObserveRun records one finished run.
 func (m *Metrics) ObserveRun(r RunResult) {
+	m.InitJob(r.Job)
 	status := r.Status
 	switch status {
 	case StatusSucceeded, StatusFailed, StatusGated:
@@ -263,9 +264,23 @@ func (m *Metrics) RunSkipped(job string) {
 }
 
 // SetJobInterval publishes the time between two scheduled runs of job, so
-// that alerts can tell a stale job from a rarely scheduled one.
+// that alerts can tell a stale job from a rarely scheduled one. It also
+// creates the job's event counters at zero (InitJob).
 func (m *Metrics) SetJobInterval(job string, d time.Duration) {
 	m.jobInterval.WithLabelValues(job).Set(d.Seconds())
+	m.InitJob(job)
+}
+
+// InitJob creates job's event counters (rejects per reason, safety gate
+// trips, lock-held skips) at zero, so that Prometheus sees their first
+// increase: increase() and rate() miss the first event of a series that
+// appears already at 1. Calling it again is harmless.
+func (m *Metrics) InitJob(job string) {
+	for reason := range rejectReasons {
+		m.rejects.WithLabelValues(job, reason)
+	}
+	m.gateTrips.WithLabelValues(job)
+	m.runsSkipped.WithLabelValues(job)
 }
 
 // ForgetJob drops the per-job schedule series of a job that a reload

@@ -50,8 +50,13 @@ syncd_operations_total{result="ok",sync_job="corp-ad",type="disable"} 2
 syncd_operations_total{result="ok",sync_job="corp-ad",type="other"} 1
 # HELP syncd_rejects_total Source records rejected by the mapper or planner, by reason.
 # TYPE syncd_rejects_total counter
+syncd_rejects_total{reason="conflict",sync_job="corp-ad"} 0
+syncd_rejects_total{reason="duplicate",sync_job="corp-ad"} 0
+syncd_rejects_total{reason="expression",sync_job="corp-ad"} 0
 syncd_rejects_total{reason="invalid_value",sync_job="corp-ad"} 2
+syncd_rejects_total{reason="missing",sync_job="corp-ad"} 0
 syncd_rejects_total{reason="other",sync_job="corp-ad"} 1
+syncd_rejects_total{reason="source",sync_job="corp-ad"} 0
 # HELP syncd_objects Managed objects by status (active, disabled, failed, conflict) after the job's last run.
 # TYPE syncd_objects gauge
 syncd_objects{status="active",sync_job="corp-ad"} 9
@@ -233,4 +238,17 @@ func TestNewTwiceOnOneRegistryPanics(t *testing.T) {
 		}
 	}()
 	metrics.New(reg)
+}
+
+func TestSetJobIntervalInitialisesCounters(t *testing.T) {
+	t.Parallel()
+	m, reg := newMetrics(t)
+	m.SetJobInterval("new", time.Hour)
+	for name, want := range map[string]int{
+		"syncd_rejects_total": 7, "syncd_safety_gate_trips_total": 1, "syncd_runs_skipped_total": 1,
+	} {
+		if got := testutil.CollectAndCount(reg, name); got != want {
+			t.Errorf("%s series = %d, want %d (at zero before the first run)", name, got, want)
+		}
+	}
 }
