@@ -60,6 +60,9 @@ type Options struct {
 	// SpecFile, when set, is an OpenAPI file every request and response is
 	// validated against; violations are recorded (SpecViolations), not fatal.
 	SpecFile string
+	// StrictSpec makes NewServer fail the test at cleanup for every recorded
+	// spec violation (request or response). Needs SpecFile.
+	StrictSpec bool
 	// Logf, when set, receives one line per request.
 	Logf func(format string, args ...any)
 	// Now is the clock. Default time.Now.
@@ -80,6 +83,8 @@ type Emulator struct {
 	baseURL     string     // used to render _links outside a request
 	tokens      map[string]time.Time
 	users       map[string]*user
+	order       []*user           // users by seq (creation order)
+	byName      map[string]string // usernameKey -> user id
 	seq         uint64
 	populations map[string]*population
 	popOrder    []string
@@ -199,6 +204,7 @@ func New(opts Options) (*Emulator, error) {
 		baseURL:     "https://api.pingone.com/v1",
 		tokens:      map[string]time.Time{},
 		users:       map[string]*user{},
+		byName:      map[string]string{},
 		populations: map[string]*population{},
 		schemaID:    uuid.NewString(),
 		attrIDs:     map[string]string{},

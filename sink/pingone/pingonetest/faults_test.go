@@ -100,7 +100,7 @@ func TestFaultsDoNoWork(t *testing.T) {
 func TestFaultDiceDeterministic(t *testing.T) {
 	t.Parallel()
 	run := func() []int {
-		s := NewServer(t, Options{FaultRate: 0.5, Seed: 42})
+		s := newTestServer(t, Options{FaultRate: 0.5, Seed: 42})
 		c := newClient(t, s)
 		var out []int
 		for range 20 {
@@ -162,7 +162,7 @@ func TestLostResponses(t *testing.T) {
 
 func TestLatencyHonoursContext(t *testing.T) {
 	t.Parallel()
-	s := NewServer(t, Options{Latency: 5 * time.Second})
+	s := newTestServer(t, Options{Latency: 5 * time.Second})
 	c := newClient(t, s)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()

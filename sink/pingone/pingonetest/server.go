@@ -17,7 +17,10 @@ type Server struct {
 }
 
 // NewServer starts an emulator on a local port; tb's Cleanup closes it.
-// A bad Options fails the test.
+// A bad Options fails the test. With StrictSpec, spec violations fail it at
+// cleanup:
+//
+//	s := pingonetest.NewServer(t, pingonetest.Options{SpecFile: pingonetest.SpecPath(t), StrictSpec: true})
 func NewServer(tb testing.TB, opts Options) *Server {
 	tb.Helper()
 	if opts.Logf == nil {
@@ -31,6 +34,13 @@ func NewServer(tb testing.TB, opts Options) *Server {
 	tb.Cleanup(ts.Close)
 	s := &Server{Server: ts, Emulator: e}
 	e.SetBaseURL(s.APIURL())
+	if opts.StrictSpec && opts.SpecFile != "" {
+		tb.Cleanup(func() {
+			for _, v := range e.SpecViolations() {
+				tb.Errorf("pingonetest: spec violation: %s", v)
+			}
+		})
+	}
 	return s
 }
 

@@ -84,3 +84,29 @@ func TestSpecValidatorCatchesBadResponses(t *testing.T) {
 		}
 	}
 }
+
+// recordingTB captures Errorf and Cleanup so StrictSpec can be observed
+// without failing this test.
+type recordingTB struct {
+	testing.TB
+	errs     []string
+	cleanups []func()
+}
+
+func (r *recordingTB) Errorf(format string, args ...any) { r.errs = append(r.errs, format) }
+func (r *recordingTB) Cleanup(f func())                  { r.cleanups = append(r.cleanups, f) }
+
+func TestStrictSpecFailsTheTest(t *testing.T) {
+	t.Parallel()
+	rec := &recordingTB{TB: t}
+	s := NewServer(rec, Options{SpecFile: SpecPath(t), StrictSpec: true})
+	c := &client{t: t, s: s, hc: s.Server.Client()}
+	c.token = c.fetchToken()
+	c.do(http.MethodGet, "/users?limit=5000", nil) // violates the spec (limit max 1000)
+	for i := len(rec.cleanups) - 1; i >= 0; i-- {
+		rec.cleanups[i]()
+	}
+	if len(rec.errs) == 0 {
+		t.Fatal("StrictSpec did not report the violation")
+	}
+}

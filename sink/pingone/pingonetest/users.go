@@ -123,15 +123,39 @@ func (e *Emulator) renderUserLocked(base string, u *user) map[string]any {
 	return m
 }
 
-// usernameTakenLocked: §4 username unique per environment, across
-// populations; compared case-insensitively [U] (the stricter choice).
+// usernameKey folds a username for the uniqueness index: §4 says usernames
+// are unique per environment (across populations); whether the comparison
+// ignores case is [U], and ignoring it is the stricter choice.
+func usernameKey(s string) string { return strings.ToLower(strings.ToUpper(s)) }
+
 func (e *Emulator) usernameTakenLocked(name, exceptID string) bool {
-	for _, u := range e.users {
-		if u.id != exceptID && strings.EqualFold(fmt.Sprint(u.attrs["username"]), name) {
-			return true
-		}
+	id, ok := e.byName[usernameKey(name)]
+	return ok && id != exceptID
+}
+
+// storeUserLocked indexes a new user (users are appended in seq order).
+func (e *Emulator) storeUserLocked(u *user) {
+	e.users[u.id] = u
+	e.order = append(e.order, u)
+	e.byName[usernameKey(u.attrs["username"].(string))] = u.id
+}
+
+// reindexLocked re-indexes u after its attributes changed.
+func (e *Emulator) reindexLocked(u *user, oldName string) {
+	newName, _ := u.attrs["username"].(string)
+	if usernameKey(oldName) != usernameKey(newName) {
+		delete(e.byName, usernameKey(oldName))
+		e.byName[usernameKey(newName)] = u.id
 	}
-	return false
+}
+
+func (e *Emulator) removeUserLocked(u *user) {
+	delete(e.users, u.id)
+	delete(e.byName, usernameKey(u.attrs["username"].(string)))
+	i := sort.Search(len(e.order), func(i int) bool { return e.order[i].seq >= u.seq })
+	if i < len(e.order) && e.order[i] == u {
+		e.order = append(e.order[:i], e.order[i+1:]...)
+	}
 }
 
 func uniqueness() detail {
@@ -190,7 +214,7 @@ func (e *Emulator) createUserLocked(body map[string]any, mode writeMode, outOfBa
 	if in.enabled != nil {
 		u.enabled = *in.enabled
 	}
-	e.users[u.id] = u
+	e.storeUserLocked(u)
 	return u, nil
 }
 
@@ -237,7 +261,9 @@ func (e *Emulator) updateUserLocked(u *user, body map[string]any, mode writeMode
 	if len(ds) > 0 {
 		return ds
 	}
+	oldName, _ := u.attrs["username"].(string)
 	u.attrs = attrs
+	e.reindexLocked(u, oldName)
 	if outOfBand {
 		if in.populationSet {
 			u.popID = in.populationID
@@ -328,14 +354,8 @@ func (e *Emulator) listUsers(ar *apiRequest) *response {
 	return e.pageLocked(ar, "users", items)
 }
 
-func (e *Emulator) sortedUsersLocked() []*user {
-	us := make([]*user, 0, len(e.users))
-	for _, u := range e.users {
-		us = append(us, u)
-	}
-	sort.Slice(us, func(i, j int) bool { return us[i].seq < us[j].seq })
-	return us
-}
+// sortedUsersLocked returns the users in creation order (the list order).
+func (e *Emulator) sortedUsersLocked() []*user { return e.order }
 
 func (e *Emulator) updateUser(ar *apiRequest, mode writeMode) *response {
 	if resp := requireJSON(ar.r); resp != nil {
@@ -367,7 +387,7 @@ func (e *Emulator) deleteUser(ar *apiRequest) *response {
 	if resp != nil {
 		return resp
 	}
-	delete(e.users, u.id)
+	e.removeUserLocked(u)
 	return &response{status: http.StatusNoContent}
 }
 
@@ -551,10 +571,11 @@ func (e *Emulator) SetEnabled(id string, enabled bool) error {
 func (e *Emulator) DeleteUser(id string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.users[id] == nil {
+	u := e.users[id]
+	if u == nil {
 		return fmt.Errorf("delete user %s: %w", id, ErrNotFound)
 	}
-	delete(e.users, id)
+	e.removeUserLocked(u)
 	return nil
 }
 
