@@ -25,21 +25,45 @@ const maxExprNodes = 2000
 type fastKind int
 
 const (
-	fastNone   fastKind = iota // run the program in the VM
-	fastAttr                   // first value of one attribute
-	fastAnchor                 // the anchor
-	fastDN                     // the DN
-	fastString                 // a string constant
-	fastBool                   // a boolean constant
+	fastNone     fastKind = iota // run the program in the VM
+	fastAttr                     // first value of one attribute
+	fastAnchor                   // the anchor
+	fastDN                       // the DN
+	fastString                   // a string constant
+	fastBool                     // a boolean constant
+	fastFunc1                    // a string function of one attribute: lower(uid)
+	fastCoalesce                 // coalesce of attributes and constants
+	fastContains                 // "value" in values("attr")
 )
+
+// fastFuncs are the string functions detectFast evaluates natively when
+// applied to a plain attribute; they must behave exactly like their expr
+// counterparts (TestFastPathsAgree checks).
+var fastFuncs = map[string]func(string) string{
+	"lower":            strings.ToLower,
+	"upper":            strings.ToUpper,
+	"trim":             strings.TrimSpace,
+	"normalizeEmail":   normalizeEmail,
+	"normalizePhone":   normalizePhone,
+	"removeDiacritics": removeDiacritics,
+}
+
+// operand is an attribute reference or a string constant.
+type operand struct {
+	attr   string // lower-case attribute name, when isAttr
+	value  string // the constant otherwise
+	isAttr bool
+}
 
 // program is one compiled expression.
 type program struct {
 	src     string
 	prog    *vm.Program
 	fast    fastKind
-	name    string // fastAttr: the attribute; fastString: the constant
-	boolean bool   // fastBool: the constant
+	name    string              // fastAttr: the attribute; fastString: the constant
+	boolean bool                // fastBool: the constant
+	fn      func(string) string // fastFunc1
+	ops     []operand           // fastCoalesce
 	// attrs lists the lower-case source attributes the expression reads
 	// by name (sorted); usesAnchor/usesDN say whether it reads those.
 	attrs      []string
@@ -134,13 +158,72 @@ func cleanExprError(err error) error {
 	return errors.New(strings.TrimRight(err.Error(), "\n"))
 }
 
-// detectFast recognises expressions the mapper can evaluate without the
-// VM: the plain attribute reference that most mappings are.
-func (p *program) detectFast(n ast.Node, want reflect.Kind) {
+// attrOperand reports whether n is a rewritten attribute reference or a
+// string constant.
+func attrOperand(n ast.Node) (operand, bool) {
 	switch n := n.(type) {
+	case *ast.StringNode:
+		return operand{value: n.Value}, true
+	case *ast.CallNode:
+		if id, ok := n.Callee.(*ast.IdentifierNode); ok && id.Value == fnAttr {
+			if s, ok := n.Arguments[1].(*ast.StringNode); ok {
+				return operand{attr: s.Value, isAttr: true}, true
+			}
+		}
+	}
+	return operand{}, false
+}
+
+// detectFast recognises expressions the mapper can evaluate without the
+// VM: the plain attribute reference most mappings are, a string function
+// of one attribute (lower(uid)), and coalesce of attributes.
+func (p *program) detectFast(n ast.Node, want reflect.Kind) {
+	if want == reflect.Bool {
+		switch n := n.(type) {
+		case *ast.BoolNode:
+			p.fast, p.boolean = fastBool, n.Value
+		case *ast.CallNode:
+			if id, ok := n.Callee.(*ast.IdentifierNode); ok && id.Value == fnContains {
+				name, ok1 := n.Arguments[1].(*ast.StringNode)
+				val, ok2 := n.Arguments[2].(*ast.StringNode)
+				if ok1 && ok2 {
+					p.fast, p.name, p.ops = fastContains, name.Value, []operand{{value: val.Value}}
+				}
+			}
+		}
+		return
+	}
+	if want != reflect.String {
+		return
+	}
+	switch n := n.(type) {
+	case *ast.BuiltinNode:
+		if fn, ok := fastFuncs[n.Name]; ok && len(n.Arguments) == 1 {
+			if op, ok := attrOperand(n.Arguments[0]); ok && op.isAttr {
+				p.fast, p.fn, p.name = fastFunc1, fn, op.attr
+			}
+		}
 	case *ast.CallNode:
 		id, ok := n.Callee.(*ast.IdentifierNode)
-		if !ok || want != reflect.String {
+		if !ok {
+			return
+		}
+		if fn, ok := fastFuncs[id.Value]; ok && len(n.Arguments) == 1 {
+			if op, ok := attrOperand(n.Arguments[0]); ok && op.isAttr {
+				p.fast, p.fn, p.name = fastFunc1, fn, op.attr
+			}
+			return
+		}
+		if id.Value == "coalesce" || id.Value == "default" && len(n.Arguments) == 2 {
+			var ops []operand
+			for _, a := range n.Arguments {
+				op, ok := attrOperand(a)
+				if !ok {
+					return
+				}
+				ops = append(ops, op)
+			}
+			p.fast, p.ops = fastCoalesce, ops
 			return
 		}
 		switch id.Value {
@@ -154,13 +237,7 @@ func (p *program) detectFast(n ast.Node, want reflect.Kind) {
 			p.fast = fastDN
 		}
 	case *ast.StringNode:
-		if want == reflect.String {
-			p.fast, p.name = fastString, n.Value
-		}
-	case *ast.BoolNode:
-		if want == reflect.Bool {
-			p.fast, p.boolean = fastBool, n.Value
-		}
+		p.fast, p.name = fastString, n.Value
 	}
 }
 
@@ -215,6 +292,7 @@ func (rw *rewriter) walk(node *ast.Node, scope []string) {
 	case *ast.BinaryNode:
 		rw.walk(&n.Left, scope)
 		rw.walk(&n.Right, scope)
+		rw.inValues(node, n)
 	case *ast.ChainNode:
 		rw.walk(&n.Node, scope)
 	case *ast.MemberNode:
@@ -257,6 +335,25 @@ func (rw *rewriter) walk(node *ast.Node, scope []string) {
 	default:
 		rw.errorf("unsupported expression construct %T", n)
 	}
+}
+
+// inValues turns `x in values("a")` into __contains($env, "a", x): the
+// common "objectClass contains" test, without expr's reflection-based in.
+func (rw *rewriter) inValues(node *ast.Node, n *ast.BinaryNode) {
+	if n.Operator != "in" {
+		return
+	}
+	call, ok := n.Right.(*ast.CallNode)
+	if !ok {
+		return
+	}
+	if id, ok := call.Callee.(*ast.IdentifierNode); !ok || id.Value != fnValues {
+		return
+	}
+	if _, ok := call.Arguments[1].(*ast.StringNode); !ok {
+		return
+	}
+	ast.Patch(node, hiddenCall(n, fnContains, envNode(), call.Arguments[1], n.Left))
 }
 
 func (rw *rewriter) identifier(node *ast.Node, n *ast.IdentifierNode, scope []string) {

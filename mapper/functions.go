@@ -38,6 +38,8 @@ const (
 	fnValues = "__values"
 	fnAnchor = "__anchor"
 	fnDN     = "__dn"
+	// __contains($env, name, v): v is one of the values of attribute name.
+	fnContains = "__contains"
 )
 
 // regexCache compiles each regexReplace pattern once per Mapper. Patterns
@@ -136,6 +138,18 @@ func functions(rc *regexCache) []function {
 			}
 			return v, nil
 		}},
+		{name: fnContains, types: []any{new(func(any, string, string) bool)}, fn: func(args ...any) (any, error) {
+			e, err := envArg(args)
+			if err != nil {
+				return nil, err
+			}
+			name, _ := args[1].(string)
+			v, err := strArg("in", args, 2)
+			if err != nil {
+				return nil, err
+			}
+			return containsValue(e.rec.attrs[name], v), nil
+		}},
 		{name: fnAnchor, types: []any{new(func(any) string)}, fn: func(args ...any) (any, error) {
 			e, err := envArg(args)
 			if err != nil {
@@ -204,6 +218,15 @@ func functions(rc *regexCache) []function {
 		{name: "adEnabled", types: []any{new(func(string) bool)}, fn: uacFn("adEnabled", false),
 			doc: `adEnabled(userAccountControl): not adDisabled(...)`},
 	}
+}
+
+func containsValue(vals []string, v string) bool {
+	for _, x := range vals {
+		if x == v {
+			return true
+		}
+	}
+	return false
 }
 
 func notRewritten(name string) func(args ...any) (any, error) {

@@ -173,6 +173,14 @@ func TestBoolFunctions(t *testing.T) {
 		{`mail != ""`, true},
 		{`nosuch == ""`, true},
 		{`"cn=b" in values("member")`, true},
+		{`"cn=z" in values("member")`, false},
+		{`"cn=z" not in values("member")`, true},
+		{`not ("cn=a" in values("MEMBER"))`, false},
+		{`uid in values("uid")`, true},
+		{`lower(uid) in values("uid")`, false},
+		{`"x" in values("nosuch")`, false},
+		{`"cn=b" in values("mem" + "ber")`, true},
+		{`"JDoe" in [uid, "other"]`, true},
 		{`dnValue(dn, "ou") in ["Engineering", "Sales"]`, true},
 		{`uid matches "^J"`, true},
 		{`hasSuffix(lower(trim(mail)), "@example.com")`, true},
@@ -266,5 +274,64 @@ func TestRegexCacheCompilesOnce(t *testing.T) {
 	}
 	if _, err := rc.get("("); err == nil {
 		t.Error("invalid pattern accepted")
+	}
+}
+
+// TestFastPathsAgree: expressions the mapper evaluates without the VM give
+// exactly what the VM gives.
+func TestFastPathsAgree(t *testing.T) {
+	t.Parallel()
+	exprs := []struct {
+		src  string
+		fast fastKind
+	}{
+		{`uid`, fastAttr},
+		{`nosuch`, fastAttr},
+		{`attr("X-Foo")`, fastAttr},
+		{`anchor`, fastAnchor},
+		{`dn`, fastDN},
+		{`"const"`, fastString},
+		{`lower(uid)`, fastFunc1},
+		{`upper(accented)`, fastFunc1},
+		{`trim(mail)`, fastFunc1},
+		{`normalizeEmail(mail)`, fastFunc1},
+		{`normalizePhone(phone)`, fastFunc1},
+		{`removeDiacritics(accented)`, fastFunc1},
+		{`lower(nosuch)`, fastFunc1},
+		{`coalesce(empty, nosuch, uid)`, fastCoalesce},
+		{`coalesce(empty, "fallback", uid)`, fastCoalesce},
+		{`coalesce(empty, nosuch)`, fastCoalesce},
+		{`default(mail, "x")`, fastCoalesce},
+		{`default(nosuch, "x")`, fastCoalesce},
+		{`lower(trim(mail))`, fastNone},
+	}
+	rc := &regexCache{}
+	c := newCompiler(rc)
+	m := &Mapper{}
+	for _, tt := range exprs {
+		t.Run(tt.src, func(t *testing.T) {
+			p, err := c.compile(tt.src, reflect.String)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.fast != tt.fast {
+				t.Fatalf("fast = %v, want %v", p.fast, tt.fast)
+			}
+			r := &runner{}
+			r.env.rec = recordView{anchor: testRec.Anchor, dn: testRec.DN, attrs: testRec.Attrs}
+			fast, err := m.evalString(r, p, testRec, "", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			slow := *p
+			slow.fast = fastNone
+			viaVM, err := m.evalString(r, &slow, testRec, "", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fast != viaVM {
+				t.Errorf("fast path %q, VM %q", fast, viaVM)
+			}
+		})
 	}
 }

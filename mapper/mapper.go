@@ -26,6 +26,7 @@ type Mapper struct {
 	attrs         []compiledAttr // sorted by path
 	externalIDSet bool           // externalId is mapped (else: the anchor)
 	keys          []string       // every attribute path Desired may hold, sorted
+	keyIdx        []int          // for each key: its index in attrs, or -1 for the anchor as externalId
 	scope         *program       // nil: every record
 	population    string         // constant population, when no rules
 	rules         []compiledRule
@@ -48,9 +49,10 @@ type compiledRule struct {
 
 // runner is one evaluation's reusable state.
 type runner struct {
-	vm  vm.VM
-	env evalEnv
-	buf []byte
+	vm   vm.VM
+	env  evalEnv
+	buf  []byte
+	vals []string // the values of Mapper.attrs for the current record
 }
 
 // Compile checks cfg and compiles every expression in it. It reports every
@@ -194,6 +196,15 @@ func Compile(cfg Config) (*Mapper, error) {
 		m.keys = append(m.keys, k)
 	}
 	sort.Strings(m.keys)
+	for _, k := range m.keys {
+		idx := -1
+		for i, a := range m.attrs {
+			if a.path == k {
+				idx = i
+			}
+		}
+		m.keyIdx = append(m.keyIdx, idx)
+	}
 	if !dynamic {
 		m.sourceAttrs = make([]string, 0, len(sourceAttrs))
 		for a := range sourceAttrs {
@@ -314,8 +325,13 @@ func (m *Mapper) mapRecord(rec sources.Record, ex *[]Explanation) Result {
 
 	var problems []problem
 	attrs := make(map[string]string, len(m.attrs)+1)
+	if cap(r.vals) < len(m.attrs) {
+		r.vals = make([]string, len(m.attrs))
+	}
+	r.vals = r.vals[:len(m.attrs)]
 	for i := range m.attrs {
 		a := &m.attrs[i]
+		r.vals[i] = ""
 		v, err := m.evalString(r, a.prog, rec, a.path, ex)
 		if err != nil {
 			problems = append(problems, problem{a.path, err.Error()})
@@ -335,6 +351,7 @@ func (m *Mapper) mapRecord(rec sources.Record, ex *[]Explanation) Result {
 			continue
 		}
 		attrs[a.path] = v
+		r.vals[i] = v
 	}
 	if !m.externalIDSet {
 		if p := standardAttrs["externalId"].check(rec.Anchor); p != "" || !utf8.ValidString(rec.Anchor) {
@@ -365,7 +382,7 @@ func (m *Mapper) mapRecord(rec sources.Record, ex *[]Explanation) Result {
 		return reject(rec, problems[0].attr, reason)
 	}
 	d := Desired{Anchor: rec.Anchor, Pos: rec.Pos, Attributes: attrs, Population: pop, Enabled: enabled}
-	d.Hash = m.hash(r, attrs, pop, enabled)
+	d.Hash = m.hash(r, attrs["externalId"], pop, enabled)
 	return Result{Outcome: Mapped, Desired: d}
 }
 
@@ -397,10 +414,12 @@ func (m *Mapper) populationFor(r *runner, rec sources.Record, ex *[]Explanation)
 // checkValue normalises *v to NFC and checks it against a's PingOne
 // constraints, returning the problem or "".
 func checkValue(a *compiledAttr, v *string) string {
-	if !utf8.ValidString(*v) {
-		return quoteValue(*v) + " is not valid UTF-8"
+	if !isASCII(*v) {
+		if !utf8.ValidString(*v) {
+			return quoteValue(*v) + " is not valid UTF-8"
+		}
+		*v = norm.NFC.String(*v)
 	}
-	*v = nfc(*v)
 	if p := a.check(*v); p != "" {
 		return quoteValue(*v) + " " + p
 	}
@@ -441,6 +460,8 @@ func (m *Mapper) eval(r *runner, p *program) (any, error) {
 		return p.name, nil
 	case fastBool:
 		return p.boolean, nil
+	case fastContains:
+		return containsValue(r.env.rec.attrs[p.name], p.ops[0].value), nil
 	}
 	return r.vm.Run(p.prog, &r.env)
 }
@@ -461,6 +482,21 @@ func (m *Mapper) evalString(r *runner, p *program, rec sources.Record, path stri
 		s = r.env.rec.dn
 	case fastString:
 		s = p.name
+	case fastFunc1:
+		if v := r.env.rec.attrs[p.name]; len(v) > 0 {
+			s = p.fn(v[0])
+		}
+	case fastCoalesce:
+		for _, op := range p.ops {
+			if !op.isAttr {
+				s = op.value
+			} else if v := r.env.rec.attrs[op.attr]; len(v) > 0 {
+				s = v[0]
+			}
+			if s != "" {
+				break
+			}
+		}
 	default:
 		var v any
 		v, err = r.vm.Run(p.prog, &r.env)
@@ -546,12 +582,19 @@ func runtimeMessage(err error) string {
 // nfc returns v in Unicode normalisation form C; it does not allocate when
 // v already is (the common case).
 func nfc(v string) string {
+	if isASCII(v) {
+		return v
+	}
+	return norm.NFC.String(v)
+}
+
+func isASCII(v string) bool {
 	for i := 0; i < len(v); i++ {
 		if v[i] >= utf8.RuneSelf {
-			return norm.NFC.String(v)
+			return false
 		}
 	}
-	return v
+	return true
 }
 
 // quoteValue quotes v for a message, truncated to 64 characters.
@@ -563,9 +606,19 @@ func quoteValue(v string) string {
 	return strconv.Quote(v)
 }
 
-// hash computes Desired.Hash with m's sorted key list (no sort per record).
-func (m *Mapper) hash(r *runner, attrs map[string]string, pop string, enabled bool) string {
-	r.buf = appendHashInput(r.buf[:0], m.keys, attrs, pop, enabled)
+// hash computes Desired.Hash from the values in r.vals, with m's sorted
+// key list: no sort and no map lookup per record. It encodes exactly what
+// HashDesired does.
+func (m *Mapper) hash(r *runner, externalID, pop string, enabled bool) string {
+	buf := r.buf[:0]
+	for i, k := range m.keys {
+		v := externalID
+		if idx := m.keyIdx[i]; idx >= 0 {
+			v = r.vals[idx]
+		}
+		buf = appendPair(buf, k, v)
+	}
+	r.buf = appendTrailer(buf, pop, enabled)
 	sum := sha256.Sum256(r.buf)
 	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
@@ -591,17 +644,26 @@ func HashDesired(attrs map[string]string, population string, enabled bool) strin
 // value length-prefixed ("8:username3:bob"), then population and enabled.
 func appendHashInput(buf []byte, keys []string, attrs map[string]string, pop string, enabled bool) []byte {
 	for _, k := range keys {
-		v, ok := attrs[k]
-		if !ok || v == "" {
-			continue
-		}
-		buf = strconv.AppendInt(buf, int64(len(k)), 10)
-		buf = append(buf, ':')
-		buf = append(buf, k...)
-		buf = strconv.AppendInt(buf, int64(len(v)), 10)
-		buf = append(buf, ':')
-		buf = append(buf, v...)
+		buf = appendPair(buf, k, attrs[k])
 	}
+	return appendTrailer(buf, pop, enabled)
+}
+
+// appendPair appends a key and its value, length-prefixed; nothing for an
+// empty (absent) value.
+func appendPair(buf []byte, k, v string) []byte {
+	if v == "" {
+		return buf
+	}
+	buf = strconv.AppendInt(buf, int64(len(k)), 10)
+	buf = append(buf, ':')
+	buf = append(buf, k...)
+	buf = strconv.AppendInt(buf, int64(len(v)), 10)
+	buf = append(buf, ':')
+	return append(buf, v...)
+}
+
+func appendTrailer(buf []byte, pop string, enabled bool) []byte {
 	buf = append(buf, "\x00population:"...)
 	buf = strconv.AppendInt(buf, int64(len(pop)), 10)
 	buf = append(buf, ':')
