@@ -88,7 +88,6 @@ func benchMap(b *testing.B, mapping map[string]string, scope string) {
 	}
 }
 
-
 // BenchmarkMap reports records/s and allocations per record for a
 // ten-attribute mapping. For the 1M-record figure:
 //
