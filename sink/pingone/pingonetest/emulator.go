@@ -162,31 +162,20 @@ func New(opts Options) (*Emulator, error) {
 	if opts.ClientSecret == "" {
 		opts.ClientSecret = "syncd-test-secret"
 	}
-	switch opts.AuthMethod {
-	case "", authBasic, authPost:
-	default:
-		return nil, fmt.Errorf("pingonetest: auth method %q: want %q, %q or empty", opts.AuthMethod, authBasic, authPost)
+	if err := opts.Validate(); err != nil {
+		return nil, err
 	}
-	if opts.TokenTTL <= 0 {
+	if opts.TokenTTL == 0 {
 		opts.TokenTTL = time.Hour
 	}
 	if len(opts.Populations) == 0 {
 		opts.Populations = []string{"Default"}
 	}
-	if opts.MaxPageSize <= 0 {
+	if opts.MaxPageSize == 0 {
 		opts.MaxPageSize = 200
 	}
 	if opts.Seed == 0 {
 		opts.Seed = 1
-	}
-	if opts.RateLimit < 0 || opts.Burst < 0 {
-		return nil, errors.New("pingonetest: rate limit and burst must not be negative")
-	}
-	if err := checkRate("fault rate", opts.FaultRate); err != nil {
-		return nil, err
-	}
-	if err := checkRate("lost response rate", opts.LostResponseRate); err != nil {
-		return nil, err
 	}
 	now := opts.Now
 	if now == nil {
@@ -234,6 +223,29 @@ func New(opts Options) (*Emulator, error) {
 		e.spec = sv
 	}
 	return e, nil
+}
+
+// Validate reports the first problem with opts (defaults are applied by
+// New, so zero values are fine).
+func (o Options) Validate() error {
+	switch o.AuthMethod {
+	case "", authBasic, authPost:
+	default:
+		return fmt.Errorf("pingonetest: auth method %q: want %q, %q or empty", o.AuthMethod, authBasic, authPost)
+	}
+	if o.RateLimit < 0 || o.Burst < 0 || math.IsNaN(o.RateLimit) {
+		return errors.New("pingonetest: rate limit and burst must not be negative")
+	}
+	if o.Latency < 0 || o.TokenTTL < 0 || o.MaxPageSize < 0 {
+		return errors.New("pingonetest: latency, token TTL and max page size must not be negative")
+	}
+	if o.MaxPageSize > 1000 {
+		return errors.New("pingonetest: max page size above the API's limit maximum (1000)")
+	}
+	if err := checkRate("fault rate", o.FaultRate); err != nil {
+		return err
+	}
+	return checkRate("lost response rate", o.LostResponseRate)
 }
 
 func checkRate(what string, v float64) error {
@@ -322,7 +334,7 @@ func (e *Emulator) ResetStats() {
 	e.log = nil
 }
 
-// Requests returns a copy of the request log, in arrival order of completion.
+// Requests returns a copy of the request log, in order of completion.
 func (e *Emulator) Requests() []LoggedRequest {
 	e.mu.Lock()
 	defer e.mu.Unlock()

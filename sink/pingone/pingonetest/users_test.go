@@ -531,3 +531,25 @@ func TestUsersSortedByCreation(t *testing.T) {
 		}
 	}
 }
+
+func TestOptionsValidate(t *testing.T) {
+	t.Parallel()
+	bad := []Options{
+		{AuthMethod: "private_key_jwt"}, {RateLimit: -1}, {Burst: -1}, {FaultRate: 1.5}, {LostResponseRate: -0.1},
+		{Latency: -time.Second}, {MaxPageSize: 1001}, {TokenTTL: -time.Minute},
+		{Populations: []string{"A", "a"}}, {CustomAttributes: []string{"1bad"}}, {CustomAttributes: []string{"username"}},
+	}
+	for _, o := range bad {
+		if _, err := New(o); err == nil {
+			t.Errorf("New(%+v) accepted", o)
+		}
+	}
+	e, err := New(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.ClientID() != "syncd-test-client" || e.ClientSecret() != "syncd-test-secret" || len(e.EnvironmentID()) != 36 ||
+		e.DefaultPopulationID() != e.PopulationID("Default") || e.DefaultPopulationID() == "" {
+		t.Errorf("defaults: %s %s %s", e.ClientID(), e.ClientSecret(), e.EnvironmentID())
+	}
+}
