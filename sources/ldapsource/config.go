@@ -39,7 +39,8 @@ type Config struct {
 	// start_tls: true, or allow_plaintext: true to send the password in
 	// clear text.
 	URL string `yaml:"url"`
-	// BindDN is the account syncd binds as; empty means an anonymous bind.
+	// BindDN is the account syncd binds as: a DN, or for Active Directory
+	// also user@domain or DOMAIN\user. Empty means an anonymous bind.
 	BindDN string `yaml:"bind_dn"`
 	// BindPasswordFile names a file holding the bind password (trailing
 	// newline ignored). When empty, the password comes from the environment
@@ -171,6 +172,10 @@ func (c *Config) ResolveBindPassword(lookupEnv func(string) (string, bool)) erro
 	return nil
 }
 
+// adBindName matches the other bind names Active Directory accepts: a UPN
+// (svc-syncd@corp.example) or a down-level name (CORP\svc-syncd).
+var adBindName = regexp.MustCompile(`^(?:[^@\s]+@[^@\s]+|[^\\\s]+\\[^\\\s]+)$`)
+
 var attrNameRE = regexp.MustCompile(`^(?:[A-Za-z][A-Za-z0-9-]*|[0-9]+(?:\.[0-9]+)+)$`)
 
 // Validate reports every problem in the block, with paths relative to it
@@ -196,8 +201,8 @@ func (c Config) Validate() error {
 		l.Add("tls", "has no effect on ldap:// without start_tls")
 	}
 	if c.BindDN != "" {
-		if _, err := ldap.ParseDN(c.BindDN); err != nil {
-			l.Add("bind_dn", "%v", err)
+		if _, err := ldap.ParseDN(c.BindDN); err != nil && !adBindName.MatchString(c.BindDN) {
+			l.Add("bind_dn", "%q is not a DN, user@domain or DOMAIN\\user: %v", c.BindDN, err)
 		}
 		if c.BindPassword.IsZero() && c.BindPasswordFile == "" {
 			l.Add("bind_password_file", "required with bind_dn (or set %s)", PasswordEnv)
