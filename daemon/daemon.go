@@ -234,11 +234,15 @@ func (d *Daemon) Run(ctx context.Context, jobs []Job, run RunFunc) error {
 	runCtx, cancelRuns := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelRuns()
 	cl := cronLogger{d.logger}
+	// No cron.SkipIfStillRunning: its guard belongs to one cron entry, so a
+	// Reload (new entries) would let a new tick overlap a run still in
+	// flight, and its "skip" log names no job. fire's per-job guard
+	// (jobState) survives reloads and covers RunAtStart too.
 	c := cron.New(
 		cron.WithLocation(d.opts.Timezone),
 		cron.WithParser(d.parser),
 		cron.WithLogger(cl),
-		cron.WithChain(cron.Recover(cl), cron.SkipIfStillRunning(cl)),
+		cron.WithChain(cron.Recover(cl)),
 	)
 	d.mu.Lock()
 	d.cron = c
