@@ -105,7 +105,9 @@ type Emulator struct {
 
 // Stats are the emulator's counters since start or the last ResetStats.
 type Stats struct {
-	// Requests counts every request, token requests included.
+	// Requests counts every answered request, token requests included (a
+	// request abandoned by its client during the added latency is neither
+	// answered nor counted).
 	Requests int
 	// TokenRequests counts requests to the token endpoint.
 	TokenRequests int
