@@ -1,12 +1,9 @@
 package ldapsource
 
 import (
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
-	"strings"
 
 	"github.com/go-ldap/ldap/v3"
 )
@@ -56,22 +53,6 @@ func (e *ReadError) Error() string {
 }
 
 func (e *ReadError) Unwrap() error { return e.Err }
-
-// isTLSFailure reports whether err comes from certificate checks or the
-// TLS handshake.
-func isTLSFailure(err error) bool {
-	var (
-		verr *tls.CertificateVerificationError
-		uerr x509.UnknownAuthorityError
-		herr x509.HostnameError
-		cerr x509.CertificateInvalidError
-		rerr tls.RecordHeaderError
-		aerr tls.AlertError
-	)
-	return errors.As(err, &verr) || errors.As(err, &uerr) || errors.As(err, &herr) ||
-		errors.As(err, &cerr) || errors.As(err, &rerr) || errors.As(err, &aerr) ||
-		strings.Contains(err.Error(), "tls: ")
-}
 
 // transient reports whether a failure to connect may go away by itself
 // (refused, reset, timeout, DNS hiccup) and so deserves a retry at Open.

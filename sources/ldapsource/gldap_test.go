@@ -26,7 +26,8 @@ type fakeAD struct {
 	entries      []fakeEntry
 	pageCap      int  // AD MaxPageSize: pages never longer than this
 	valRange     int  // AD MaxValRange: longer attributes come back ranged
-	sizeLimitAt  int  // sizeLimitExceeded once this many entries were sent (0: off)
+	limitAt      int  // end with limitCode once this many entries were sent (0: off)
+	limitCode    int  // e.g. sizeLimitExceeded, timeLimitExceeded
 	noPaging     bool // answer without a paged-results control
 	repeatCookie bool // return the request's cookie again with no entries
 	hangAt       int  // after this many entries in total, send nothing more (0: off)
@@ -97,8 +98,8 @@ func (f *fakeAD) search(w *gldap.ResponseWriter, r *gldap.Request, hang chan str
 		end = start
 	}
 	for i := start; i < end; i++ {
-		if f.sizeLimitAt > 0 && i >= f.sizeLimitAt {
-			_ = w.Write(r.NewSearchDoneResponse(gldap.WithResponseCode(gldap.ResultSizeLimitExceeded)))
+		if f.limitAt > 0 && i >= f.limitAt {
+			_ = w.Write(r.NewSearchDoneResponse(gldap.WithResponseCode(f.limitCode)))
 			return
 		}
 		if f.hangAt > 0 && i >= f.hangAt {
@@ -280,8 +281,14 @@ func TestFakeADIncomplete(t *testing.T) {
 		timeout time.Duration
 		check   func(error) bool
 	}{
-		{"size limit mid-read", &fakeAD{sizeLimitAt: 12},
+		{"size limit mid-read", &fakeAD{limitAt: 12, limitCode: gldap.ResultSizeLimitExceeded},
 			0, func(err error) bool { return ldap.IsErrorWithCode(err, ldap.LDAPResultSizeLimitExceeded) }},
+		{"time limit mid-read", &fakeAD{limitAt: 7, limitCode: gldap.ResultTimeLimitExceeded},
+			0, func(err error) bool { return ldap.IsErrorWithCode(err, ldap.LDAPResultTimeLimitExceeded) }},
+		{"admin limit mid-read", &fakeAD{limitAt: 3, limitCode: gldap.ResultAdminLimitExceeded},
+			0, func(err error) bool { return ldap.IsErrorWithCode(err, ldap.LDAPResultAdminLimitExceeded) }},
+		{"referral instead of results", &fakeAD{limitAt: 6, limitCode: gldap.ResultReferral},
+			0, func(err error) bool { return ldap.IsErrorWithCode(err, ldap.LDAPResultReferral) }},
 		{"server ignores paging", &fakeAD{noPaging: true},
 			0, func(err error) bool { return strings.Contains(err.Error(), "without a paged-results control") }},
 		{"server repeats its cookie", &fakeAD{pageCap: 5, repeatCookie: true},
