@@ -393,6 +393,11 @@ type apiRequest struct {
 
 func (e *Emulator) serveAPI(w http.ResponseWriter, r *http.Request) {
 	start := e.now()
+	if o := r.Header.Get("X-HTTP-Method-Override"); o != "" && r.Method == http.MethodPost {
+		// §1: PingOne honours X-HTTP-Method-Override (on POST, as is usual).
+		r = r.Clone(r.Context())
+		r.Method = strings.ToUpper(strings.TrimSpace(o))
+	}
 	n := e.inflight.Add(1)
 	defer e.inflight.Add(-1)
 	e.mu.Lock()

@@ -553,3 +553,25 @@ func TestOptionsValidate(t *testing.T) {
 		t.Errorf("defaults: %s %s %s", e.ClientID(), e.ClientSecret(), e.EnvironmentID())
 	}
 }
+
+func TestMethodOverride(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t, Options{})
+	c := newClient(t, s)
+	id := c.mustCreate(minimalUser("override"))
+	req, _ := http.NewRequest(http.MethodPost, c.envPath("/users/"+id), strings.NewReader(`{"title":"Overridden"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	req.Header.Set("X-HTTP-Method-Override", "PATCH")
+	resp, err := s.Server.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if u, _ := s.User(id); resp.StatusCode != 200 || u["title"] != "Overridden" {
+		t.Fatalf("override: %d %v", resp.StatusCode, u["title"])
+	}
+	if st := s.Stats(); st.ByOperation["updateUserPatch"] != 1 {
+		t.Errorf("operation not counted as PATCH: %v", st.ByOperation)
+	}
+}
