@@ -100,7 +100,7 @@ type function struct {
 	name  string
 	fn    func(args ...any) (any, error)
 	types []any
-	doc   string // one line for SourceAttributes docs and error messages
+	doc   string // one line for the reference in doc.go (TestFunctionsDocumented)
 }
 
 // functions returns the functions of one Mapper (the regex cache is its

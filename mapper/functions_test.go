@@ -1,6 +1,7 @@
 package mapper
 
 import (
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -47,6 +48,9 @@ var testRec = sources.Record{
 		"accented":           {"Zoë Ångström-Lefèvre"},
 		"decomposed":         {"Zoe\u0308"},
 		"multi":              {"first", "second"},
+		"type":               {"Employee"},
+		"len":                {"L"},
+		"first name":         {"First"},
 	},
 }
 
@@ -74,6 +78,10 @@ func TestFunctions(t *testing.T) {
 		{`let x = uid; lower(x)`, "jdoe"},
 		{`uid | lower()`, "jdoe"},
 		{`"constant"`, "constant"},
+		{`type`, "Employee"},               // a builtin's name, not in call position, is an attribute
+		{`len + "/" + type`, "L/Employee"}, // ditto
+		{`string(len(type))`, "8"},         // and in call position, the builtin
+		{`attr("first name")`, "First"},
 		{`empty == "" ? "none" : empty`, "none"},
 		{`mail != "" ? nil : "x"`, ""}, // nil is empty
 		// expr builtins reused
@@ -333,5 +341,25 @@ func TestFastPathsAgree(t *testing.T) {
 				t.Errorf("fast path %q, VM %q", fast, viaVM)
 			}
 		})
+	}
+}
+
+// TestFunctionsDocumented keeps the function reference in doc.go complete.
+func TestFunctionsDocumented(t *testing.T) {
+	t.Parallel()
+	doc, err := os.ReadFile("doc.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range functions(&regexCache{}) {
+		if strings.HasPrefix(f.name, "__") {
+			continue
+		}
+		if !strings.Contains(string(doc), "//\t"+f.name+"(") {
+			t.Errorf("doc.go does not list %s", f.name)
+		}
+		if f.doc == "" {
+			t.Errorf("%s has no doc line", f.name)
+		}
 	}
 }
