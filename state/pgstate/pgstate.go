@@ -268,6 +268,8 @@ func (s *Store) unlock(ctx context.Context, l *jobLock) error {
 		qerr := l.conn.QueryRow(ctx, "SELECT pg_advisory_unlock($1)", l.key).Scan(&released)
 		l.conn.Close(context.WithoutCancel(ctx))
 		switch {
+		case qerr != nil && ctx.Err() != nil:
+			// Closing the connection released the lock as surely as the query.
 		case qerr != nil:
 			err = fmt.Errorf("state %s: unlock job %s: %w (the lock's connection is gone; the server released the lock when it ended, possibly while the job ran)", s.name, l.job, qerr)
 		case !released:
