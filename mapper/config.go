@@ -1,6 +1,8 @@
 package mapper
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -108,6 +110,34 @@ func (p Population) MarshalYAML() (any, error) {
 		return p.Rules, nil
 	}
 	return p.Name, nil
+}
+
+// MarshalJSON writes the string or list form, like MarshalYAML.
+func (p Population) MarshalJSON() ([]byte, error) {
+	if p.Rules != nil {
+		return json.Marshal(p.Rules)
+	}
+	return json.Marshal(p.Name)
+}
+
+// UnmarshalJSON reads a string or a list of rules.
+func (p *Population) UnmarshalJSON(b []byte) error {
+	*p = Population{}
+	if bytes.Equal(bytes.TrimSpace(b), []byte("null")) {
+		return nil
+	}
+	if err := json.Unmarshal(b, &p.Name); err == nil {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&p.Rules); err != nil {
+		return fmt.Errorf("population: want a population name or id, or a list of {when, population} rules: %w", err)
+	}
+	if p.Rules == nil {
+		p.Rules = []PopulationRule{}
+	}
+	return nil
 }
 
 // isZero reports whether no population was configured.

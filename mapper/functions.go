@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unicode"
 	"unicode/utf8"
 
@@ -44,10 +45,14 @@ const (
 
 // regexCache compiles each regexReplace pattern once per Mapper. Patterns
 // given as literals are compiled (and checked) at Compile time; computed
-// patterns are compiled on first use.
+// patterns are compiled on first use and cached up to maxCachedRegexps, so
+// a pattern computed from record data cannot grow memory without bound.
 type regexCache struct {
 	m sync.Map // pattern -> *regexp.Regexp
+	n atomic.Int64
 }
+
+const maxCachedRegexps = 1024
 
 func (c *regexCache) get(pattern string) (*regexp.Regexp, error) {
 	if re, ok := c.m.Load(pattern); ok {
@@ -57,7 +62,9 @@ func (c *regexCache) get(pattern string) (*regexp.Regexp, error) {
 	if err != nil {
 		return nil, fmt.Errorf("regexReplace: invalid pattern %q: %w", pattern, err)
 	}
-	c.m.Store(pattern, re)
+	if c.n.Add(1) <= maxCachedRegexps {
+		c.m.Store(pattern, re)
+	}
 	return re, nil
 }
 

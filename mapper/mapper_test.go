@@ -426,6 +426,24 @@ func TestPopulationYAML(t *testing.T) {
 	}
 }
 
+func TestPopulationJSON(t *testing.T) {
+	t.Parallel()
+	for _, p := range []Population{{Name: "Employees"}, {Rules: []PopulationRule{{When: "x", Population: "A"}, {Population: "B"}}}} {
+		b, err := json.Marshal(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back Population
+		if err := json.Unmarshal(b, &back); err != nil || !reflect.DeepEqual(back, p) {
+			t.Errorf("round trip of %+v via %s: %+v, %v", p, b, back, err)
+		}
+	}
+	var p Population
+	if err := json.Unmarshal([]byte(`[{"whne":"x","population":"A"}]`), &p); err == nil {
+		t.Error("unknown rule key accepted")
+	}
+}
+
 func TestExplain(t *testing.T) {
 	t.Parallel()
 	cfg := baseConfig()
