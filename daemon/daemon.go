@@ -178,9 +178,15 @@ func parseJobs(p cron.Parser, jobs []Job) ([]parsedJob, error) {
 			errs = append(errs, fmt.Errorf("job %q: jitter and timeout must not be negative", j.Name))
 			continue
 		}
-		sched, err := p.Parse(j.Schedule)
+		sched, err := parseSpec(p, j.Schedule)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("job %q: schedule %q: %w", j.Name, j.Schedule, err))
+			continue
+		}
+		// A valid spec may still never fire ("0 0 30 2 *"): cron's Next
+		// gives up after five years and returns the zero time.
+		if sched.Next(time.Now()).IsZero() {
+			errs = append(errs, fmt.Errorf("job %q: schedule %q: never fires", j.Name, j.Schedule))
 			continue
 		}
 		out = append(out, parsedJob{Job: j, sched: sched})
@@ -189,6 +195,18 @@ func parseJobs(p cron.Parser, jobs []Job) ([]parsedJob, error) {
 		return nil, err
 	}
 	return out, nil
+}
+
+// parseSpec is p.Parse made safe: robfig/cron v3.0.1 panics on some
+// malformed specs ("TZ=", "CRON_TZ=" with nothing after; found by
+// FuzzValidateJobs).
+func parseSpec(p cron.Parser, spec string) (sched cron.Schedule, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			sched, err = nil, fmt.Errorf("malformed spec: %v", r)
+		}
+	}()
+	return p.Parse(spec)
 }
 
 // Started is closed once Run has scheduled the jobs and the HTTP server

@@ -314,6 +314,7 @@ func TestValidateJobs(t *testing.T) {
 		{"no jobs", nil, nil},
 		{"six fields", []daemon.Job{{Name: "a", Schedule: "0 */15 * * * *"}}, []string{`job "a": schedule "0 */15 * * * *"`}},
 		{"empty spec", []daemon.Job{{Name: "a"}}, []string{`job "a": schedule ""`}},
+		{"never fires", []daemon.Job{{Name: "a", Schedule: "0 0 30 2 *"}}, []string{`job "a": schedule "0 0 30 2 *": never fires`}},
 		{"no name", []daemon.Job{{Schedule: "@hourly"}}, []string{"jobs[0]: name: required"}},
 		{"duplicate", []daemon.Job{{Name: "a", Schedule: "@hourly"}, {Name: "a", Schedule: "@daily"}}, []string{`job "a": name: duplicate`}},
 		{"negative jitter", []daemon.Job{{Name: "a", Schedule: "@hourly", Jitter: -1}}, []string{`job "a": jitter`}},
