@@ -441,7 +441,10 @@ func emptyBecause(p *program, rec sources.Record) string {
 	if len(missing) == 0 {
 		return "the expression " + quoteValue(p.src) + " produced an empty value"
 	}
-	return "the expression " + quoteValue(p.src) + " produced an empty value (source attribute " + strings.Join(missing, ", ") + " is absent or empty)"
+	if len(missing) == 1 {
+		return "the expression " + quoteValue(p.src) + " produced an empty value (source attribute " + missing[0] + " is absent or empty)"
+	}
+	return "the expression " + quoteValue(p.src) + " produced an empty value (source attributes " + strings.Join(missing, ", ") + " are absent or empty)"
 }
 
 // eval runs one program for the record in r.

@@ -310,6 +310,14 @@ func TestMapExternalIDMapped(t *testing.T) {
 	wantReject(t, res, "externalId", "required")
 }
 
+func TestRequiredEmptyNamesSources(t *testing.T) {
+	t.Parallel()
+	cfg := baseConfig()
+	cfg.Mapping["email"] = "coalesce(mail, userPrincipalName)"
+	res := mustCompile(t, cfg).Map(rec("a1", "uid", "u"))
+	wantReject(t, res, "email", "(source attributes mail, userprincipalname are absent or empty)")
+}
+
 func TestMapDoesNotModifyRecord(t *testing.T) {
 	t.Parallel()
 	m := mustCompile(t, baseConfig())
