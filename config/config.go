@@ -406,7 +406,7 @@ func (c *Config) validate() error {
 		}
 		seen[j.Name] = true
 		if j.Schedule != "" {
-			if _, err := parser.Parse(j.Schedule); err != nil {
+			if err := parseSchedule(parser, j.Schedule); err != nil {
 				errs.Add(p+".schedule", "%q: %v", j.Schedule, err)
 			}
 		}
@@ -438,6 +438,18 @@ func (c *Config) validate() error {
 		}
 	}
 	return errs.Err()
+}
+
+// parseSchedule checks a cron spec; robfig/cron panics on some inputs
+// (such as "TZ="), which must be a config error, not a crash.
+func parseSchedule(p cron.Parser, spec string) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("not a valid schedule: %v", r)
+		}
+	}()
+	_, err = p.Parse(spec)
+	return err
 }
 
 // Job returns the named job, or nil.

@@ -78,7 +78,7 @@ jobs:
     match: [externalId, phone]
     safety: {max_disable_percent: 120}
   - name: a
-    schedule: "every day"
+    schedule: "TZ="
     source:
       csv: {path: x.csv, key: id}
       ldap: {url: "ldap://x"}

@@ -186,6 +186,9 @@ func (e *Engine) run(ctx context.Context, job *Job, opts Options, rep *Report, l
 				log.Warn("job lock release failed", zap.Error(uerr))
 			}
 		}()
+		// The run starts when it holds the job: run records of one job
+		// never overlap.
+		rep.StartedAt = e.now()
 	}
 
 	cursor, err := e.Store.Cursor(ctx, job.Name)

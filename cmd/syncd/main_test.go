@@ -14,6 +14,7 @@ import (
 
 	"github.com/syncd/syncd/internal/testenv"
 	"github.com/syncd/syncd/sink/pingone/pingonetest"
+	"github.com/syncd/syncd/state"
 	"github.com/syncd/syncd/state/backend"
 )
 
@@ -341,4 +342,8 @@ func TestLDAPRenameAndMoveKeepTheUser(t *testing.T) {
 	if renamed != 1 || disabled != 1 {
 		t.Errorf("renamed %d, disabled %d; want 1 and 1", renamed, disabled)
 	}
+}
+
+func openTestStore(path string) (state.Store, error) {
+	return backend.Open(context.Background(), "sqlite://"+path, backend.Options{})
 }
