@@ -384,6 +384,13 @@ func TestCheckConflicts(t *testing.T) {
 	if r := rejects[2]; r.Anchor != "4" || !strings.Contains(r.Reason, `anchor "4" appears 2 times in the source (also at line 4)`) {
 		t.Errorf("reject[2] = %+v", r)
 	}
+	var many []Desired
+	for i := 0; i < 9; i++ {
+		many = append(many, d(string(rune('a'+i)), "same"))
+	}
+	if _, r := CheckConflicts(many); len(r) != 9 || !strings.Contains(r[0].Reason, "anchor=f (line f), and 3 more;") {
+		t.Errorf("9 claimants: %v", r[0].Reason)
+	}
 	if k, r := CheckConflicts(nil); len(k) != 0 || len(r) != 0 {
 		t.Error("empty input")
 	}

@@ -63,25 +63,45 @@ func (m *Mapper) MapAll(recs []sources.Record) MapOutput {
 // usernames are unique per environment; compared case-insensitively, as
 // PingOne's own uniqueness is not documented as case-sensitive). Every
 // record involved is rejected, naming the others, because syncd cannot
-// tell which one is right. kept preserves the order of ds. O(n).
+// tell which one is right. kept preserves the order of ds (it is ds itself
+// when nothing conflicts). O(n).
 func CheckConflicts(ds []Desired) (kept []Desired, rejects []Reject) {
-	byAnchor := make(map[string][]int, len(ds))
-	byUser := make(map[string][]int, len(ds))
-	for i, d := range ds {
-		byAnchor[d.Anchor] = append(byAnchor[d.Anchor], i)
-		if u := d.Username(); u != "" {
-			k := strings.ToLower(u)
-			byUser[k] = append(byUser[k], i)
+	// One map entry per key holding its first index; only keys seen twice
+	// get a list, so the common case allocates no slice per record.
+	firstAnchor := make(map[string]int, len(ds))
+	firstUser := make(map[string]int, len(ds))
+	var anchorDups, userDups map[string][]int
+	note := func(dups *map[string][]int, first map[string]int, key string, i int) {
+		j, ok := first[key]
+		if !ok {
+			first[key] = i
+			return
 		}
+		if *dups == nil {
+			*dups = map[string][]int{}
+		}
+		if _, ok := (*dups)[key]; !ok {
+			(*dups)[key] = []int{j}
+		}
+		(*dups)[key] = append((*dups)[key], i)
+	}
+	for i, d := range ds {
+		note(&anchorDups, firstAnchor, d.Anchor, i)
+		if u := d.Username(); u != "" {
+			note(&userDups, firstUser, strings.ToLower(u), i)
+		}
+	}
+	if anchorDups == nil && userDups == nil {
+		return ds[:len(ds):len(ds)], nil
 	}
 	kept = make([]Desired, 0, len(ds))
 	for i, d := range ds {
 		var reasons []string
 		attr := ""
-		if same := byAnchor[d.Anchor]; len(same) > 1 {
+		if same := anchorDups[d.Anchor]; len(same) > 1 {
 			reasons = append(reasons, fmt.Sprintf("anchor %q appears %d times in the source (also at %s)", d.Anchor, len(same), others(ds, same, i, false)))
 		}
-		if same := byUser[strings.ToLower(d.Username())]; len(same) > 1 {
+		if same := userDups[strings.ToLower(d.Username())]; len(same) > 1 {
 			attr = "username"
 			reasons = append(reasons, fmt.Sprintf("username %q is also claimed by %s; usernames are unique in PingOne", d.Username(), others(ds, same, i, true)))
 		}
