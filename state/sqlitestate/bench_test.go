@@ -23,7 +23,7 @@ func openBench(b *testing.B) *sqlitestate.Store {
 
 // BenchmarkSaveCheckpoints: 100k checkpoints in batches of 500 per op.
 func BenchmarkSaveCheckpoints(b *testing.B) {
-	statetest.BenchSave(b, openBench(b))
+	statetest.BenchSave(b, openBench(b), nil) // embedded: client CPU is all of it
 }
 
 // BenchmarkCheckpoints1M streams 1M checkpoints seeded with one recursive
@@ -49,5 +49,5 @@ func BenchmarkCheckpoints1M(b *testing.B) {
 		b.Fatalf("seed: %v", err)
 	}
 	b.ResetTimer()
-	statetest.BenchLoad(b, s, "bench", n)
+	statetest.BenchLoad(b, s, "bench", n, nil)
 }

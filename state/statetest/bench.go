@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -29,10 +30,17 @@ func benchCheckpoint(i int) state.Checkpoint {
 	return cp
 }
 
+// ServerCPU returns the CPU time the database server has spent serving the
+// store so far, for a backend whose server is a separate process; nil when
+// not measurable. With it the benchmarks report CPU per row on both sides,
+// which unlike rows/s does not depend on how busy a shared machine is.
+type ServerCPU func() time.Duration
+
 // BenchSave measures SaveCheckpoints: each iteration writes 100,000 new
-// checkpoints in batches of 500 to a fresh job. It reports rows/s and the
-// peak Go heap.
-func BenchSave(b *testing.B, s state.Store) {
+// checkpoints in batches of 500 to a fresh job. It reports rows/s, CPU
+// microseconds per row (client, and server when serverCPU is not nil), and
+// the peak Go heap, which includes the 100,000 prepared checkpoints.
+func BenchSave(b *testing.B, s state.Store, serverCPU ServerCPU) {
 	const total, batchSize = 100_000, 500
 	batches := make([][]state.Checkpoint, 0, total/batchSize)
 	for start := 0; start < total; start += batchSize {
@@ -44,6 +52,7 @@ func BenchSave(b *testing.B, s state.Store) {
 	}
 	ctx := context.Background()
 	peak := startPeak()
+	cpu := startCPU(serverCPU)
 	iter := 0
 	for b.Loop() {
 		job := fmt.Sprintf("bench-save-%d", iter)
@@ -54,6 +63,7 @@ func BenchSave(b *testing.B, s state.Store) {
 			}
 		}
 	}
+	cpu(b, total*iter)
 	heap, rss := peak()
 	b.ReportMetric(float64(total*iter)/b.Elapsed().Seconds(), "rows/s")
 	b.ReportMetric(heap, "peak-heap-MiB")
@@ -62,12 +72,13 @@ func BenchSave(b *testing.B, s state.Store) {
 
 // BenchLoad measures Checkpoints: each iteration streams job's n
 // checkpoints (seeded by the backend's own SQL beforehand) to a callback
-// that keeps nothing. It reports rows/s and the peak Go heap and RSS while
-// streaming, which is what the store itself holds.
-func BenchLoad(b *testing.B, s state.Store, job string, n int) {
+// that keeps nothing. It reports rows/s, CPU microseconds per row, and the
+// peak Go heap and RSS while streaming, which is what the store itself holds.
+func BenchLoad(b *testing.B, s state.Store, job string, n int, serverCPU ServerCPU) {
 	ctx := context.Background()
 	runtime.GC()
 	peak := startPeak()
+	cpu := startCPU(serverCPU)
 	rows, attrBytes := 0, 0
 	for b.Loop() {
 		rows = 0
@@ -83,6 +94,7 @@ func BenchLoad(b *testing.B, s state.Store, job string, n int) {
 			b.Fatalf("streamed %d checkpoints, want %d", rows, n)
 		}
 	}
+	cpu(b, rows*b.N)
 	heap, rss := peak()
 	if attrBytes == 0 {
 		b.Fatal("no attributes streamed")
@@ -151,4 +163,34 @@ func vmHWM() uint64 {
 		}
 	}
 	return 0
+}
+
+// startCPU notes this process's CPU time (and the server's, when
+// measurable); the returned func reports both per row since.
+func startCPU(server ServerCPU) func(b *testing.B, rows int) {
+	client0 := processCPU()
+	var server0 time.Duration
+	if server != nil {
+		server0 = server()
+	}
+	return func(b *testing.B, rows int) {
+		if rows == 0 {
+			return
+		}
+		if c := processCPU(); c > 0 {
+			b.ReportMetric(float64((c-client0).Microseconds())/float64(rows), "client-cpu-us/row")
+		}
+		if server != nil {
+			b.ReportMetric(float64((server()-server0).Microseconds())/float64(rows), "server-cpu-us/row")
+		}
+	}
+}
+
+// processCPU returns the user+system CPU time of this process, or 0.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
