@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"go.uber.org/zap/zaptest"
 
@@ -506,4 +507,29 @@ func TestAdoptionOnlyByAllowedMatchRule(t *testing.T) {
 			t.Errorf("second run counts %+v", rep.Counts)
 		}
 	})
+}
+
+func TestUnchangedFileIsADeltaUntilTheMappingChanges(t *testing.T) {
+	e := newEnv(t, "sqlite")
+	e.job.ConfigDigest, e.job.FullEvery = "v1", time.Hour
+	e.mustRun(reconcile.Options{})
+	rep := e.mustRun(reconcile.Options{})
+	if rep.Mode != "delta" || rep.Counts.Unchanged != 10 {
+		t.Fatalf("second run over the same file: mode %s counts %+v", rep.Mode, rep.Counts)
+	}
+	m, err := mapper.Compile(mapper.Config{
+		Mapping:    map[string]string{"username": "uid", "email": "mail", "title": `upper(title)`},
+		Population: mapper.Population{Name: "Staff"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.job.Mapper, e.job.ConfigDigest = m, "v2"
+	rep = e.mustRun(reconcile.Options{})
+	if rep.Mode != "full" || rep.Counts.Updated != 10 {
+		t.Fatalf("after a mapping change: mode %s counts %+v", rep.Mode, rep.Counts)
+	}
+	if got := e.users()["id-a"]["title"]; got != "ENGINEER" {
+		t.Errorf("title = %v", got)
+	}
 }

@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -45,6 +46,11 @@ type Job struct {
 	// FullEvery forces a complete read when the last one is older. Zero:
 	// every read is complete.
 	FullEvery time.Duration
+	// ConfigDigest identifies the job's source and mapping settings. A
+	// cursor saved under another digest is not used: after a mapping
+	// change, a delta read ("nothing changed in the file") would never
+	// apply it.
+	ConfigDigest string
 }
 
 // SetDefaults fills unset fields with their defaults.
@@ -195,8 +201,12 @@ func (e *Engine) run(ctx context.Context, job *Job, opts Options, rep *Report, l
 	if err != nil {
 		return fmt.Errorf("read cursor: %w", err)
 	}
-	full := opts.ForceFull || len(cursor.Value) == 0 || job.FullEvery == 0 ||
+	srcCursor, sameConfig := splitCursor(cursor.Value, job.ConfigDigest)
+	full := opts.ForceFull || len(srcCursor) == 0 || !sameConfig || job.FullEvery == 0 ||
 		e.now().Sub(cursor.LastFullRead) >= job.FullEvery
+	if !sameConfig && len(cursor.Value) > 0 {
+		log.Info("job settings changed since the last run: reading the source completely")
+	}
 
 	mode := "full"
 	if !full {
@@ -216,7 +226,7 @@ func (e *Engine) run(ctx context.Context, job *Job, opts Options, rep *Report, l
 
 	// Read and map.
 	t0 := e.now()
-	rd, err := e.read(ctx, job, sources.ReadRequest{Cursor: cursor.Value, Full: full, Attributes: job.Mapper.SourceAttributes()}, rep, opts)
+	rd, err := e.read(ctx, job, sources.ReadRequest{Cursor: srcCursor, Full: full, Attributes: job.Mapper.SourceAttributes()}, rep, opts)
 	if err != nil {
 		return err
 	}
@@ -277,7 +287,7 @@ func (e *Engine) run(ctx context.Context, job *Job, opts Options, rep *Report, l
 	if rep.Counts.Failed == 0 {
 		// A cursor moves only when every change it covers was applied:
 		// otherwise a delta read would never see the failed ones again.
-		c := state.Cursor{Value: rd.cursor, LastFullRead: cursor.LastFullRead}
+		c := state.Cursor{Value: joinCursor(job.ConfigDigest, rd.cursor), LastFullRead: cursor.LastFullRead}
 		if rd.complete {
 			c.LastFullRead = rep.StartedAt
 		}
@@ -463,6 +473,31 @@ func (e *Engine) resolvePopulations(ctx context.Context, rd *readResult, rep *Re
 		}
 	}
 	return ids, nil
+}
+
+// A saved cursor is "syncd1 <config digest>\n" followed by the source's
+// own cursor bytes.
+const cursorMagic = "syncd1 "
+
+func joinCursor(digest string, src []byte) []byte {
+	if len(src) == 0 {
+		return nil
+	}
+	return append([]byte(cursorMagic+digest+"\n"), src...)
+}
+
+// splitCursor returns the source's cursor and whether it was saved under
+// the same job settings.
+func splitCursor(b []byte, digest string) ([]byte, bool) {
+	rest, ok := bytes.CutPrefix(b, []byte(cursorMagic))
+	if !ok {
+		return nil, len(b) == 0
+	}
+	saved, src, ok := bytes.Cut(rest, []byte("\n"))
+	if !ok || string(saved) != digest {
+		return nil, false
+	}
+	return src, true
 }
 
 func newTransactionID() string {

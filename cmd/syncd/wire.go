@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
@@ -9,8 +11,10 @@ import (
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/syncd/syncd/config"
+	"github.com/syncd/syncd/mapper"
 	"github.com/syncd/syncd/reconcile"
 	"github.com/syncd/syncd/sink/pingone"
 	"github.com/syncd/syncd/sources"
@@ -124,7 +128,23 @@ func newJob(j *config.Job, cfg *config.Config, log *zap.Logger) (*reconcile.Job,
 	rj := &reconcile.Job{
 		Name: j.Name, Source: src, Mapper: j.Mapper, Match: j.Match, Safety: j.Safety,
 		BatchSize: j.BatchSize, Workers: cfg.PingOne.Concurrency, FullEvery: j.FullEvery,
+		ConfigDigest: jobDigest(j),
 	}
 	rj.SetDefaults()
 	return rj, nil
+}
+
+// jobDigest identifies a job's source, mapping and match settings: when they
+// change, the next run reads the source completely.
+func jobDigest(j *config.Job) string {
+	b, err := yaml.Marshal(struct {
+		Source config.Source
+		Mapper mapper.Config
+		Match  []string
+	}{j.Source, j.Config, j.Match})
+	if err != nil {
+		return "" // cannot happen for these types; "" just means "unknown"
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:8])
 }

@@ -55,6 +55,13 @@ func readSpecDoc(path string) (*specDoc, error) {
 	// conflict, some examples are invalid), so kin-openapi's routers cannot
 	// be used; the servers are templated ({protocol}://{baseDomain}.{suffix}/v1)
 	// anyway. Paths are matched here, below /v1.
+	// The User schema marks no attribute nullable, yet its own descriptions
+	// say "This may be explicitly set to null when updating a user to unset
+	// it" (API-NOTES §3/§4). The text is the contract PingOne documents, so
+	// those attributes accept null here.
+	if u := doc.Components.Schemas["User"]; u != nil && u.Value != nil {
+		markDocumentedNullable(u.Value, 0)
+	}
 	sd := &specDoc{doc: doc}
 	for p, item := range doc.Paths.Map() {
 		sd.routes = append(sd.routes, specRoute{segs: strings.Split(strings.Trim(p, "/"), "/"), path: p, item: item})
@@ -73,6 +80,21 @@ func readSpecDoc(path string) (*specDoc, error) {
 		}
 	}
 	return sd, nil
+}
+
+func markDocumentedNullable(s *openapi3.Schema, depth int) {
+	if depth > 2 {
+		return
+	}
+	for _, p := range s.Properties {
+		if p == nil || p.Value == nil {
+			continue
+		}
+		if strings.Contains(strings.ToLower(p.Value.Description), "to null") {
+			p.Value.Nullable = true
+		}
+		markDocumentedNullable(p.Value, depth+1)
+	}
 }
 
 // find matches a path below /v1 (most literal segments wins).
