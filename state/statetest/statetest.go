@@ -49,6 +49,7 @@ func Run(t *testing.T, b Backend) {
 		{"CheckpointsDelete", testDelete},
 		{"CheckpointsCountByStatus", testCountByStatus},
 		{"CheckpointsCallbackErrorStops", testCallbackError},
+		{"CheckpointsWriteWhileStreaming", testWriteWhileStreaming},
 		{"CheckpointsInvalidRowRollsBack", testInvalidRowRollsBack},
 		{"CheckpointsEmptyAnchorRefused", testEmptyAnchor},
 		{"CheckpointsCancelledContext", testCancelled},
@@ -384,6 +385,40 @@ func testCallbackError(t *testing.T, b Backend) {
 		t.Errorf("callback called %d times, want 3", calls)
 	}
 	// The store is still usable: the stream was closed.
+	expect(t, s, "job", cps)
+}
+
+// testWriteWhileStreaming checks the callback may use the store (the
+// engine checkpoints while it reads state) without deadlocking.
+func testWriteWhileStreaming(t *testing.T, b Backend) {
+	s := b.Open(t)
+	cps := make([]state.Checkpoint, 50)
+	for i := range cps {
+		cps[i] = checkpoint(i)
+	}
+	save(t, s, "job", cps)
+	c := ctx(t)
+	n := 0
+	err := s.Checkpoints(c, "job", func(cp state.Checkpoint) error {
+		n++
+		cp.Hash = "rewritten"
+		if err := s.SaveCheckpoints(c, "copy", []state.Checkpoint{cp}); err != nil {
+			return err
+		}
+		return s.SetCursor(c, "job", state.Cursor{Value: []byte(cp.Anchor)})
+	})
+	if err != nil {
+		t.Fatalf("Checkpoints with writes in the callback: %v", err)
+	}
+	if n != len(cps) {
+		t.Errorf("streamed %d checkpoints, want %d", n, len(cps))
+	}
+	want := make([]state.Checkpoint, len(cps))
+	for i, cp := range cps {
+		cp.Hash = "rewritten"
+		want[i] = cp
+	}
+	expect(t, s, "copy", want)
 	expect(t, s, "job", cps)
 }
 
