@@ -348,7 +348,8 @@ func marshalCounts(counts map[string]int) (string, error) {
 func (s *Store) Checkpoints(ctx context.Context, job string, fn func(state.Checkpoint) error) error {
 	rows, err := s.r.QueryContext(ctx,
 		`SELECT anchor, user_id, username, population_id, enabled, hash, attributes,
-		        first_seen, last_seen, last_synced, status, last_error, failures
+		        first_seen, last_seen, last_synced, status, last_error, failures,
+		        attributes IS NOT NULL
 		   FROM checkpoints WHERE job = ?`, job)
 	if err != nil {
 		return s.wrap("read checkpoints job="+job, err)
@@ -358,13 +359,17 @@ func (s *Store) Checkpoints(ctx context.Context, job string, fn func(state.Check
 		cp                              state.Checkpoint
 		status                          string
 		firstSeen, lastSeen, lastSynced sql.NullInt64
+		hasAttributes                   bool
 	)
 	dest := []any{&cp.Anchor, &cp.UserID, &cp.Username, &cp.PopulationID, &cp.Enabled, &cp.Hash, &cp.Attributes,
-		&firstSeen, &lastSeen, &lastSynced, &status, &cp.LastError, &cp.Failures}
+		&firstSeen, &lastSeen, &lastSynced, &status, &cp.LastError, &cp.Failures, &hasAttributes}
 	for rows.Next() {
 		cp = state.Checkpoint{}
 		if err := rows.Scan(dest...); err != nil {
 			return s.wrap("read checkpoints job="+job, err)
+		}
+		if hasAttributes && cp.Attributes == nil {
+			cp.Attributes = []byte{} // the driver reads an empty BLOB as nil
 		}
 		cp.Status = state.Status(status)
 		cp.FirstSeen, cp.LastSeen, cp.LastSynced = fromMicros(firstSeen), fromMicros(lastSeen), fromMicros(lastSynced)

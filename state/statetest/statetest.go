@@ -243,6 +243,8 @@ func testCheckpointsRoundTrip(t *testing.T, b Backend) {
 		checkpoint(1),
 		// Opaque bytes: key order and spacing kept, NULs and invalid UTF-8 too.
 		{Anchor: "bytes", Attributes: []byte("{\"z\":1,  \"a\":\"\\u0000\"}\x00\xff\xfe"), Status: state.StatusActive},
+		// Empty (not nil) attributes come back empty, not nil.
+		{Anchor: "empty", Attributes: []byte{}, Status: state.StatusActive},
 		// Zero times and nil attributes come back zero and nil.
 		{Anchor: "zero", Status: state.StatusFailed, Failures: 7, LastError: "create: pingone 400 INVALID_DATA"},
 		// Non-ASCII anchors and values.
