@@ -25,7 +25,7 @@ func TestLDAPSubtreeAddDelete(t *testing.T) {
 	var parent string
 	t.Run("add", func(t *testing.T) {
 		parent = s.Subtree(t)
-		const n = 2000
+		const n = 1000
 		entries := make([]LDAPEntry, n)
 		for i := range entries {
 			entries[i] = UserEntry(parent, i, nil)

@@ -3,6 +3,7 @@ package ldapsource
 import (
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
 	"runtime"
 	"strings"
@@ -116,19 +117,49 @@ func BenchmarkRead(b *testing.B) {
 			args = append(args, append(benchAttrs, "entryUUID")...)
 			cmd := exec.Command("ldapsearch", args...)
 			start := time.Now()
-			if err := cmd.Run(); err != nil {
+			if err := cmd.Start(); err != nil {
 				b.Logf("ldapsearch not run: %v", err)
 				return
 			}
+			// wait4's maxrss would count the Go process's pages the child
+			// had between fork and exec: poll VmHWM instead.
+			hwm := make(chan int64)
+			go func() { hwm <- pollHWM(cmd.Process.Pid) }()
+			if err := cmd.Wait(); err != nil {
+				b.Fatalf("ldapsearch: %v", err)
+			}
 			ls := time.Since(start)
-			ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+			lsRSS := <-hwm
 			b.ReportMetric(ls.Seconds(), "ldapsearch-s")
 			b.ReportMetric(perRead.Seconds()/ls.Seconds(), "x-ldapsearch")
 			var self syscall.Rusage
 			_ = syscall.Getrusage(syscall.RUSAGE_SELF, &self)
 			b.Logf("n=%d: syncd %s (%.0f entries/s, peak heap %.1f MiB, process maxrss so far %.1f MiB); ldapsearch %s (maxrss %.1f MiB): %s",
 				n, perRead.Round(time.Millisecond), float64(n)/perRead.Seconds(), float64(peak.Load())/(1<<20),
-				float64(self.Maxrss)/1024, ls.Round(time.Millisecond), float64(ru.Maxrss)/1024, strings.Join(cmd.Args[:3], " "))
+				float64(self.Maxrss)/1024, ls.Round(time.Millisecond), float64(lsRSS)/1024, strings.Join(cmd.Args[:3], " "))
 		})
+	}
+}
+
+// pollHWM returns the peak resident set (VmHWM, KiB) of process pid, read
+// from /proc every few milliseconds until the process is gone.
+func pollHWM(pid int) int64 {
+	var peak int64
+	for {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+		if err != nil {
+			return peak
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+				var kb int64
+				fmt.Sscan(strings.TrimSuffix(strings.TrimSpace(v), " kB"), &kb)
+				peak = max(peak, kb)
+			}
+			if v, ok := strings.CutPrefix(line, "State:"); ok && strings.Contains(v, "Z") {
+				return peak
+			}
+		}
+		time.Sleep(2 * time.Millisecond)
 	}
 }
