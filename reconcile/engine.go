@@ -316,6 +316,9 @@ func countRejects(rep *Report, ops []Op) {
 func (e *Engine) finishRun(ctx context.Context, run state.Run, rep *Report, runErr error, log *zap.Logger) {
 	run.FinishedAt = e.now()
 	run.Counts = rep.Counts.Map()
+	if rep.Mode != "" {
+		run.Mode = rep.Mode
+	}
 	run.Status = state.RunSucceeded
 	var g *GateError
 	switch {

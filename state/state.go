@@ -96,7 +96,8 @@ type Store interface {
 
 	// StartRun records a new run (Status running) and returns it with its ID.
 	StartRun(ctx context.Context, run Run) (Run, error)
-	// FinishRun records the end of a run: FinishedAt, Status, Counts, Error.
+	// FinishRun records the end of a run: FinishedAt, Status, Counts, Error,
+	// and Mode when set (a requested delta read may turn out complete).
 	FinishRun(ctx context.Context, run Run) error
 	// Runs returns the job's most recent runs, newest first ("" = all jobs).
 	Runs(ctx context.Context, job string, limit int) ([]Run, error)

@@ -313,8 +313,8 @@ func (s *Store) FinishRun(ctx context.Context, run state.Run) error {
 		return fmt.Errorf("state %s: finish run %d: %w", s.name, run.ID, err)
 	}
 	tag, err := s.pool.Exec(ctx,
-		`UPDATE runs SET finished_at = $2, status = $3, counts = $4::jsonb, error = $5 WHERE id = $1`,
-		run.ID, run.FinishedAt.UTC(), string(run.Status), counts, run.Error)
+		`UPDATE runs SET finished_at = $2, status = $3, counts = $4::jsonb, error = $5, mode = COALESCE(NULLIF($6, ''), mode) WHERE id = $1`,
+		run.ID, run.FinishedAt.UTC(), string(run.Status), counts, run.Error, run.Mode)
 	if err != nil {
 		return s.wrap(fmt.Sprintf("finish run %d", run.ID), err)
 	}

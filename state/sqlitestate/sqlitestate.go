@@ -286,8 +286,8 @@ func (s *Store) FinishRun(ctx context.Context, run state.Run) error {
 		return fmt.Errorf("state %s: finish run %d: %w", s.name, run.ID, err)
 	}
 	res, err := s.w.ExecContext(ctx,
-		`UPDATE runs SET finished_at = ?, status = ?, counts = ?, error = ? WHERE id = ?`,
-		micros(run.FinishedAt), string(run.Status), counts, run.Error, run.ID)
+		`UPDATE runs SET finished_at = ?, status = ?, counts = ?, error = ?, mode = COALESCE(NULLIF(?, ''), mode) WHERE id = ?`,
+		micros(run.FinishedAt), string(run.Status), counts, run.Error, run.Mode, run.ID)
 	if err != nil {
 		return s.wrap(fmt.Sprintf("finish run %d", run.ID), err)
 	}

@@ -211,6 +211,15 @@ func testRuns(t *testing.T, b Backend) {
 	if !got[0].FinishedAt.IsZero() || got[0].Status != state.RunRunning || len(got[0].Counts) != 0 {
 		t.Errorf("running run = %+v, want no FinishedAt, status running, no counts", got[0])
 	}
+	// A run started as a delta read may turn out complete: FinishRun's Mode
+	// replaces the one StartRun recorded.
+	a2.Mode, a2.Status, a2.FinishedAt = "delta-became-full", state.RunSucceeded, base.Add(time.Minute)
+	if err := s.FinishRun(c, a2); err != nil {
+		t.Fatalf("FinishRun: %v", err)
+	}
+	if got, err := s.Runs(c, "a", 1); err != nil || got[0].Mode != "delta-became-full" {
+		t.Errorf("mode after FinishRun = %+v (%v)", got, err)
+	}
 
 	every, err := s.Runs(c, "", 0)
 	if err != nil {
