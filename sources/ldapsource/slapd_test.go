@@ -300,7 +300,7 @@ func TestIncompleteReads(t *testing.T) {
 		}
 	})
 
-	t.Run("connection killed while blocked, then cancel", func(t *testing.T) {
+	t.Run("connection killed between pages", func(t *testing.T) {
 		p := newCutProxy(t, strings.TrimPrefix(srv.URL, "ldap://"), -1)
 		cfg := slapdConfig(srv, parent)
 		cfg.URL, cfg.StartTLS, cfg.TLS, cfg.AllowPlaintext, cfg.Anchor, cfg.PageSize = p.URL(), false, TLSConfig{}, true, "uid", 10
