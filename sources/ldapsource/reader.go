@@ -15,6 +15,8 @@ import (
 	"github.com/syncd/syncd/sources"
 )
 
+var _ sources.Reader = (*reader)(nil)
+
 // reader is one paged read over the configured base DNs. It holds one page
 // of entries at a time, so memory stays flat in the size of the directory.
 type reader struct {
