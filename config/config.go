@@ -104,6 +104,13 @@ type Job struct {
 	// Match lists the rules that may adopt pre-existing PingOne users, in
 	// order. Default [externalId, username]; add email explicitly.
 	Match []string `yaml:"match"`
+	// Verify reads the managed users back from PingOne on every run and
+	// compares them with what syncd wants (drift). Default false; `sync
+	// --verify` does it for one run.
+	Verify bool `yaml:"verify"`
+	// Drift says what verify does about drift: repair (default: one minimal
+	// call per drifted user) or report.
+	Drift string `yaml:"drift"`
 	// BatchSize is how many operations are checkpointed together. Default 200.
 	BatchSize int `yaml:"batch_size"`
 	// Safety thresholds: max_disables (500), max_disable_percent (10),
@@ -421,6 +428,11 @@ func (c *Config) validate() error {
 			errs.Add(p+".source", "required: a csv or an ldap block")
 		}
 		errs.AddErr(p, reconcile.ValidateMatch(j.Match))
+		switch j.Drift {
+		case "", reconcile.DriftRepair, reconcile.DriftReport:
+		default:
+			errs.Add(p+".drift", "want repair or report, not %q", j.Drift)
+		}
 		if j.BatchSize < 1 || j.BatchSize > 10000 {
 			errs.Add(p+".batch_size", "want 1..10000, not %d", j.BatchSize)
 		}

@@ -318,8 +318,13 @@ func (e *Engine) execute(ctx context.Context, job *Job, op *Op, log *zap.Logger)
 				cp.Enabled = !d.Enabled
 			}
 		}
-		cp.Attributes = encodeAttrs(d.Attributes)
-		cp.Username = d.Username()
+		if d != nil {
+			cp.Attributes, cp.Username = encodeAttrs(d.Attributes), d.Username()
+		} else {
+			// Drift repair of a user whose record this read did not carry
+			// (a delta read, a rejected record): back to what was applied.
+			cp.Attributes = encodeAttrs(applyChanges(decodeAttrs(cp.Attributes), op.Changes))
+		}
 		if op.Has(ActUpdate) {
 			log.Info("user updated", zap.String("anchor", op.Anchor), zap.String("user_id", id), zap.Int("attributes", len(op.Changes)))
 		}
@@ -346,12 +351,27 @@ func (e *Engine) execute(ctx context.Context, job *Job, op *Op, log *zap.Logger)
 		}
 	}
 	if d == nil {
-		// A disable of a user whose record is gone: keep what was applied,
-		// but not the hash, which said "enabled".
-		cp.Status, cp.LastError, cp.Failures, cp.LastSynced, cp.Hash = state.StatusDisabled, "", 0, now, ""
+		// A user whose record is gone (disabled now) or not in this read
+		// (drift repair): keep what was applied, but not the hash.
+		cp.Status = state.StatusActive
+		if !cp.Enabled {
+			cp.Status = state.StatusDisabled
+		}
+		cp.LastError, cp.Failures, cp.LastSynced, cp.Hash = "", 0, now, ""
 		return cp
 	}
 	return e.synced(cp, id, d, cp.PopulationID, cp.Enabled)
+}
+
+func applyChanges(m map[string]string, cs []Change) map[string]string {
+	for _, c := range cs {
+		if c.New == "" {
+			delete(m, c.Attribute)
+		} else {
+			m[c.Attribute] = c.New
+		}
+	}
+	return m
 }
 
 // synced records a fully applied desired user.

@@ -533,3 +533,63 @@ func TestUnchangedFileIsADeltaUntilTheMappingChanges(t *testing.T) {
 		t.Errorf("title = %v", got)
 	}
 }
+
+func TestVerifyReportsAndRepairsDrift(t *testing.T) {
+	backends(t, func(t *testing.T, backend string) {
+		e := newEnv(t, backend)
+		e.mustRun(reconcile.Options{})
+		us := e.users()
+		if err := e.emu.EditUser(us["id-a"]["id"].(string), map[string]any{"title": "Edited By Hand"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.emu.SetEnabled(us["id-b"]["id"].(string), false); err != nil {
+			t.Fatal(err)
+		}
+
+		// Without --verify syncd trusts its checkpoints: nothing to do.
+		rep := e.mustRun(reconcile.Options{})
+		if len(rep.Drift) != 0 || rep.Counts.Unchanged != 10 {
+			t.Fatalf("run without verify: %+v drift %v", rep.Counts, rep.Drift)
+		}
+
+		// Report only.
+		e.job.Drift = reconcile.DriftReport
+		w := e.emu.Stats().Writes
+		rep = e.mustRun(reconcile.Options{Verify: true})
+		if len(rep.Drift) != 2 || e.emu.Stats().Writes != w {
+			t.Fatalf("report mode: drift %+v, writes %d -> %d", rep.Drift, w, e.emu.Stats().Writes)
+		}
+
+		// Repair: one minimal call per drifted user.
+		e.job.Drift = ""
+		e.rec.take()
+		rep = e.mustRun(reconcile.Options{Verify: true})
+		if len(rep.Drift) != 2 {
+			t.Fatalf("drift = %+v", rep.Drift)
+		}
+		d := rep.Drift[0]
+		if d.Anchor != "id-a" || len(d.Changes) != 1 || d.Changes[0].Old != "Edited By Hand" || d.Changes[0].New != "Engineer" {
+			t.Errorf("drift[0] = %+v", d)
+		}
+		ws := writes(e.rec.take())
+		if len(ws) != 2 {
+			t.Fatalf("repair writes = %+v, want 2", ws)
+		}
+		for _, w := range ws {
+			switch {
+			case w.Method == http.MethodPatch && w.Body == `{"title":"Engineer"}`:
+			case w.Method == http.MethodPut && strings.HasSuffix(w.Path, "/enabled") && w.Body == `{"enabled":true}`:
+			default:
+				t.Errorf("unexpected repair call %+v", w)
+			}
+		}
+		us = e.users()
+		if us["id-a"]["title"] != "Engineer" || us["id-b"]["enabled"] != true {
+			t.Errorf("not repaired: %v %v", us["id-a"]["title"], us["id-b"]["enabled"])
+		}
+		rep = e.mustRun(reconcile.Options{Verify: true})
+		if len(rep.Drift) != 0 || len(writes(e.rec.take())) != 0 {
+			t.Errorf("after repair: drift %+v", rep.Drift)
+		}
+	})
+}

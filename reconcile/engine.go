@@ -46,6 +46,12 @@ type Job struct {
 	// FullEvery forces a complete read when the last one is older. Zero:
 	// every read is complete.
 	FullEvery time.Duration
+	// Verify reads the managed users back from PingOne on every run and
+	// compares them with what syncd wants (also `sync --verify`).
+	Verify bool
+	// Drift is what verify does about drift: DriftRepair (default) or
+	// DriftReport.
+	Drift string
 	// ConfigDigest identifies the job's source and mapping settings. A
 	// cursor saved under another digest is not used: after a mapping
 	// change, a delta read ("nothing changed in the file") would never
@@ -115,6 +121,9 @@ type Options struct {
 	AllowMassDisable bool
 	// ForceFull asks the source for a complete read.
 	ForceFull bool
+	// Verify reads the managed users back from PingOne and repairs (or
+	// reports) drift, whatever the job's own setting.
+	Verify bool
 	// Progress, when set, is called as the run advances.
 	Progress func(Progress)
 	// ExpectPlan, when set, is the digest of a plan saved earlier (`syncd
@@ -249,6 +258,16 @@ func (e *Engine) run(ctx context.Context, job *Job, opts Options, rep *Report, l
 	ops := diff(in)
 	if err := e.planAdoptions(ctx, job, ops, cps); err != nil {
 		return err
+	}
+	if opts.Verify || job.Verify {
+		drifts, err := e.verify(ctx, job, ops, popIDs, job.Drift != DriftReport)
+		if err != nil {
+			return err
+		}
+		rep.Drift = drifts
+		for _, d := range drifts {
+			log.Warn("drift found", zap.String("anchor", d.Anchor), zap.String("user_id", d.UserID), zap.Bool("repair", d.Repaired))
+		}
 	}
 	rep.Phases.Plan = e.now().Sub(t0)
 	rep.PlanDigest = planDigest(ops)

@@ -67,10 +67,12 @@ type Report struct {
 	// users left as they are because their record was rejected.
 	Operations []Op            `json:"operations"`
 	Rejects    []mapper.Reject `json:"rejects"`
-	Failures   []Failure       `json:"failures"`
-	Warnings   []string        `json:"warnings"`
-	Gate       *GateError      `json:"gate,omitempty"`
-	Error      string          `json:"error,omitempty"`
+	// Drift lists managed users changed in PingOne outside syncd (verify).
+	Drift    []Drift    `json:"drift,omitempty"`
+	Failures []Failure  `json:"failures"`
+	Warnings []string   `json:"warnings"`
+	Gate     *GateError `json:"gate,omitempty"`
+	Error    string     `json:"error,omitempty"`
 }
 
 // Run statuses a report carries.

@@ -347,3 +347,46 @@ func TestLDAPRenameAndMoveKeepTheUser(t *testing.T) {
 func openTestStore(path string) (state.Store, error) {
 	return backend.Open(context.Background(), "sqlite://"+path, backend.Options{})
 }
+
+func TestVerifyThenRebuildLostState(t *testing.T) {
+	h := newHarness(t, csvSource(), "")
+	h.writeCSV(rows(5)...)
+	h.expect(ExitOK, "sync")
+	var id string
+	for _, u := range h.emu.Users() {
+		if u["externalId"] == "e002" {
+			id = u["id"].(string)
+		}
+	}
+	if err := h.emu.EditUser(id, map[string]any{"name": map[string]any{"given": "Someone", "family": "Else"}}); err != nil {
+		t.Fatal(err)
+	}
+	out := h.expect(ExitOK, "sync", "--verify")
+	if !strings.Contains(out, "drift (repaired)") || !strings.Contains(out, `name.given: "Someone" in PingOne, syncd wants "Given2"`) {
+		t.Fatalf("verify output:\n%s", out)
+	}
+	if u, _ := h.emu.User(id); u["name"].(map[string]any)["given"] != "Given2" {
+		t.Fatalf("not repaired: %v", u["name"])
+	}
+
+	// Lose the state database, rebuild it from PingOne.
+	matches, _ := filepath.Glob(filepath.Join(h.dir, "state.db*"))
+	for _, m := range matches {
+		if err := os.Remove(m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out = h.expect(ExitOK, "state", "rebuild", "--job", "people")
+	if !strings.Contains(out, "rebuilt 5 checkpoints") {
+		t.Fatalf("rebuild: %s", out)
+	}
+	w, req := h.emu.Stats().Writes, h.emu.Stats().Requests
+	out = h.expect(ExitOK, "sync")
+	if h.emu.Stats().Writes != w || h.emu.UserCount() != 5 {
+		t.Fatalf("after rebuild: writes %d -> %d, users %d\n%s", w, h.emu.Stats().Writes, h.emu.UserCount(), out)
+	}
+	// At most the token and the per-run population look-up.
+	if n := h.emu.Stats().Requests - req; n > 2 {
+		t.Errorf("run after rebuild made %d requests", n)
+	}
+}

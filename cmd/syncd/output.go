@@ -70,6 +70,25 @@ func printOps(w io.Writer, r *reconcile.Report) {
 		}
 		fmt.Fprintf(w, "  ! rejected         %s\n", rj.Error())
 	}
+	for _, d := range r.Drift {
+		what := "repaired"
+		if !d.Repaired {
+			what = "reported"
+		}
+		fmt.Fprintf(w, "  * drift (%s)    %-28s %s  (changed in PingOne outside syncd)\n", what, clip(d.Username, 28), clip(d.Anchor, 40))
+		for _, c := range d.Changes {
+			fmt.Fprintf(w, "      %s: %q in PingOne, syncd wants %q\n", c.Attribute, c.Old, c.New)
+		}
+		if d.Enabled != "" {
+			fmt.Fprintf(w, "      enabled: %s\n", d.Enabled)
+		}
+		if d.Population != "" {
+			fmt.Fprintf(w, "      population: %s\n", d.Population)
+		}
+		if d.Deleted {
+			fmt.Fprintf(w, "      deleted in PingOne\n")
+		}
+	}
 	for _, f := range r.Failures {
 		fmt.Fprintf(w, "  x failed           anchor=%s %s: %s\n", f.Anchor, f.Username, f.Error)
 	}

@@ -22,6 +22,7 @@ type syncFlags struct {
 	dryRun           bool
 	allowMassDisable bool
 	full             bool
+	verify           bool
 	reportFile       string
 	outFile          string
 }
@@ -32,6 +33,7 @@ func (m *Main) runSync(ctx context.Context, g *globalFlags, args []string, plan 
 	fs.BoolVar(&f.dryRun, "dry-run", plan, "plan only: write nothing")
 	fs.BoolVar(&f.allowMassDisable, "allow-mass-disable", false, "override the safety gate for this run")
 	fs.BoolVar(&f.full, "full", false, "force a complete read of the source")
+	fs.BoolVar(&f.verify, "verify", false, "read the managed users back from PingOne and repair (or report) drift")
 	fs.StringVar(&f.reportFile, "report", "", "write the JSON run report to FILE")
 	if plan {
 		fs.StringVar(&f.outFile, "out", "", "save the plan to FILE for 'syncd apply'")
@@ -118,7 +120,7 @@ func (m *Main) syncJobs(ctx context.Context, g *globalFlags, f syncFlags, expect
 			code = worse(code, m.fail(usageError{err}))
 			continue
 		}
-		opts := reconcile.Options{DryRun: f.dryRun, AllowMassDisable: f.allowMassDisable, ForceFull: f.full, ExpectPlan: expect[j.Name]}
+		opts := reconcile.Options{DryRun: f.dryRun, AllowMassDisable: f.allowMassDisable, ForceFull: f.full, Verify: f.verify, ExpectPlan: expect[j.Name]}
 		p := newProgress(m.Stderr, cfg.PingOne.RateLimit)
 		opts.Progress = p.update
 		rep, err := eng.Run(ctx, rj, opts)

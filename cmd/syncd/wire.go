@@ -128,7 +128,7 @@ func newJob(j *config.Job, cfg *config.Config, log *zap.Logger) (*reconcile.Job,
 	rj := &reconcile.Job{
 		Name: j.Name, Source: src, Mapper: j.Mapper, Match: j.Match, Safety: j.Safety,
 		BatchSize: j.BatchSize, Workers: cfg.PingOne.Concurrency, FullEvery: j.FullEvery,
-		ConfigDigest: jobDigest(j),
+		ConfigDigest: jobDigest(j), Verify: j.Verify, Drift: j.Drift,
 	}
 	rj.SetDefaults()
 	return rj, nil
