@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -388,5 +389,41 @@ func TestVerifyThenRebuildLostState(t *testing.T) {
 	// At most the token and the per-run population look-up.
 	if n := h.emu.Stats().Requests - req; n > 2 {
 		t.Errorf("run after rebuild made %d requests", n)
+	}
+}
+
+func TestValidateOnline(t *testing.T) {
+	h := newHarness(t, csvSource(), "")
+	h.writeCSV(rows(2)...)
+	out := h.expect(ExitOK, "validate", "--online")
+	for _, want := range []string{"ok    pingone token and schema", `ok    job people: population "Staff"`, "ok    job people: csv source"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("validate --online lacks %q:\n%s", want, out)
+		}
+	}
+	// A population that does not exist, and a wrong secret.
+	cfg, _ := os.ReadFile(h.conf)
+	if err := os.WriteFile(h.conf, []byte(strings.Replace(string(cfg), "population: Staff", "population: Nobody", 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out = h.expect(ExitFailed, "validate", "--online")
+	if !strings.Contains(out, `FAIL  job people: population "Nobody"`) {
+		t.Errorf("missing population not reported:\n%s", out)
+	}
+	h.syncdEnv = map[string]string{}
+	m := NewMain(strings.NewReader(""), io.Discard, io.Discard)
+	m.Getenv = func(k string) string {
+		if k == "SYNCD_PINGONE_CLIENT_SECRET" {
+			return "wrong-secret"
+		}
+		return ""
+	}
+	var out2 bytes.Buffer
+	m.Stdout = &out2
+	if code := m.Run(context.Background(), []string{"validate", "--online", "--config", h.conf}); code != ExitFailed {
+		t.Errorf("wrong secret: exit %d\n%s", code, out2.String())
+	}
+	if !strings.Contains(out2.String(), "FAIL  pingone token") || strings.Contains(out2.String(), "wrong-secret") {
+		t.Errorf("wrong secret output:\n%s", out2.String())
 	}
 }
