@@ -41,6 +41,14 @@ func FuzzParse(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
+		// Secret files are read as named: a path reaching a device, a FIFO
+		// or the environment ($VAR) would make the fuzzer read stdin or
+		// /dev/zero and hang, which says nothing about the parser.
+		for _, s := range []string{"/dev", "/proc", "/sys", "/run", "$", ".."} {
+			if bytes.Contains(data, []byte(s)) {
+				t.Skip("input names a device, the environment or a parent directory")
+			}
+		}
 		// No process environment: the fuzzer must not depend on (or read
 		// secrets through) the machine's variables.
 		lookup := envconfig.MapLookuper(map[string]string{})
