@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/syncd/syncd/internal/testenv"
-	"github.com/syncd/syncd/sink/pingone/pingonetest"
 	"github.com/syncd/syncd/state"
 	"github.com/syncd/syncd/state/pgstate"
 )
@@ -302,4 +301,44 @@ func TestTwoDaemonsNeverOverlap(t *testing.T) {
 	}
 }
 
-var _ = pingonetest.Options{}
+func TestSIGHUPReloadsOrKeepsTheOldConfig(t *testing.T) {
+	addr := freePort(t)
+	h := newHarness(t, csvSource(), "http:\n  listen: "+addr+"\n")
+	h.writeCSV(rows(2)...)
+	p := h.start(t, nil, "run")
+	ready := func() bool {
+		resp, err := http.Get("http://" + addr + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	}
+	eventually(t, 30*time.Second, "the daemon to be ready", ready)
+	good, _ := os.ReadFile(h.conf)
+
+	// A broken config: logged, the old one stays.
+	if err := os.WriteFile(h.conf, []byte("jobs: [{name: x, unknown_key: 1}]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGHUP)
+	eventually(t, 10*time.Second, "the reload error to be logged", func() bool {
+		return strings.Contains(p.output(), "config reload failed: keeping the running config")
+	})
+	if !ready() {
+		t.Fatal("not ready after a failed reload")
+	}
+
+	// A good config with a new schedule is taken.
+	c := strings.Replace(string(good), `schedule: "@every 1m"`, `schedule: "@every 1s"`, 1)
+	if err := os.WriteFile(h.conf, []byte(c), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGHUP)
+	eventually(t, 10*time.Second, "the reload to be logged", func() bool { return strings.Contains(p.output(), "config reloaded") })
+	eventually(t, 20*time.Second, "the new schedule to run the job", func() bool { return h.emu.UserCount() == 2 })
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	if code := p.wait(t, 30*time.Second); code != 0 {
+		t.Errorf("exit %d", code)
+	}
+}

@@ -69,7 +69,7 @@ func newLogger(cfg *config.Config, w io.Writer) *zap.Logger {
 	} else {
 		enc = zapcore.NewJSONEncoder(encCfg)
 	}
-	return zap.New(zapcore.NewCore(enc, zapcore.AddSync(w), level))
+	return zap.New(zapcore.NewCore(enc, zapcore.Lock(zapcore.AddSync(w)), level))
 }
 
 func isTerminal(w io.Writer) bool {
@@ -118,6 +118,9 @@ func newSource(j *config.Job, log *zap.Logger) (sources.Source, error) {
 	}
 	return nil, fmt.Errorf("job %s: no source configured", j.Name)
 }
+
+// The PingOne client is the engine's target.
+var _ reconcile.Target = (*pingone.Client)(nil)
 
 // newJob builds the engine's view of a configured job.
 func newJob(j *config.Job, cfg *config.Config, log *zap.Logger) (*reconcile.Job, error) {
