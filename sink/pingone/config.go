@@ -88,6 +88,8 @@ func (c *Config) SetDefaults() {
 	if c.Region == "" && (c.APIURL == "" || c.AuthURL == "") {
 		c.Region = DefaultRegion
 	}
+	// PingOne's own enum spells it CLIENT_SECRET_BASIC: accept either case.
+	c.AuthMethod = strings.ToLower(c.AuthMethod)
 	if c.AuthMethod == "" {
 		c.AuthMethod = DefaultAuthMethod
 	}
