@@ -77,7 +77,42 @@ type Config struct {
 	// the data cross the network unencrypted. A warning is logged at every
 	// read.
 	AllowPlaintext bool `yaml:"allow_plaintext"`
+	// Delta chooses how a read asks only for what changed since the last
+	// successful run (the engine still reads completely at the first run,
+	// after a settings change, every full_every, and with --full):
+	//
+	//   - auto (default): syncrepl when the server advertises the RFC 4533
+	//     sync request control (OpenLDAP with syncprov) and the anchor is
+	//     entryUUID; usn when the RootDSE looks like Active Directory;
+	//     timestamp otherwise.
+	//   - syncrepl: RFC 4533 refreshOnly with the server's cookie. Reports
+	//     deletions (by entryUUID, so it needs anchor: entryUUID) when the
+	//     server answers with a delete phase; a present phase, a stale or
+	//     refused cookie makes the read a full one (logged).
+	//   - usn: Active Directory uSNChanged watermark of the domain
+	//     controller read (dsServiceName + invocationId); a different DC
+	//     means a full read. Deletions come from the tombstones in
+	//     CN=Deleted Objects (show-deleted control) when the anchor is
+	//     objectGUID.
+	//   - timestamp: modifyTimestamp watermark, for any server. Deletions
+	//     are not visible: only full reads disable users who vanished.
+	//   - none: every read is full.
+	//
+	// Entries that leave the base DN or stop matching the filter are not
+	// reported by usn or timestamp deltas either: the periodic full read
+	// handles them.
+	Delta string `yaml:"delta"`
 }
+
+// Delta methods (Config.Delta).
+const (
+	DeltaAuto      = "auto"
+	DeltaSyncrepl  = "syncrepl"
+	DeltaUSN       = "usn"
+	DeltaDirSync   = "dirsync"
+	DeltaTimestamp = "timestamp"
+	DeltaNone      = "none"
+)
 
 // TLSConfig is the source.ldap.tls block. Certificates are verified against
 // the system roots unless CAFile is given.
@@ -140,6 +175,9 @@ func (c *Config) SetDefaults() {
 	}
 	if c.Timeout == 0 {
 		c.Timeout = DefaultTimeout
+	}
+	if c.Delta == "" {
+		c.Delta = DeltaAuto
 	}
 }
 
@@ -250,6 +288,17 @@ func (c Config) Validate() error {
 	}
 	if c.Timeout < 0 {
 		l.Add("timeout", "must be positive")
+	}
+	switch c.Delta {
+	case DeltaAuto, DeltaUSN, DeltaTimestamp, DeltaNone:
+	case DeltaSyncrepl:
+		if !strings.EqualFold(c.Anchor, "entryUUID") {
+			l.Add("delta", "syncrepl reports deletions by entryUUID: it needs anchor: entryUUID (use timestamp, or auto)")
+		}
+	case DeltaDirSync:
+		l.Add("delta", "dirsync is not implemented yet: use usn for Active Directory")
+	default:
+		l.Add("delta", "%q: want auto, syncrepl, usn, timestamp or none", c.Delta)
 	}
 	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
 		if c.TLS.CertFile == "" {

@@ -17,8 +17,10 @@ import (
 
 var _ sources.Reader = (*reader)(nil)
 
-// reader is one paged read over the configured base DNs. It holds one page
-// of entries at a time, so memory stays flat in the size of the directory.
+// reader is one paged read over a list of searches (normally one per
+// configured base DN). It holds one page of entries at a time, so memory
+// stays flat in the size of the directory. A syncrepl delta read has its
+// (few) records in pre instead.
 type reader struct {
 	src    *Source
 	ctx    context.Context
@@ -29,7 +31,14 @@ type reader struct {
 	attrs  []string
 	anchor string // lower case
 
-	base     int    // index into cfg.BaseDN
+	mode   sources.Mode
+	plan   []search         // the paged searches, in order
+	pre    []sources.Record // records yielded before the searches (syncrepl delta)
+	cur    *cursor          // the cursor to return at the end; nil: none
+	ts     *tsWatermark     // timestamp method without server time: computed at the end
+	cursor []byte           // the final cursor, once done
+
+	base     int    // index into plan
 	page     int    // pages read in the current base, 1-based once started
 	cookie   []byte // paged-results cookie for the next page
 	baseDone bool   // the current base has no more pages
@@ -54,14 +63,30 @@ type attrName struct {
 	valid bool
 }
 
-func (r *reader) Mode() sources.Mode { return sources.Full }
+// search is one paged search of a read.
+type search struct {
+	base     string
+	scope    int
+	filter   string
+	attrs    []string
+	controls []ldap.Control
+	deleted  bool // AD tombstones: records are deletions
+}
+
+func (r *reader) Mode() sources.Mode { return r.mode }
 
 func (r *reader) Record() sources.Record { return r.rec }
 
 func (r *reader) Err() error { return r.err }
 
-// Cursor is nil: a paged read has no position to resume from.
-func (r *reader) Cursor() []byte { return nil }
+// Cursor is where the next delta read starts (see cursor), or nil when the
+// read has none (delta: none, or nothing to take a watermark from).
+func (r *reader) Cursor() []byte {
+	if !r.done || r.err != nil {
+		return nil
+	}
+	return r.cursor
+}
 
 func (r *reader) Close() error {
 	if r.closed {
@@ -82,6 +107,13 @@ func (r *reader) Next() bool {
 		r.fail(err)
 		return false
 	}
+	if len(r.pre) > 0 {
+		r.rec = r.pre[0]
+		r.pre[0] = sources.Record{}
+		r.pre = r.pre[1:]
+		r.n++
+		return true
+	}
 	for r.pos >= len(r.entries) {
 		if !r.fetch() {
 			return false
@@ -95,6 +127,15 @@ func (r *reader) Next() bool {
 		r.fail(err)
 		return false
 	}
+	if r.plan[r.base].deleted {
+		rec = sources.Record{Anchor: rec.Anchor, DN: rec.DN, Pos: rec.DN, Deleted: true, Reject: rec.Reject}
+		if rec.Reject != "" {
+			// An undecodable tombstone cannot be matched to anyone.
+			return r.Next()
+		}
+	} else if r.ts != nil {
+		r.ts.see(rec)
+	}
 	r.rec = rec
 	r.n++
 	return true
@@ -107,8 +148,8 @@ func (r *reader) fail(err error) {
 		err = fmt.Errorf("%w (%w)", cerr, err)
 	}
 	base := ""
-	if r.base < len(r.src.cfg.BaseDN) {
-		base = r.src.cfg.BaseDN[r.base]
+	if r.base < len(r.plan) {
+		base = r.plan[r.base].base
 	}
 	r.err = &ReadError{BaseDN: base, Page: r.page, Err: err}
 	r.done = true
@@ -125,10 +166,8 @@ func (r *reader) fetch() bool {
 		r.base++
 		r.page, r.cookie, r.baseDone = 0, nil, false
 	}
-	if r.base >= len(cfg.BaseDN) {
-		r.done = true
-		r.entries = nil
-		_ = r.conn.Close()
+	if r.base >= len(r.plan) {
+		r.finish()
 		return false
 	}
 	if err := r.ctx.Err(); err != nil {
@@ -136,10 +175,11 @@ func (r *reader) fetch() bool {
 		return false
 	}
 	r.page++
-	baseDN := cfg.BaseDN[r.base]
+	sr := r.plan[r.base]
+	baseDN := sr.base
 	paging := &ldap.ControlPaging{PagingSize: uint32(cfg.PageSize), Cookie: r.cookie}
-	req := ldap.NewSearchRequest(baseDN, r.src.scope, ldap.NeverDerefAliases, 0, 0, false,
-		cfg.Filter, r.attrs, []ldap.Control{paging})
+	req := ldap.NewSearchRequest(baseDN, sr.scope, ldap.NeverDerefAliases, 0, 0, false,
+		sr.filter, sr.attrs, append([]ldap.Control{paging}, sr.controls...))
 	start := time.Now()
 	r.dc.startCapture()
 	res, err := r.conn.Search(req)

@@ -131,7 +131,33 @@ func (s *Source) Open(ctx context.Context, req sources.ReadRequest) (sources.Rea
 	// Cancelling the read's context closes the connection, which ends a
 	// search blocked on the network at once.
 	r.stop = context.AfterFunc(rctx, func() { _ = conn.Close() })
+	for _, base := range s.cfg.BaseDN {
+		r.plan = append(r.plan, search{base: base, scope: s.scope, filter: s.cfg.Filter, attrs: r.attrs})
+	}
+	if s.cfg.Delta != DeltaNone {
+		if err := s.prepareDelta(r, req); err != nil {
+			_ = r.Close()
+			if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+				err = fmt.Errorf("%w (%w)", cerr, err)
+			}
+			return nil, fmt.Errorf("ldap open %s: %w", s.cfg.URL, err)
+		}
+	}
 	return r, nil
+}
+
+// reconnect replaces the reader's connection with a new one (after an
+// abandoned syncrepl refresh).
+func (r *reader) reconnect() error {
+	r.stop()
+	_ = r.conn.Close()
+	conn, dc, err := r.src.connectRetrying(r.ctx)
+	if err != nil {
+		return err
+	}
+	r.conn, r.dc = conn, dc
+	r.stop = context.AfterFunc(r.ctx, func() { _ = conn.Close() })
+	return nil
 }
 
 // attributes lists what to request: the caller's and the configured
