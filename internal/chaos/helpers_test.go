@@ -3,11 +3,11 @@ package chaos
 import (
 	"bufio"
 	"bytes"
-	"errors"
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
