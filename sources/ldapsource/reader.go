@@ -144,7 +144,13 @@ func (r *reader) Next() bool {
 // fail ends the read with err, naming the base DN and page; a cancelled or
 // timed-out context wins over whatever the closed connection reported.
 func (r *reader) fail(err error) {
-	if cerr := r.ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+	cerr := r.ctx.Err()
+	if dl, ok := r.ctx.Deadline(); ok && cerr == nil && !time.Now().Before(dl) {
+		// go-ldap's per-request timeout (the same length) can fire a
+		// moment before the context's own timer does.
+		cerr = context.DeadlineExceeded
+	}
+	if cerr != nil && !errors.Is(err, cerr) {
 		err = fmt.Errorf("%w (%w)", cerr, err)
 	}
 	base := ""
