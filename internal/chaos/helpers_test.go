@@ -115,6 +115,7 @@ type harness struct {
 
 // harnessConfig is what differs between tests.
 type harnessConfig struct {
+	mapping  string // the job's mapping and enabled keys, indented four spaces; default: the CSV columns
 	emu      pingonetest.Options
 	state    string // state.url; default sqlite://state.db
 	source   string // the job's source: block, indented six spaces
@@ -143,6 +144,13 @@ func newHarness(t *testing.T, hc harnessConfig) *harness {
 	emu.SetBaseURL(srv.URL + "/v1")
 	h := &harness{t: t, dir: t.TempDir(), emu: emu, rec: rec, url: srv.URL}
 	h.conf = filepath.Join(h.dir, "syncd.yaml")
+	h.configure(hc)
+	return h
+}
+
+// configure (re)writes the config file from hc.
+func (h *harness) configure(hc harnessConfig) {
+	h.t.Helper()
 	if hc.state == "" {
 		hc.state = "sqlite://state.db"
 	}
@@ -151,6 +159,15 @@ func newHarness(t *testing.T, hc harnessConfig) *harness {
 	}
 	if hc.logLevel == "" {
 		hc.logLevel = "debug"
+	}
+	if hc.mapping == "" {
+		hc.mapping = `    mapping:
+      username: uid
+      email: mail
+      name.given: givenName
+      name.family: sn
+      title: title
+    enabled: active != "no"`
 	}
 	cfg := fmt.Sprintf(`state:
   url: %s
@@ -167,20 +184,13 @@ jobs:
   - name: people
     source:
 %s
-    mapping:
-      username: uid
-      email: mail
-      name.given: givenName
-      name.family: sn
-      title: title
-    enabled: active != "no"
+%s
     population: Staff
 %s
-`, hc.state, srv.URL, srv.URL, emu.EnvironmentID(), emu.ClientID(), hc.pingone, hc.logLevel, hc.source, hc.job)
+`, hc.state, h.url, h.url, h.emu.EnvironmentID(), h.emu.ClientID(), hc.pingone, hc.logLevel, hc.source, hc.mapping, hc.job)
 	if err := os.WriteFile(h.conf, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
+		h.t.Fatal(err)
 	}
-	return h
 }
 
 // person is one row of the CSV export.
