@@ -327,6 +327,12 @@ func (s *Source) syncreplBase(r *reader, base string, cookie []byte, recs *[]sou
 					}
 				}
 			case *ldap.ControlSyncDone:
+				if c.Cookie != nil && len(c.Cookie) == 0 {
+					// slapd's answer to a cookie it cannot parse: an
+					// initial refresh (everything, no deletions) ending in
+					// an empty cookie. Not a delta.
+					return nil, &errFallback{"the server did not recognise the cookie (empty cookie in syncDone)"}
+				}
 				if !c.RefreshDeletes {
 					return nil, &errFallback{"the server did not resume from the cookie (full reload or present phase: stale cookie?)"}
 				}
