@@ -64,6 +64,25 @@ func (o *Op) Has(a Action) bool {
 	return false
 }
 
+// AttributeChanges returns the op's attribute changes. A create's are all
+// of the desired attributes, computed on demand rather than held: a
+// million-user initial sync need not keep every value twice.
+func (o *Op) AttributeChanges() []Change {
+	if o.Changes == nil && o.Has(ActCreate) && o.desired != nil {
+		return attrChanges(nil, o.desired.Attributes)
+	}
+	return o.Changes
+}
+
+// MarshalJSON writes the op with its attribute changes (see
+// AttributeChanges).
+func (o Op) MarshalJSON() ([]byte, error) {
+	type plain Op // the same fields, without this method
+	p := plain(o)
+	p.Changes = o.AttributeChanges()
+	return json.Marshal(p)
+}
+
 // writes reports whether applying the op calls PingOne.
 func (o *Op) writes() bool {
 	return !o.Has(ActNoop) && !o.Has(ActReject)
@@ -138,7 +157,6 @@ func planPresent(d *mapper.Desired, cp *state.Checkpoint, popID string) Op {
 		}
 		op.Actions = []Action{ActCreate}
 		op.ToPopulation = popID
-		op.Changes = attrChanges(nil, d.Attributes)
 		op.Why = "new in the source"
 		if cp != nil {
 			op.Why = "retry: " + cp.LastError
@@ -273,7 +291,7 @@ func planDigest(ops []Op) string {
 			continue
 		}
 		// Encoding a struct of strings cannot fail.
-		_ = enc.Encode([]any{op.Anchor, op.UserID, op.Actions, op.Changes, op.FromPopulation, op.ToPopulation})
+		_ = enc.Encode([]any{op.Anchor, op.UserID, op.Actions, op.AttributeChanges(), op.FromPopulation, op.ToPopulation})
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16]
 }

@@ -80,7 +80,7 @@ func (e *Engine) verify(ctx context.Context, job *Job, ops []Op, popIDs map[stri
 				// Gone from PingOne: create it again, carrying its anchor.
 				op.Actions, op.UserID, op.Why = []Action{ActCreate}, "", "drift: deleted in PingOne outside syncd"
 				op.ToPopulation, op.FromPopulation = popIDs[op.desired.Population], ""
-				op.Changes = attrChanges(nil, op.desired.Attributes)
+				op.Changes = nil // a create's changes are its desired attributes
 				c := *cp
 				c.UserID = ""
 				op.cp = &c

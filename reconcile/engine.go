@@ -284,13 +284,13 @@ func (e *Engine) run(ctx context.Context, job *Job, opts Options, rep *Report, l
 	}
 
 	if opts.DryRun {
-		rep.countOps(ops)
-		countRejects(rep, ops)
 		for i := range ops {
 			if ops[i].writes() {
 				log.Debug("would apply", zap.String("anchor", ops[i].Anchor), zap.Any("actions", ops[i].Actions))
 			}
 		}
+		countRejects(rep, ops)
+		rep.countOps(ops)
 		return nil
 	}
 
@@ -298,8 +298,8 @@ func (e *Engine) run(ctx context.Context, job *Job, opts Options, rep *Report, l
 	t0 = e.now()
 	applyErr := e.apply(ctx, job, ops, rep, opts, log)
 	rep.Phases.Apply = e.now().Sub(t0)
-	rep.countOps(ops)
 	countRejects(rep, ops)
+	rep.countOps(ops)
 	if applyErr != nil {
 		return applyErr
 	}

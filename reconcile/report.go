@@ -84,12 +84,16 @@ const (
 )
 
 // countOps fills the operation counts from the plan (dry run) or from the
-// applied results.
+// applied results, and keeps every op but no-ops as the report's
+// operations. It is the last use of ops: it compacts them in place rather
+// than copy a million of them.
 func (r *Report) countOps(ops []Op) {
+	kept := ops[:0]
+	defer func() { r.Operations = kept }()
 	for i := range ops {
 		op := &ops[i]
 		if op.failure != "" {
-			r.Operations = append(r.Operations, *op)
+			kept = append(kept, *op)
 			continue // counted in Failed
 		}
 		for _, a := range op.Actions {
@@ -111,7 +115,7 @@ func (r *Report) countOps(ops []Op) {
 			}
 		}
 		if !op.Has(ActNoop) {
-			r.Operations = append(r.Operations, *op)
+			kept = append(kept, *op)
 		}
 	}
 }

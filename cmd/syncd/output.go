@@ -49,7 +49,7 @@ func printOps(w io.Writer, r *reconcile.Report) {
 			acts[k] = string(a)
 		}
 		fmt.Fprintf(w, "  %s %-16s %-28s %s  (%s)\n", actionMark[op.Actions[0]], strings.Join(acts, "+"), clip(op.Username, 28), clip(op.Anchor, 40), op.Why)
-		for _, c := range op.Changes {
+		for _, c := range op.AttributeChanges() {
 			switch {
 			case c.Old == "":
 				fmt.Fprintf(w, "      %s: %q\n", c.Attribute, c.New)
