@@ -1,0 +1,304 @@
+package ldapsource_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-ldap/ldap/v3"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/syncd/syncd/internal/secret"
+	"github.com/syncd/syncd/internal/testenv"
+	"github.com/syncd/syncd/mapper"
+	"github.com/syncd/syncd/reconcile"
+	"github.com/syncd/syncd/sink/pingone"
+	"github.com/syncd/syncd/sink/pingone/pingonetest"
+	"github.com/syncd/syncd/sources/ldapsource"
+	"github.com/syncd/syncd/state/sqlitestate"
+)
+
+// deltaEnv is the engine with a slapd source, the PingOne emulator and a
+// SQLite state store.
+type deltaEnv struct {
+	emu *pingonetest.Server
+	eng *reconcile.Engine
+	job *reconcile.Job
+}
+
+func newDeltaEnv(t testing.TB, srv testenv.LDAPServer, bases []string, logger *zap.Logger) *deltaEnv {
+	t.Helper()
+	emu := pingonetest.NewServer(t, pingonetest.Options{Populations: []string{"Staff"}, SpecFile: pingonetest.SpecPath(t)})
+	client, err := pingone.New(pingone.Config{
+		APIURL: emu.APIURL(), AuthURL: emu.AuthURL(), EnvironmentID: emu.EnvironmentID(),
+		ClientID: emu.ClientID(), ClientSecret: secret.New(emu.ClientSecret()), RateLimit: 5000, Concurrency: 8,
+	}, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	st, err := sqlitestate.Open(ctx, filepath.Join(t.TempDir(), "state.db"), sqlitestate.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	src, err := ldapsource.New(ldapsource.Config{
+		URL: srv.URL, StartTLS: true, TLS: ldapsource.TLSConfig{CAFile: srv.CAFile},
+		BindDN: srv.ReaderDN, BindPassword: secret.New(srv.ReaderPassword),
+		BaseDN: bases, PageSize: 1000, Timeout: 2 * time.Minute,
+	}, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := mapper.Compile(mapper.Config{
+		Mapping: map[string]string{
+			"username": "uid", "email": "mail", "name.given": "givenName", "name.family": "sn", "title": "title",
+		},
+		Population: mapper.Population{Name: "Staff"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	job := &reconcile.Job{Name: "ldap", Source: src, Mapper: m, ConfigDigest: "delta-e2e", FullEvery: 24 * time.Hour}
+	job.SetDefaults()
+	job.Safety.MaxDisablePercent = 50
+	return &deltaEnv{emu: emu, job: job,
+		eng: &reconcile.Engine{Store: st, Target: client, Logger: logger, Calls: func() int64 { return client.Stats().Total() }}}
+}
+
+// calls summarises the emulator's request log since the last ResetStats:
+// "METHOD operation" -> count, token requests left out.
+func (e *deltaEnv) calls() map[string]int {
+	out := map[string]int{}
+	for _, r := range e.emu.Requests() {
+		if r.Operation == "token" {
+			continue
+		}
+		out[r.Method+" "+r.Operation]++
+	}
+	return out
+}
+
+func (e *deltaEnv) run(t testing.TB) *reconcile.Report {
+	t.Helper()
+	e.emu.ResetStats()
+	rep, err := e.eng.Run(context.Background(), e.job, reconcile.Options{})
+	if err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	return rep
+}
+
+func modifyAll(t testing.TB, c *ldap.Conn, dns []string, attr, val string) {
+	t.Helper()
+	for _, dn := range dns {
+		m := ldap.NewModifyRequest(dn, nil)
+		m.Replace(attr, []string{val})
+		if err := c.Modify(m); err != nil {
+			t.Fatalf("modify %s: %v", dn, err)
+		}
+	}
+}
+
+func deleteAll(t testing.TB, c *ldap.Conn, dns []string) {
+	t.Helper()
+	for _, dn := range dns {
+		if err := c.Del(ldap.NewDelRequest(dn, nil)); err != nil {
+			t.Fatalf("delete %s: %v", dn, err)
+		}
+	}
+}
+
+// writesOf checks that the run's calls are exactly 10 PATCHes and 2 PUTs
+// (disables) besides reads, and returns the reads.
+func checkDeltaCalls(t testing.TB, rep *reconcile.Report, calls map[string]int) (reads map[string]int) {
+	t.Helper()
+	if rep.Mode != "delta" {
+		t.Errorf("run mode %q, want delta", rep.Mode)
+	}
+	if rep.Counts.Records != 12 {
+		t.Errorf("delta read %d records, want 12", rep.Counts.Records)
+	}
+	reads = map[string]int{}
+	var patch, put, other int
+	for k, n := range calls {
+		switch {
+		case strings.HasPrefix(k, http.MethodGet+" "):
+			reads[k] += n
+		case strings.HasPrefix(k, http.MethodPatch+" "):
+			patch += n
+		case strings.HasPrefix(k, http.MethodPut+" "):
+			put += n
+		default:
+			other += n
+		}
+	}
+	if patch != 10 || put != 2 || other != 0 {
+		t.Errorf("delta run calls %v: want 10 PATCH + 2 PUT (disable) and no other write", calls)
+	}
+	return reads
+}
+
+// TestEngineSyncreplDelta runs the engine over slapd: a full first sync,
+// then 10 modifications and 2 deletions make a delta run of exactly 12
+// write calls.
+func TestEngineSyncreplDelta(t *testing.T) {
+	t.Parallel()
+	srv := testenv.LDAP(t)
+	parent := srv.Subtree(t)
+	var entries []testenv.LDAPEntry
+	for i := range 40 {
+		entries = append(entries, testenv.UserEntry(parent, i, map[string][]string{"title": {"Engineer"}}))
+	}
+	srv.AddEntries(t, entries)
+	e := newDeltaEnv(t, srv, []string{parent}, zaptest.NewLogger(t, zaptest.Level(zap.InfoLevel)))
+
+	rep := e.run(t)
+	if rep.Mode != "full" || rep.Counts.Created != 40 {
+		t.Fatalf("first run: mode %s, counts %+v", rep.Mode, rep.Counts)
+	}
+	var mod, gone []string
+	for i := range 10 {
+		mod = append(mod, entries[i].DN)
+	}
+	gone = []string{entries[10].DN, entries[11].DN}
+	c := srv.Conn(t)
+	modifyAll(t, c, mod, "title", "Changed")
+	deleteAll(t, c, gone)
+
+	rep = e.run(t)
+	calls := e.calls()
+	reads := checkDeltaCalls(t, rep, calls)
+	if rep.Counts.Updated != 10 || rep.Counts.Disabled != 2 {
+		t.Errorf("delta run counts %+v, want 10 updated, 2 disabled", rep.Counts)
+	}
+	t.Logf("delta run: %d records read, calls %v (reads besides the 12 writes: %v)", rep.Counts.Records, calls, reads)
+	users := 0
+	for _, u := range e.emu.Users() {
+		if u["title"] == "Changed" {
+			users++
+		}
+	}
+	if users != 10 {
+		t.Errorf("%d PingOne users have the new title, want 10", users)
+	}
+
+	// Nothing changed since: a delta run that reads nothing and writes
+	// nothing.
+	rep = e.run(t)
+	if rep.Mode != "delta" || rep.Counts.Records != 0 || e.emu.Stats().Writes != 0 {
+		t.Errorf("unchanged run: mode %s, %d records, %d writes", rep.Mode, rep.Counts.Records, e.emu.Stats().Writes)
+	}
+}
+
+// TestEngineSyncreplDelta100k is the issue's figure: the engine over the
+// 100k-user fixture ou=bench100000 (bash .ci/ldap/seed-bench.sh). It runs
+// only with SYNCD_TEST_DELTA_100K=1 (about a minute: the full first sync
+// creates 100k users in the emulator).
+//
+// The shared fixture must stay as it is for other tests, so: the 10
+// modified users get a description which is removed again at the end,
+// and the 2 deleted users are extra entries this test adds first (the
+// job's base DNs are the fixture and nothing else).
+//
+//	SYNCD_TEST_DELTA_100K=1 go test -run TestEngineSyncreplDelta100k -v ./sources/ldapsource/
+func TestEngineSyncreplDelta100k(t *testing.T) {
+	if os.Getenv("SYNCD_TEST_DELTA_100K") == "" {
+		t.Skip("set SYNCD_TEST_DELTA_100K=1 to run (needs ou=bench100000: bash .ci/ldap/seed-bench.sh)")
+	}
+	srv := testenv.LDAP(t)
+	base := "ou=bench100000," + srv.BaseDN
+	c := srv.Conn(t)
+	res, err := c.Search(ldap.NewSearchRequest(base, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 0, 0, false,
+		"(objectClass=*)", []string{"description"}, nil))
+	if err != nil || len(res.Entries) != 1 || !strings.HasPrefix(res.Entries[0].GetAttributeValue("description"), "syncd test fixture, complete") {
+		testenv.Unavailable(t, "fixture "+base+" (bash .ci/ldap/seed-bench.sh)", err)
+	}
+	tag := testenv.SubtreeName(t)
+	tag = tag[strings.LastIndexByte(tag, '-')+1:]
+	var extra []testenv.LDAPEntry
+	for i := range 2 {
+		e := testenv.UserEntry(base, 0, map[string][]string{"uid": {fmt.Sprintf("delta-%s-%d", tag, i)}, "mail": {fmt.Sprintf("delta-%s-%d@example.test", tag, i)}})
+		e.DN = "uid=" + e.Attrs["uid"][0] + "," + base
+		extra = append(extra, e)
+	}
+	srv.AddEntries(t, extra)
+	var gone []string
+	for _, e := range extra {
+		gone = append(gone, e.DN)
+	}
+	t.Cleanup(func() {
+		cc, err := srv.Dial()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer cc.Close()
+		for _, dn := range gone {
+			_ = cc.Del(ldap.NewDelRequest(dn, nil))
+		}
+	})
+	var mod []string
+	for i := range 10 {
+		mod = append(mod, fmt.Sprintf("uid=user%06d,%s", i*9973, base))
+	}
+	t.Cleanup(func() {
+		cc, err := srv.Dial()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer cc.Close()
+		for _, dn := range mod {
+			m := ldap.NewModifyRequest(dn, nil)
+			m.Delete("description", nil)
+			_ = cc.Modify(m)
+		}
+	})
+
+	e := newDeltaEnv(t, srv, []string{base}, zap.NewNop())
+	e.job.Mapper, err = mapper.Compile(mapper.Config{
+		Mapping: map[string]string{
+			"username": "uid", "email": "mail", "name.given": "givenName", "name.family": "sn",
+			"title": `coalesce(description, title)`,
+		},
+		Population: mapper.Population{Name: "Staff"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	rep := e.run(t)
+	t.Logf("full sync: %d records read in %s, created %d, run %s", rep.Counts.Records, rep.Phases.Read.Round(time.Millisecond),
+		rep.Counts.Created, time.Since(start).Round(time.Millisecond))
+	if rep.Mode != "full" || rep.Counts.Created != 100_002 {
+		t.Fatalf("first run: mode %s, counts %+v", rep.Mode, rep.Counts)
+	}
+
+	modifyAll(t, c, mod, "description", "Delta "+tag)
+	deleteAll(t, c, gone)
+	gone = nil
+
+	start = time.Now()
+	rep = e.run(t)
+	took := time.Since(start)
+	calls := e.calls()
+	reads := checkDeltaCalls(t, rep, calls)
+	keys := make([]string, 0, len(calls))
+	for k := range calls {
+		keys = append(keys, fmt.Sprintf("%s=%d", k, calls[k]))
+	}
+	sort.Strings(keys)
+	t.Logf("delta sync over %s: %d records read (read phase %s), whole run %s; API calls %v; reads besides the writes: %v",
+		base, rep.Counts.Records, rep.Phases.Read.Round(time.Microsecond), took.Round(time.Millisecond), keys, reads)
+}
