@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -18,9 +19,9 @@ const maxOpLines = 200
 
 func (m *Main) printReports(format string, reports []*reconcile.Report) {
 	if format == "json" {
-		enc := json.NewEncoder(m.Stdout)
-		enc.SetIndent("", "  ")
-		_ = enc.Encode(map[string]any{"jobs": reports}) // a failed write to stdout has no one to tell
+		bw := bufio.NewWriterSize(m.Stdout, 1<<16)
+		_ = writeReports(bw, "", reports) // a failed write to stdout has no one to tell
+		_ = bw.Flush()
 		return
 	}
 	for _, r := range reports {
@@ -28,6 +29,64 @@ func (m *Main) printReports(format string, reports []*reconcile.Report) {
 	}
 	printSummary(m.Stdout, reports)
 }
+
+// writeReports writes {"jobs": [report, ...]} (after the members in head,
+// if any) streaming each report's operations one per line, so that a
+// million-operation report is never built in memory whole.
+func writeReports(w io.Writer, head string, reports []*reconcile.Report) error {
+	// The report without its operations: the outer field hides the
+	// embedded one, and a nil pointer is omitted.
+	type withoutOps struct {
+		*reconcile.Report
+		Operations *struct{} `json:"operations,omitempty"`
+	}
+	ew := &errWriter{w: w}
+	ew.str("{")
+	if head != "" {
+		ew.str(head + ",")
+	}
+	ew.str("\"jobs\": [\n")
+	for i, r := range reports {
+		b, err := json.Marshal(withoutOps{Report: r})
+		if err != nil {
+			return err
+		}
+		ew.write(b[:len(b)-1])
+		ew.str(",\"operations\": [")
+		for k := range r.Operations {
+			if k > 0 {
+				ew.str(",")
+			}
+			ew.str("\n  ")
+			ob, err := json.Marshal(r.Operations[k])
+			if err != nil {
+				return err
+			}
+			ew.write(ob)
+		}
+		ew.str("\n]}")
+		if i < len(reports)-1 {
+			ew.str(",")
+		}
+		ew.str("\n")
+	}
+	ew.str("]}\n")
+	return ew.err
+}
+
+// errWriter keeps the first write error.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) write(b []byte) {
+	if e.err == nil {
+		_, e.err = e.w.Write(b)
+	}
+}
+
+func (e *errWriter) str(s string) { e.write([]byte(s)) }
 
 var actionMark = map[reconcile.Action]string{
 	reconcile.ActCreate: "+", reconcile.ActAdopt: "&", reconcile.ActUpdate: "~", reconcile.ActMove: ">",

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -52,7 +54,7 @@ func (m *Main) runSync(ctx context.Context, g *globalFlags, args []string, plan 
 type savedPlan struct {
 	Version int                 `json:"version"`
 	Config  string              `json:"config"`
-	Jobs    []*reconcile.Report `json:"jobs"`
+	Jobs    []*reconcile.Report `json:"jobs,omitempty"`
 }
 
 func (m *Main) runApply(ctx context.Context, g *globalFlags, args []string) int {
@@ -134,13 +136,14 @@ func (m *Main) syncJobs(ctx context.Context, g *globalFlags, f syncFlags, expect
 	}
 	m.printReports(g.output, reports)
 	if f.reportFile != "" {
-		if err := writeJSON(f.reportFile, map[string]any{"jobs": reports}); err != nil {
+		if err := writeFile(f.reportFile, func(w io.Writer) error { return writeReports(w, "", reports) }); err != nil {
 			fmt.Fprintf(m.Stderr, "syncd: write report: %v\n", err)
 			code = worse(code, ExitFailed)
 		}
 	}
 	if f.outFile != "" {
-		if err := writeJSON(f.outFile, savedPlan{Version: 1, Config: cfg.Path, Jobs: reports}); err != nil {
+		head, _ := json.Marshal(savedPlan{Version: 1, Config: cfg.Path}) // two scalars: cannot fail
+		if err := writeFile(f.outFile, func(w io.Writer) error { return writeReports(w, string(head[1:len(head)-1]), reports) }); err != nil {
 			fmt.Fprintf(m.Stderr, "syncd: save plan: %v\n", err)
 			code = worse(code, ExitFailed)
 		}
@@ -182,10 +185,20 @@ func (m *Main) fail(err error) int {
 	return exitCode(nil, err)
 }
 
-func writeJSON(path string, v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
+// writeFile writes a report file through a buffer, reporting the first
+// error of writing, flushing or closing.
+func writeFile(path string, write func(io.Writer) error) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o640)
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(path, append(b, '\n'), 0o640)
+	bw := bufio.NewWriterSize(f, 1<<16)
+	err = write(bw)
+	if ferr := bw.Flush(); err == nil {
+		err = ferr
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
