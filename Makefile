@@ -31,9 +31,19 @@ lint: ## Check gofmt and go vet.
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt wants to change:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
 
+.PHONY: test-chaos
+test-chaos: ## Run the long reliability suite (kill -9, faults, cut reads, PostgreSQL restarts; ~10 min).
+	$(GO) test -count=1 -timeout 60m -v -run . ./internal/chaos -chaos.long
+
+BENCH_N    ?= 100000
+BENCH_RATE ?= 1000
+BENCH_FLAGS ?= -n $(BENCH_N) -rate $(BENCH_RATE) -latency 20ms -out bench/results.json
+
 .PHONY: bench
-bench: ## Run the benchmarks (figures go in the closing notes and README).
+bench: ## Run the Go benchmarks once each, then the harness (BENCH_N, BENCH_RATE, BENCH_FLAGS; see README Performance).
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 1x $(PKGS)
+	$(GO) build -o $(BIN)/syncd-bench ./bench/cmd/syncd-bench
+	$(BIN)/syncd-bench $(BENCH_FLAGS)
 
 .PHONY: fuzz
 fuzz: ## Run every fuzz target for FUZZTIME each (default 20s).

@@ -1,0 +1,576 @@
+// Command syncd-bench is syncd's performance harness. It generates users,
+// runs the sync engine (in-process, exactly as `syncd sync` wires it)
+// against the in-process PingOne emulator, prints a table and writes the
+// figures as JSON.
+//
+//	go run ./bench/cmd/syncd-bench -n 100000 -rate 1000 -latency 20ms -out bench/results.json
+//
+// What it measures (README "Performance" lists the goals):
+//
+//   - pipeline: a dry run (read + map + diff + plan; no API call but the
+//     population look-up) over -pipeline sizes of CSV records, each in a
+//     child process of its own so that its peak RSS (VmHWM) is its own;
+//   - apply: an initial sync of -apply-n users from CSV under an API budget
+//     of -rate requests/s (the emulator's limit and the client's
+//     rate_limit), then a run updating one attribute of a tenth of them:
+//     ops/s ÷ rate, wall time ÷ (N / rate), API calls per create and update;
+//   - no-op: with -ldap (slapd from SYNCD_TEST_LDAP_*, fixture
+//     ou=bench100000 from .ci/ldap/seed-bench.sh), an unthrottled initial
+//     sync of the fixture, then a timed run that finds nothing to do: wall
+//     time and API calls.
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/syncd/syncd/internal/secret"
+	"github.com/syncd/syncd/internal/testenv"
+	"github.com/syncd/syncd/mapper"
+	"github.com/syncd/syncd/reconcile"
+	"github.com/syncd/syncd/sink/pingone"
+	"github.com/syncd/syncd/sink/pingone/pingonetest"
+	"github.com/syncd/syncd/sources"
+	"github.com/syncd/syncd/sources/csvsource"
+	"github.com/syncd/syncd/sources/ldapsource"
+	"github.com/syncd/syncd/state/sqlitestate"
+)
+
+// options are the command line.
+type options struct {
+	n         int
+	rate      float64
+	latency   time.Duration
+	out       string
+	pipeline  string
+	applyN    int
+	ldap      bool
+	ldapBase  string
+	skipApply bool
+	batch     int
+	workDir   string
+	// child mode: run one pipeline measurement and print it as JSON.
+	child    string
+	childCSV string
+}
+
+// Results is what -out receives.
+type Results struct {
+	Machine  Machine        `json:"machine"`
+	Command  string         `json:"command"`
+	Pipeline []PipelineRun  `json:"pipeline"`
+	Apply    *ApplyRun      `json:"apply,omitempty"`
+	Noop     *NoopRun       `json:"noop,omitempty"`
+	Goals    []GoalResult   `json:"goals"`
+	Extra    map[string]any `json:"extra,omitempty"`
+}
+
+// Machine describes where the figures come from.
+type Machine struct {
+	CPUs      int     `json:"cpus"`
+	GoVersion string  `json:"go"`
+	Load1     float64 `json:"load1_at_start"`
+	Time      string  `json:"time"`
+}
+
+// PipelineRun is one dry run over CSV records.
+type PipelineRun struct {
+	Records       int     `json:"records"`
+	Seconds       float64 `json:"seconds"`
+	RecordsPerSec float64 `json:"records_per_sec"`
+	PeakRSSMiB    float64 `json:"peak_rss_mib"`
+	APICalls      int64   `json:"api_calls"`
+	Planned       int     `json:"planned_creates"`
+}
+
+// ApplyRun is the rate-limited initial sync and update run.
+type ApplyRun struct {
+	Users            int     `json:"users"`
+	Rate             float64 `json:"rate"`
+	LatencyMS        float64 `json:"latency_ms"`
+	Concurrency      int     `json:"concurrency"`
+	BatchSize        int     `json:"batch_size"`
+	InitialSeconds   float64 `json:"initial_seconds"`
+	InitialIdeal     float64 `json:"initial_ideal_seconds"`
+	InitialRatio     float64 `json:"initial_ratio"`
+	ApplySeconds     float64 `json:"apply_phase_seconds"`
+	OpsPerSec        float64 `json:"ops_per_sec"`
+	OpsPerBudget     float64 `json:"ops_per_budget"`
+	CallsPerCreate   float64 `json:"calls_per_create"`
+	Updated          int     `json:"updated"`
+	UpdateSeconds    float64 `json:"update_seconds"`
+	CallsPerUpdate   float64 `json:"calls_per_update"`
+	RateLimited429   int     `json:"responses_429"`
+	EmulatorRequests int     `json:"emulator_requests"`
+}
+
+// NoopRun is the run over an unchanged directory.
+type NoopRun struct {
+	Users       int     `json:"users"`
+	SeedSeconds float64 `json:"seed_seconds"`
+	Seconds     float64 `json:"seconds"`
+	APICalls    int64   `json:"api_calls"`
+	Unchanged   int     `json:"unchanged"`
+	ReadSeconds float64 `json:"read_seconds"`
+}
+
+// GoalResult compares one figure with its goal.
+type GoalResult struct {
+	Name  string  `json:"name"`
+	Value float64 `json:"value"`
+	Goal  string  `json:"goal"`
+	Met   bool    `json:"met"`
+}
+
+func main() {
+	var o options
+	flag.IntVar(&o.n, "n", 100000, "users for the apply runs' upper bound and the default pipeline size")
+	flag.Float64Var(&o.rate, "rate", 1000, "API budget B in requests/s: the emulator's limit and the client's rate_limit")
+	flag.DurationVar(&o.latency, "latency", 20*time.Millisecond, "latency the emulator adds to every API request")
+	flag.StringVar(&o.out, "out", "bench/results.json", "JSON results file (\"\": none)")
+	flag.StringVar(&o.pipeline, "pipeline", "", "comma-separated record counts for the dry-run pipeline (default: n and 10·n)")
+	flag.IntVar(&o.applyN, "apply-n", 0, "users for the rate-limited initial sync (default: min(n, 30·rate): about 30 s)")
+	flag.BoolVar(&o.ldap, "ldap", os.Getenv("SYNCD_TEST_LDAP_URL") != "", "run the no-op measurement against slapd (default when SYNCD_TEST_LDAP_URL is set)")
+	flag.StringVar(&o.ldapBase, "ldap-base", "", "LDAP subtree for the no-op run (default ou=bench100000,<SYNCD_TEST_LDAP_BASE_DN>)")
+	flag.IntVar(&o.batch, "batch", 200, "the job's batch_size for the apply runs (syncd's default 200)")
+	flag.BoolVar(&o.skipApply, "skip-apply", false, "skip the rate-limited apply runs")
+	flag.StringVar(&o.workDir, "dir", "", "work directory (default: a temporary one, removed at the end)")
+	flag.StringVar(&o.child, "child", "", "internal: run one measurement in this process (pipeline)")
+	flag.StringVar(&o.childCSV, "child-csv", "", "internal: the CSV file of a child run")
+	flag.Parse()
+
+	if o.child != "" {
+		if err := childMain(o); err != nil {
+			fmt.Fprintln(os.Stderr, "syncd-bench child:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if err := run(o); err != nil {
+		fmt.Fprintln(os.Stderr, "syncd-bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(o options) error {
+	dir := o.workDir
+	if dir == "" {
+		d, err := os.MkdirTemp("", "syncd-bench-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(d)
+		dir = d
+	}
+	res := Results{
+		Machine: Machine{CPUs: runtime.NumCPU(), GoVersion: runtime.Version(), Load1: load1(), Time: time.Now().UTC().Format(time.RFC3339)},
+		Command: strings.Join(os.Args, " "),
+	}
+
+	sizes := []int{o.n, 10 * o.n}
+	if o.pipeline != "" {
+		sizes = nil
+		for _, s := range strings.Split(o.pipeline, ",") {
+			v, err := strconv.Atoi(strings.TrimSpace(s))
+			if err != nil || v <= 0 {
+				return fmt.Errorf("-pipeline %q: want positive counts", o.pipeline)
+			}
+			sizes = append(sizes, v)
+		}
+	}
+	for _, n := range sizes {
+		csvPath := filepath.Join(dir, fmt.Sprintf("people-%d.csv", n))
+		if err := writeCSV(csvPath, n, 0); err != nil {
+			return err
+		}
+		pr, err := pipelineInChild(o, csvPath)
+		os.Remove(csvPath)
+		if err != nil {
+			return fmt.Errorf("pipeline %d: %w", n, err)
+		}
+		res.Pipeline = append(res.Pipeline, *pr)
+		fmt.Fprintf(os.Stderr, "pipeline %d records: %.0f records/s, peak RSS %.0f MiB\n", n, pr.RecordsPerSec, pr.PeakRSSMiB)
+	}
+
+	if !o.skipApply {
+		ar, err := applyRun(o, dir)
+		if err != nil {
+			return fmt.Errorf("apply: %w", err)
+		}
+		res.Apply = ar
+	}
+	if o.ldap {
+		nr, err := noopRun(o, dir)
+		if err != nil {
+			return fmt.Errorf("no-op over LDAP: %w", err)
+		}
+		res.Noop = nr
+	}
+	res.Goals = goals(res)
+	printTable(os.Stdout, res)
+	if o.out != "" {
+		b, err := json.MarshalIndent(res, "", "  ")
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(o.out, append(b, '\n'), 0o644); err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "wrote %s\n", o.out)
+	}
+	return nil
+}
+
+// writeCSV writes n people; edit changes the title of every edit-th person
+// (0: none).
+func writeCSV(path string, n, edit int) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	fmt.Fprintln(w, "id,uid,mail,givenName,sn,title,dept")
+	titles := []string{"Engineer", "Senior Engineer", "Manager", "Analyst", "Director"}
+	for i := 0; i < n; i++ {
+		title := titles[i%len(titles)]
+		if edit > 0 && i%edit == 0 {
+			title = "Principal " + title
+		}
+		fmt.Fprintf(w, "e%07d,user%07d,user%07d@example.com,Given%d,Family%d,%s,%d\n", i, i, i, i, i%997, title, i%50)
+	}
+	if err := w.Flush(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func csvMapper() (*mapper.Mapper, error) {
+	return mapper.Compile(mapper.Config{
+		Mapping: map[string]string{
+			"username": "uid", "email": "lower(mail)", "name.given": "givenName", "name.family": "sn", "title": "title",
+		},
+		Population: mapper.Population{Name: "Staff"},
+	})
+}
+
+// env is one emulator, client, state and job.
+type env struct {
+	emu    *pingonetest.Emulator
+	srv    *httptest.Server
+	client *pingone.Client
+	store  *sqlitestate.Store
+	eng    *reconcile.Engine
+}
+
+func newEnv(dir string, emuOpts pingonetest.Options, rate float64, concurrency int) (*env, error) {
+	emuOpts.Populations = []string{"Default", "Staff"}
+	emuOpts.MaxPageSize = 1000
+	emu, err := pingonetest.New(emuOpts)
+	if err != nil {
+		return nil, err
+	}
+	srv := httptest.NewServer(emu)
+	emu.SetBaseURL(srv.URL + "/v1")
+	client, err := pingone.New(pingone.Config{
+		APIURL: srv.URL + "/v1", AuthURL: srv.URL, EnvironmentID: emu.EnvironmentID(),
+		ClientID: emu.ClientID(), ClientSecret: secret.New(emu.ClientSecret()),
+		RateLimit: rate, Concurrency: concurrency,
+	}, zap.NewNop())
+	if err != nil {
+		srv.Close()
+		return nil, err
+	}
+	ctx := context.Background()
+	st, err := sqlitestate.Open(ctx, filepath.Join(dir, fmt.Sprintf("state-%d.db", time.Now().UnixNano())), sqlitestate.Options{AutoMigrate: true})
+	if err != nil {
+		srv.Close()
+		return nil, err
+	}
+	e := &env{emu: emu, srv: srv, client: client, store: st}
+	e.eng = &reconcile.Engine{Store: st, Target: client, Logger: zap.NewNop(), Calls: func() int64 { return client.Stats().Total() }}
+	return e, nil
+}
+
+func (e *env) close() {
+	e.store.Close()
+	e.srv.Close()
+}
+
+func newJob(src sources.Source, m *mapper.Mapper, workers int) *reconcile.Job {
+	j := &reconcile.Job{Name: "bench", Source: src, Mapper: m, Workers: workers}
+	j.SetDefaults()
+	j.Safety.MaxDisablePercent, j.Safety.MaxDisables = 100, math.MaxInt32
+	return j
+}
+
+// pipelineInChild re-runs this program as a child for one dry run, so
+// the peak RSS it reports is that run's alone.
+func pipelineInChild(o options, csvPath string) (*PipelineRun, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(self, "-child", "pipeline", "-child-csv", csvPath)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, err
+	}
+	var pr PipelineRun
+	if err := json.Unmarshal(out, &pr); err != nil {
+		return nil, fmt.Errorf("child output %q: %w", out, err)
+	}
+	return &pr, nil
+}
+
+func childMain(o options) error {
+	if o.child != "pipeline" {
+		return fmt.Errorf("unknown child mode %q", o.child)
+	}
+	dir, err := os.MkdirTemp("", "syncd-bench-child-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	e, err := newEnv(dir, pingonetest.Options{}, 1000, 8)
+	if err != nil {
+		return err
+	}
+	defer e.close()
+	src, err := csvsource.New(csvsource.Config{Path: o.childCSV, Key: "id"}, zap.NewNop())
+	if err != nil {
+		return err
+	}
+	m, err := csvMapper()
+	if err != nil {
+		return err
+	}
+	job := newJob(src, m, 8)
+	t0 := time.Now()
+	rep, err := e.eng.Run(context.Background(), job, reconcile.Options{DryRun: true})
+	if err != nil {
+		return err
+	}
+	secs := time.Since(t0).Seconds()
+	pr := PipelineRun{
+		Records: rep.Counts.Records, Seconds: secs, RecordsPerSec: float64(rep.Counts.Records) / secs,
+		PeakRSSMiB: peakRSSMiB(), APICalls: rep.APICalls, Planned: rep.Counts.Created,
+	}
+	return json.NewEncoder(os.Stdout).Encode(pr)
+}
+
+// peakRSSMiB reads VmHWM, the process's peak resident set size.
+func peakRSSMiB() float64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return -1
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
+			return kb / 1024
+		}
+	}
+	return -1
+}
+
+func load1() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return -1
+	}
+	v, _ := strconv.ParseFloat(strings.Fields(string(b))[0], 64)
+	return v
+}
+
+// applyRun measures the rate-limited initial sync and an update run.
+func applyRun(o options, dir string) (*ApplyRun, error) {
+	n := o.applyN
+	if n == 0 {
+		n = min(o.n, int(30*o.rate))
+	}
+	// Enough requests in flight to fill the budget at this latency, with
+	// headroom for the client's own round trip.
+	conc := max(8, int(math.Ceil(o.rate*(o.latency.Seconds()+0.005)*1.5)))
+	e, err := newEnv(dir, pingonetest.Options{RateLimit: o.rate, Burst: max(1, int(o.rate/10)), Latency: o.latency}, o.rate, conc)
+	if err != nil {
+		return nil, err
+	}
+	defer e.close()
+	csvPath := filepath.Join(dir, "apply.csv")
+	if err := writeCSV(csvPath, n, 0); err != nil {
+		return nil, err
+	}
+	src, err := csvsource.New(csvsource.Config{Path: csvPath, Key: "id"}, zap.NewNop())
+	if err != nil {
+		return nil, err
+	}
+	m, err := csvMapper()
+	if err != nil {
+		return nil, err
+	}
+	job := newJob(src, m, conc)
+	job.BatchSize = o.batch
+	ctx := context.Background()
+
+	fmt.Fprintf(os.Stderr, "apply: initial sync of %d users at %.0f req/s, latency %s, concurrency %d (ideal %.1f s)\n", n, o.rate, o.latency, conc, float64(n)/o.rate)
+	e.emu.ResetStats()
+	t0 := time.Now()
+	rep, err := e.eng.Run(ctx, job, reconcile.Options{})
+	if err != nil {
+		return nil, err
+	}
+	wall := time.Since(t0).Seconds()
+	if rep.Counts.Created != n || rep.Counts.Failed != 0 {
+		return nil, fmt.Errorf("initial sync created %d of %d (failed %d)", rep.Counts.Created, n, rep.Counts.Failed)
+	}
+	st := e.emu.Stats()
+	ar := &ApplyRun{
+		Users: n, Rate: o.rate, LatencyMS: float64(o.latency) / float64(time.Millisecond), Concurrency: conc, BatchSize: o.batch,
+		InitialSeconds: wall, InitialIdeal: float64(n) / o.rate, ApplySeconds: rep.Phases.Apply.Seconds(),
+		CallsPerCreate: float64(st.ByOperation["createUser"]) / float64(n),
+		RateLimited429: st.RateLimited, EmulatorRequests: st.Requests,
+	}
+	ar.InitialRatio = ar.InitialSeconds / ar.InitialIdeal
+	ar.OpsPerSec = float64(n) / ar.ApplySeconds
+	ar.OpsPerBudget = ar.OpsPerSec / o.rate
+
+	// One attribute of a tenth of the users changes: one PATCH each.
+	if err := writeCSV(csvPath, n, 10); err != nil {
+		return nil, err
+	}
+	e.emu.ResetStats()
+	t0 = time.Now()
+	rep, err = e.eng.Run(ctx, job, reconcile.Options{})
+	if err != nil {
+		return nil, err
+	}
+	ar.UpdateSeconds = time.Since(t0).Seconds()
+	ar.Updated = rep.Counts.Updated
+	st = e.emu.Stats()
+	writes := st.Requests - st.TokenRequests - st.ByOperation["readAllPopulations"] - st.ByOperation["readPopulation"]
+	if ar.Updated > 0 {
+		ar.CallsPerUpdate = float64(writes) / float64(ar.Updated)
+	}
+	fmt.Fprintf(os.Stderr, "apply: %.1f s (%.2f × ideal), %.0f ops/s; update run: %d updates, %.2f calls each\n",
+		ar.InitialSeconds, ar.InitialRatio, ar.OpsPerSec, ar.Updated, ar.CallsPerUpdate)
+	return ar, nil
+}
+
+// noopRun seeds PingOne and state from the slapd fixture without a rate
+// limit, then times a run over the unchanged directory.
+func noopRun(o options, dir string) (*NoopRun, error) {
+	base := testenv.Getenv("SYNCD_TEST_LDAP_BASE_DN", "dc=syncd,dc=test")
+	sub := o.ldapBase
+	if sub == "" {
+		sub = "ou=bench100000," + base
+	}
+	cfg := ldapsource.Config{
+		URL:            testenv.Getenv("SYNCD_TEST_LDAP_URL", "ldap://127.0.0.1:3389"),
+		BindDN:         testenv.Getenv("SYNCD_TEST_LDAP_BIND_DN", "cn=admin,"+base),
+		BindPassword:   secret.New(testenv.Getenv("SYNCD_TEST_LDAP_BIND_PASSWORD", "syncd-test-admin")),
+		BaseDN:         ldapsource.DNList{sub},
+		Filter:         "(objectClass=inetOrgPerson)",
+		Anchor:         "entryUUID",
+		PageSize:       1000,
+		AllowPlaintext: true,
+	}
+	src, err := ldapsource.New(cfg, zap.NewNop())
+	if err != nil {
+		return nil, err
+	}
+	m, err := mapper.Compile(mapper.Config{
+		Mapping: map[string]string{
+			"username": "uid", "email": "mail", "name.given": "givenName", "name.family": "sn", "title": "title",
+		},
+		Population: mapper.Population{Name: "Staff"},
+	})
+	if err != nil {
+		return nil, err
+	}
+	e, err := newEnv(dir, pingonetest.Options{}, 1e6, 16)
+	if err != nil {
+		return nil, err
+	}
+	defer e.close()
+	job := newJob(src, m, 16)
+	job.BatchSize = 1000
+	ctx := context.Background()
+	fmt.Fprintf(os.Stderr, "no-op: seeding from %s (unthrottled)\n", sub)
+	t0 := time.Now()
+	rep, err := e.eng.Run(ctx, job, reconcile.Options{})
+	if err != nil {
+		return nil, err
+	}
+	if rep.Counts.Records == 0 {
+		return nil, errors.New("the LDAP fixture is empty: run bash .ci/ldap/seed-bench.sh")
+	}
+	nr := &NoopRun{SeedSeconds: time.Since(t0).Seconds()}
+	t0 = time.Now()
+	rep, err = e.eng.Run(ctx, job, reconcile.Options{})
+	if err != nil {
+		return nil, err
+	}
+	nr.Seconds = time.Since(t0).Seconds()
+	nr.Users, nr.APICalls, nr.Unchanged, nr.ReadSeconds = rep.Counts.Records, rep.APICalls, rep.Counts.Unchanged, rep.Phases.Read.Seconds()
+	fmt.Fprintf(os.Stderr, "no-op: %d users in %.2f s, %d API calls\n", nr.Users, nr.Seconds, nr.APICalls)
+	return nr, nil
+}
+
+func goals(r Results) []GoalResult {
+	var g []GoalResult
+	add := func(name string, v float64, goal string, met bool) {
+		g = append(g, GoalResult{Name: name, Value: round(v), Goal: goal, Met: met})
+	}
+	for _, p := range r.Pipeline {
+		add(fmt.Sprintf("pipeline %d records/s", p.Records), p.RecordsPerSec, ">= 200000", p.RecordsPerSec >= 200000)
+		if p.Records >= 1_000_000 {
+			add(fmt.Sprintf("pipeline %d peak RSS MiB", p.Records), p.PeakRSSMiB, "<= 512", p.PeakRSSMiB <= 512)
+		}
+	}
+	if a := r.Apply; a != nil {
+		add("apply ops/s ÷ B", a.OpsPerBudget, ">= 0.95", a.OpsPerBudget >= 0.95)
+		add("API calls per create", a.CallsPerCreate, "1.00", a.CallsPerCreate < 1.005)
+		add("API calls per update", a.CallsPerUpdate, "1.00", a.CallsPerUpdate < 1.005)
+		add("initial sync ÷ (N/B)", a.InitialRatio, "<= 1.05", a.InitialRatio <= 1.05)
+	}
+	if n := r.Noop; n != nil {
+		add(fmt.Sprintf("no-op over %d LDAP users: seconds", n.Users), n.Seconds, "<= 5", n.Seconds <= 5)
+		add("no-op API calls", float64(n.APICalls), "0", n.APICalls == 0)
+	}
+	return g
+}
+
+func round(v float64) float64 { return math.Round(v*1000) / 1000 }
+
+func printTable(w io.Writer, r Results) {
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "machine\t%d CPUs, %s, load %.1f at start\t\t\n", r.Machine.CPUs, r.Machine.GoVersion, r.Machine.Load1)
+	fmt.Fprintf(tw, "measure\tvalue\tgoal\tmet\n")
+	for _, g := range r.Goals {
+		met := "yes"
+		if !g.Met {
+			met = "NO"
+		}
+		fmt.Fprintf(tw, "%s\t%g\t%s\t%s\n", g.Name, g.Value, g.Goal, met)
+	}
+	tw.Flush()
+}
