@@ -3,9 +3,11 @@ package ldapsource
 import (
 	"context"
 	"fmt"
+	"os"
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-ldap/ldap/v3"
 	"go.uber.org/zap"
@@ -371,5 +373,55 @@ func TestDeltaConfig(t *testing.T) {
 		if (tt.want == "") != (err == nil) || err != nil && !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("delta %q anchor %q: %v, want %q", tt.delta, tt.anchor, err, tt.want)
 		}
+	}
+}
+
+// TestSyncreplPresentPhase: when slapd cannot serve a cookie from its
+// session log (kept in memory: the cookie is older than slapd's last
+// start), it answers with a present phase: changed entries plus the
+// entryUUIDs of unchanged ones, no deletions. The read becomes a full one.
+// To get there without restarting the shared slapd, the cookie names a
+// moment between the load of the offline-loaded fixture ou=bench10000
+// (.ci/ldap/seed-bench.sh) and slapd's start, and the source reads one
+// fixture entry (scope base), which has not changed since.
+func TestSyncreplPresentPhase(t *testing.T) {
+	t.Parallel()
+	srv := testenv.LDAP(t)
+	dn := "uid=user000000,ou=bench10000," + srv.BaseDN
+	res, err := srv.Conn(t).Search(ldap.NewSearchRequest(dn, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 0, 0, false,
+		"(objectClass=*)", []string{"entryCSN"}, nil))
+	if err != nil || len(res.Entries) != 1 {
+		t.Skipf("fixture entry %s not there (bash .ci/ldap/seed-bench.sh): %v", dn, err)
+	}
+	csn := res.Entries[0].GetAttributeValue("entryCSN")
+	changed, err := parseGenTime(strings.SplitN(csn, "#", 2)[0])
+	if err != nil {
+		t.Fatalf("entryCSN %q: %v", csn, err)
+	}
+	pidfile := testenv.Getenv("SYNCD_TEST_LDAP_STATE_DIR", "/tmp/syncd-slapd") + "/run/slapd.pid"
+	st, err := os.Stat(pidfile)
+	if err != nil {
+		t.Skipf("slapd start time unknown: %v", err)
+	}
+	at := changed.Add(time.Second)
+	if !at.Before(st.ModTime().Add(-time.Second)) {
+		t.Skipf("%s changed (%s) after slapd started (%s): its session log covers it", dn, changed, st.ModTime())
+	}
+	cookie := fmt.Sprintf("rid=000,csn=%s.000000Z#000000#000#000000", at.UTC().Format("20060102150405"))
+
+	core, logs := observer.New(zap.InfoLevel)
+	cfg := slapdConfig(srv, dn)
+	cfg.Scope = "base"
+	src, err := New(cfg, zap.New(core))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur := cursor{Kind: DeltaSyncrepl, Bases: normBases(cfg.BaseDN), Cookies: [][]byte{[]byte(cookie)}}
+	got := readFull(t, src, sources.ReadRequest{Attributes: deltaAttrs, Cursor: cur.encode()})
+	if got.mode != sources.Full || len(got.recs) != 1 || got.recs[0].Get("uid") != "user000000" {
+		t.Errorf("mode %v, records %+v; want a full read of the entry", got.mode, got.recs)
+	}
+	if l := logs.FilterMessageSnippet("full read").All(); len(l) != 1 || !strings.Contains(fmt.Sprint(l[0].ContextMap()), "present phase") {
+		t.Errorf("logs %v: want one line naming the present phase", logs.All())
 	}
 }
