@@ -425,3 +425,36 @@ func TestSyncreplPresentPhase(t *testing.T) {
 		t.Errorf("logs %v: want one line naming the present phase", logs.All())
 	}
 }
+
+// TestADTimestampDelta: on a server that tells its time (AD's RootDSE
+// currentTime), the timestamp watermark is that time at the read's start.
+func TestADTimestampDelta(t *testing.T) {
+	t.Parallel()
+	srv := testenv.AD(t)
+	parent := srv.Subtree(t)
+	p := samPrefix(parent)
+	users := []testenv.LDAPEntry{testenv.ADUser(parent, p+"-a", false, nil), testenv.ADUser(parent, p+"-b", false, nil)}
+	srv.AddEntries(t, users)
+	cfg := adConfig(srv, parent)
+	cfg.Delta = DeltaTimestamp
+	src := mustNew(t, cfg)
+	attrs := []string{"samaccountname", "title"}
+	full := readFull(t, src, sources.ReadRequest{Attributes: attrs})
+	c, err := decodeCursor(full.cursor)
+	if err != nil || c.Kind != DeltaTimestamp || len(full.recs) != 2 {
+		t.Fatalf("first read: %d records, cursor %s (%v)", len(full.recs), full.cursor, err)
+	}
+	if _, ok := full.recs[0].Attrs["modifytimestamp"]; ok {
+		t.Errorf("modifyTimestamp requested although the server gives currentTime")
+	}
+	modify(t, srv.Conn(t), users[1].DN, "title", "Changed")
+	delta := readFull(t, src, sources.ReadRequest{Attributes: attrs, Cursor: full.cursor})
+	found := false
+	for _, r := range delta.recs {
+		found = found || r.Get("samaccountname") == p+"-b" && r.Get("title") == "Changed"
+	}
+	if delta.mode != sources.Delta || !found {
+		t.Errorf("mode %v, records %+v; want a delta holding the modified user", delta.mode, delta.recs)
+	}
+	t.Logf("AD timestamp delta since %s: %d records", c.Since, len(delta.recs))
+}

@@ -28,6 +28,41 @@
 // handles bind, result codes, controls and everything else. For the same
 // reason StartTLS is done before go-ldap gets the connection.
 //
+// Delta reads (source.ldap.delta, see Config.Delta): a read given the
+// cursor of the last successful run asks only for what changed since, and
+// its Reader's Mode is Delta: yielded records are upserts with every
+// requested attribute, and records with Deleted set are deletions. The
+// cursor is a small versioned JSON object naming the method and base DNs;
+// one that does not decode (a corrupt state database), belongs to another
+// method or other base DNs, or that the server will not resume from makes
+// the read a full one, logged, never a failed one. The methods:
+//
+//   - syncrepl (OpenLDAP syncprov, RFC 4533 refreshOnly): the cookie is
+//     the cursor. With a delete phase (slapd serves it from its session
+//     log) deletions arrive as entryUUIDs. A present phase (session log
+//     lost, e.g. after a restart without olcSpSessionlogSource), a full
+//     reload (stale cookie), e-syncRefreshRequired or an unparsable cookie
+//     make the read a paged full read on a fresh connection. A delta's
+//     records are buffered (at most 20,000; beyond, a full read) because
+//     the mode is only known at the end of the refresh. Full reads stay
+//     paged; their cookie is taken just before them (base-scope refresh,
+//     no entries), so changes made during a full read are read again by
+//     the next delta rather than missed.
+//   - usn (Active Directory): uSNChanged above the highestCommittedUSN of
+//     the last read, on the same DC (dsServiceName) and database
+//     (invocationId), else a full read. Deletions are the tombstones in
+//     CN=Deleted Objects (show-deleted control) changed since, mapped by
+//     objectGUID; they are domain-wide, and anchors the job does not
+//     manage are ignored by the engine. A disabled user is a modified one.
+//   - timestamp (any server): modifyTimestamp at or after a watermark: the
+//     server's currentTime at the read's start (AD), else the latest
+//     modifyTimestamp read minus the read's duration (no clock
+//     comparison between client and server). Deletions are not visible.
+//
+// usn and timestamp deltas do not see an entry that left the base DN or
+// stopped matching the filter; only full reads (full_every, default 24h)
+// disable users who vanished that way.
+//
 // AD range retrieval ("member;range=0-1499") is followed to the end with
 // base-scope searches, and a server that returns fewer entries per page
 // than asked (AD's 1000 cap) is fine.
