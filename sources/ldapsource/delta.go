@@ -160,8 +160,9 @@ func (s *Source) prepareDelta(r *reader, req sources.ReadRequest) error {
 // would hit the size limit of any account that has one, and go-ldap's
 // decoding of it is several times slower than the demuxConn's). Before
 // that paged read, a refreshOnly request without a cookie, with base
-// scope on each base DN and attributes "1.1" (so at most the base entry
-// itself comes back), returns the server's current cookie. Taking it
+// scope on each base DN, the job's filter and attributes "1.1" (so at
+// most the base entry itself comes back), returns the server's current
+// cookie. Taking it
 // before the read means the cookie is never ahead of what was read:
 // changes made during the read are replayed by the next delta (an upsert
 // seen twice is harmless). Measured on slapd 2.5 with syncprov: such a
@@ -215,8 +216,10 @@ func (s *Source) prepareSyncrepl(r *reader, prev *cursor, bases []string, log *z
 func (s *Source) currentCookie(r *reader, base string) ([]byte, error) {
 	ctx, cancel := context.WithCancel(r.ctx)
 	defer cancel()
+	// The job's own base and filter: servers whose cookies name the
+	// search (389-ds: base and filter) then accept it for the delta.
 	req := ldap.NewSearchRequest(base, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 0, 0, false,
-		"(objectClass=*)", []string{"1.1"}, nil)
+		s.cfg.Filter, []string{"1.1"}, nil)
 	resp := r.conn.Syncrepl(ctx, req, 4, ldap.SyncRequestModeRefreshOnly, nil, false)
 	var cookie []byte
 	for resp.Next() {
