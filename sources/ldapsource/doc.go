@@ -44,7 +44,10 @@
 //     reload (stale cookie), e-syncRefreshRequired or an unparsable cookie
 //     make the read a paged full read on a fresh connection. A delta's
 //     records are buffered (at most 20,000; beyond, a full read) because
-//     the mode is only known at the end of the refresh. Full reads stay
+//     the mode is only known at the end of the refresh. slapd 2.5 replays
+//     deletions from its session log without checking the search base, so
+//     a delta may report entryUUIDs of entries that were never in scope;
+//     the engine ignores anchors it does not manage. Full reads stay
 //     paged; their cookie is taken just before them (base-scope refresh,
 //     no entries), so changes made during a full read are read again by
 //     the next delta rather than missed.
