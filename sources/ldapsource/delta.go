@@ -288,8 +288,8 @@ func (s *Source) syncreplBase(r *reader, base string, cookie []byte, recs *[]sou
 		*recs = append(*recs, sources.Record{Anchor: id, Deleted: true, Pos: "entryUUID " + id + " (deleted)"})
 	}
 	for resp.Next() {
-		if len(*recs) > maxDeltaBuffer {
-			return nil, &errFallback{fmt.Sprintf("more than %d changes", maxDeltaBuffer)}
+		if len(*recs) > s.maxDelta {
+			return nil, &errFallback{fmt.Sprintf("more than %d changes", s.maxDelta)}
 		}
 		ctrls := resp.Controls()
 		for _, c := range ctrls {

@@ -199,7 +199,7 @@ func splitDelta(r readResult, ours map[string]bool) (upserts int, mine []string,
 // that is unusable, makes the read a full one, logged, never a failure.
 func TestSyncreplFallback(t *testing.T) {
 	t.Parallel()
-	_, _, src, logs := syncreplFixture(t, 12)
+	srv, entries, src, logs := syncreplFixture(t, 12)
 	full := readFull(t, src, sources.ReadRequest{Attributes: deltaAttrs})
 	bases := normBases(src.cfg.BaseDN)
 	withCookie := func(k string) []byte {
@@ -216,12 +216,22 @@ func TestSyncreplFallback(t *testing.T) {
 		{"cursor of another method", sources.ReadRequest{Cursor: cursor{Kind: DeltaTimestamp, Bases: bases, Since: "20261126075654Z"}.encode()}, "cursor is for timestamp"},
 		{"cursor of other base DNs", sources.ReadRequest{Cursor: cursor{Kind: DeltaSyncrepl, Bases: []string{"o=x"}, Cookies: [][]byte{[]byte("x")}}.encode()}, "base DNs changed"},
 		{"full requested", sources.ReadRequest{Cursor: full.cursor, Full: true}, ""},
+		{"more changes than a delta holds", sources.ReadRequest{Cursor: full.cursor}, "more than 3 changes"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			// Not parallel: each looks for its own log line.
 			n := logs.Len()
 			tt.req.Attributes = deltaAttrs
+			if strings.HasPrefix(tt.logged, "more than") {
+				// Every entry changed since the first read's cookie.
+				src.maxDelta = 3
+				defer func() { src.maxDelta = maxDeltaBuffer }()
+				c := srv.Conn(t)
+				for _, e := range entries {
+					modify(t, c, e.DN, "title", "Bulk change")
+				}
+			}
 			res := readFull(t, src, tt.req)
 			if res.mode != sources.Full || len(res.recs) != 12 || res.cursorKind(t) != DeltaSyncrepl {
 				t.Errorf("mode %v, %d records, cursor %s; want a full read of 12 with a fresh cursor", res.mode, len(res.recs), res.cursor)

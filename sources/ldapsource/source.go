@@ -36,6 +36,8 @@ type Source struct {
 	ldaps   bool
 	tlsConf *tls.Config // nil for plaintext
 	backoff time.Duration
+	// maxDelta is maxDeltaBuffer; tests lower it.
+	maxDelta int
 }
 
 // New checks cfg and prepares a Source; it reads the CA and client
@@ -52,7 +54,7 @@ func New(cfg Config, logger *zap.Logger) (*Source, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ldap source url: %w", err)
 	}
-	s := &Source{cfg: cfg, logger: logger, ldaps: u.Scheme == "ldaps", backoff: 250 * time.Millisecond}
+	s := &Source{cfg: cfg, logger: logger, ldaps: u.Scheme == "ldaps", backoff: 250 * time.Millisecond, maxDelta: maxDeltaBuffer}
 	s.scope, _ = scopeOf(cfg.Scope)
 	port := u.Port()
 	if port == "" {
