@@ -86,3 +86,29 @@ func retryAfterViolations(entries []wireEntry) []string {
 	}
 	return out
 }
+
+// The Retry-After check itself must be able to fail.
+func TestRetryAfterCheckCatchesAnEarlyRetry(t *testing.T) {
+	t0 := time.Now()
+	mk := func(key string, at time.Duration, status int, ra time.Duration) wireEntry {
+		return wireEntry{key: key, arrived: t0.Add(at), answered: t0.Add(at + time.Millisecond), status: status, retryAfter: ra}
+	}
+	tests := []struct {
+		name    string
+		entries []wireEntry
+		bad     bool
+	}{
+		{"on time", []wireEntry{mk("a", 0, 429, time.Second), mk("a", 1100*time.Millisecond, 201, 0)}, false},
+		{"early", []wireEntry{mk("a", 0, 429, time.Second), mk("a", 500*time.Millisecond, 201, 0)}, true},
+		{"other call may go", []wireEntry{mk("a", 0, 429, time.Second), mk("b", 10*time.Millisecond, 201, 0), mk("a", 2*time.Second, 201, 0)}, false},
+		{"503 with Retry-After", []wireEntry{mk("a", 0, 503, time.Second), mk("a", 100*time.Millisecond, 201, 0)}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := retryAfterViolations(tt.entries)
+			if got := len(v) > 0; got != tt.bad {
+				t.Fatalf("violations %v, want bad=%v", v, tt.bad)
+			}
+		})
+	}
+}
