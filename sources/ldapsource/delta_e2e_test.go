@@ -310,8 +310,9 @@ func TestEngineSyncreplDelta100k(t *testing.T) {
 		keys = append(keys, fmt.Sprintf("%s=%d", k, calls[k]))
 	}
 	sort.Strings(keys)
-	t.Logf("delta sync over %s: %d records read (read phase %s), whole run %s; API calls %v; reads besides the writes: %v",
-		base, rep.Counts.Records, rep.Phases.Read.Round(time.Microsecond), took.Round(time.Millisecond), keys, reads)
+	t.Logf("delta sync over %s: %d records read (read phase %s, plan %s, apply %s), whole run %s; API calls %v; reads besides the writes: %v",
+		base, rep.Counts.Records, rep.Phases.Read.Round(time.Microsecond), rep.Phases.Plan.Round(time.Millisecond),
+		rep.Phases.Apply.Round(time.Millisecond), took.Round(time.Millisecond), keys, reads)
 }
 
 // spySource notes the DN (or anchor, for deletions) of every record read.
