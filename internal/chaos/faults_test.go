@@ -14,13 +14,14 @@ import (
 // TestConvergesUnderEmulatorFaults runs syncd against a PingOne that
 // answers 10 % of requests with 500/503, drops 5 % of write responses
 // after committing them, rate-limits below the client's own rate (a 429
-// storm) and expires tokens every few seconds (30 s in the long suite).
+// storm), expires tokens every 2 s (30 s in the long suite) and revokes
+// them now and then.
 // syncd is re-run until it exits 0; PingOne must then equal the export
 // with no duplicate, state must agree, and no request that got a 429 (or a
 // 503 with Retry-After) may have been retried before Retry-After passed.
 func TestConvergesUnderEmulatorFaults(t *testing.T) {
 	r := rng(t)
-	n := pick(80, 1200)
+	n := pick(80, 700)
 	h := newHarness(t, harnessConfig{
 		emu: pingonetest.Options{
 			FaultRate: 0.10, LostResponseRate: 0.05,
@@ -32,6 +33,25 @@ func TestConvergesUnderEmulatorFaults(t *testing.T) {
 		pingone: "  rate_limit: 80\n  concurrency: 6",
 		job:     "    batch_size: 25\n    safety: {max_disables: 100000, max_disable_percent: 100, max_failures: \"100%\"}",
 	})
+	// Besides expiring, tokens are revoked now and then: the client meets
+	// 401 mid-run and must fetch a new one.
+	stop := make(chan struct{})
+	revoked := make(chan struct{})
+	go func() {
+		defer close(revoked)
+		tick := time.NewTicker(pick(700*time.Millisecond, 3*time.Second))
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				h.emu.ExpireTokens()
+			}
+		}
+	}()
+	defer func() { close(stop); <-revoked }()
+
 	all := people(n)
 	h.writeCSV(all)
 	h.syncUntilOK(8)
@@ -48,6 +68,9 @@ func TestConvergesUnderEmulatorFaults(t *testing.T) {
 		st.Requests, st.Faults, st.LostResponses, st.RateLimited, st.ByStatus[http.StatusUnauthorized], st.TokenRequests)
 	if st.Faults == 0 || st.LostResponses == 0 || st.RateLimited == 0 {
 		t.Fatalf("the faults were not exercised: %+v", st)
+	}
+	if st.ByStatus[http.StatusUnauthorized] == 0 {
+		t.Errorf("no request met a revoked token (401): the re-authentication path was not exercised")
 	}
 	if st.TokenRequests < 2 {
 		t.Errorf("only %d token requests although tokens expire every %s", st.TokenRequests, pick(2*time.Second, 30*time.Second))
