@@ -93,7 +93,9 @@ type Config struct {
 	//     controller read (dsServiceName + invocationId); a different DC
 	//     means a full read. Deletions come from the tombstones in
 	//     CN=Deleted Objects (show-deleted control) when the anchor is
-	//     objectGUID.
+	//     objectGUID; listing them takes Domain Admins by default, or List
+	//     Contents and Read Property granted on CN=Deleted Objects. Without
+	//     that right deletions are seen by full reads only (logged).
 	//   - timestamp: modifyTimestamp watermark, for any server. Deletions
 	//     are not visible: only full reads disable users who vanished.
 	//   - none: every read is full.

@@ -162,10 +162,9 @@ func (s *Source) prepareDelta(r *reader, req sources.ReadRequest) error {
 // that paged read, a refreshOnly request without a cookie, with base
 // scope on each base DN, the job's filter and attributes "1.1" (so at
 // most the base entry itself comes back), returns the server's current
-// cookie. Taking it
-// before the read means the cookie is never ahead of what was read:
-// changes made during the read are replayed by the next delta (an upsert
-// seen twice is harmless). Measured on slapd 2.5 with syncprov: such a
+// cookie. Taking it before the read means the cookie is never ahead of
+// what was read: changes made during the read are replayed by the next
+// delta (an upsert seen twice is harmless). Measured on slapd 2.5 with syncprov: such a
 // cookie ("rid=000,csn=...") used for a subtree refresh of the same base
 // returns exactly the entries changed since and the deleted entryUUIDs
 // (syncIdSet, refreshDeletes=TRUE) while the change is within the
@@ -379,6 +378,10 @@ func (s *Source) prepareUSN(r *reader, dse rootDSE, prev *cursor, bases []string
 	// read is read again next time, never missed.
 	r.cur = &cursor{Kind: DeltaUSN, Bases: bases, DC: dse.dsServiceName, InvocationID: inv, USN: dse.highestUSN}
 	if prev == nil {
+		if strings.EqualFold(s.cfg.Anchor, "objectGUID") && dse.defaultNC != "" && !s.tombstonesVisible(r.conn, dse.defaultNC) {
+			log.Info("ldap sees no tombstones in CN=Deleted Objects: either there are none, or the account may not list them " +
+				"(Domain Admins, or List Contents and Read Property on CN=Deleted Objects); then deletions reach syncd through full reads only")
+		}
 		return nil
 	}
 	if !strings.EqualFold(prev.DC, dse.dsServiceName) || prev.InvocationID != inv {
@@ -409,6 +412,19 @@ func (s *Source) prepareUSN(r *reader, dse rootDSE, prev *cursor, bases []string
 		log.Info("ldap usn delta cannot report deletions (anchor is not objectGUID): only full reads disable")
 	}
 	return nil
+}
+
+// tombstonesVisible reports whether the account sees at least one
+// tombstone. AD (and Samba) answer an account without the right to list
+// CN=Deleted Objects with an empty result, not an error.
+func (s *Source) tombstonesVisible(conn *ldap.Conn, defaultNC string) bool {
+	res, err := conn.Search(ldap.NewSearchRequest("CN=Deleted Objects,"+defaultNC, ldap.ScopeSingleLevel,
+		ldap.NeverDerefAliases, 1, 0, false, "(isDeleted=TRUE)", []string{"1.1"},
+		[]ldap.Control{ldap.NewControlString(oidShowDeleted, true, "")}))
+	if ldap.IsErrorWithCode(err, ldap.LDAPResultSizeLimitExceeded) {
+		return true
+	}
+	return err == nil && len(res.Entries) > 0
 }
 
 // invocationID reads the invocationId of the DC's NTDS Settings object: it

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"sort"
 	"strings"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/syncd/syncd/internal/secret"
 	"github.com/syncd/syncd/internal/testenv"
 	"github.com/syncd/syncd/sources"
 )
@@ -485,4 +487,49 @@ func TestADTimestampDelta(t *testing.T) {
 		t.Errorf("mode %v, records %+v; want a delta holding the modified user", delta.mode, delta.recs)
 	}
 	t.Logf("AD timestamp delta since %s: %d records", c.Since, len(delta.recs))
+}
+
+// TestADUSNWithoutTombstoneRights: an account that may not list CN=Deleted
+// Objects (any non-admin, by default) gets an empty answer, not an error:
+// the full read says so in the log, and delta reads still carry every
+// change but no deletion (full reads find those).
+func TestADUSNWithoutTombstoneRights(t *testing.T) {
+	t.Parallel()
+	srv := testenv.AD(t)
+	if _, err := os.Stat(srv.SmbConf); err != nil {
+		testenv.Unavailable(t, "samba-tool with the DC's smb.conf", err)
+	}
+	parent := srv.Subtree(t)
+	p := samPrefix(parent)
+	svc, pw := p+"-svc", "Svc-Passw0rd!"+p
+	if out, err := exec.Command("samba-tool", "user", "create", svc, pw, "-s", srv.SmbConf).CombinedOutput(); err != nil {
+		t.Fatalf("samba-tool user create: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command("samba-tool", "user", "delete", svc, "-s", srv.SmbConf).Run() })
+	users := []testenv.LDAPEntry{testenv.ADUser(parent, p+"-a", false, nil), testenv.ADUser(parent, p+"-b", false, nil)}
+	srv.AddEntries(t, users)
+
+	core, logs := observer.New(zap.InfoLevel)
+	cfg := adConfig(srv, parent)
+	cfg.BindDN = svc + srv.BindDN[strings.IndexByte(srv.BindDN, '@'):]
+	cfg.BindPassword = secret.New(pw)
+	src, err := New(cfg, zap.New(core))
+	if err != nil {
+		t.Fatal(err)
+	}
+	attrs := []string{"samaccountname", "title"}
+	full := readFull(t, src, sources.ReadRequest{Attributes: attrs})
+	if len(full.recs) != 2 || full.cursorKind(t) != DeltaUSN {
+		t.Fatalf("first read: %d records, cursor %s", len(full.recs), full.cursor)
+	}
+	if logs.FilterMessageSnippet("sees no tombstones").Len() != 1 {
+		t.Errorf("no log line about invisible tombstones: %v", logs.All())
+	}
+	c := srv.Conn(t)
+	modify(t, c, users[0].DN, "title", "Changed")
+	del(t, c, users[1].DN)
+	delta := readFull(t, src, sources.ReadRequest{Attributes: attrs, Cursor: full.cursor})
+	if delta.mode != sources.Delta || len(delta.recs) != 1 || delta.recs[0].Get("title") != "Changed" {
+		t.Errorf("mode %v, records %+v; want a delta with the one modified user (deletions unseen)", delta.mode, delta.recs)
+	}
 }

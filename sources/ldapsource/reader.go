@@ -190,6 +190,15 @@ func (r *reader) fetch() bool {
 	r.dc.startCapture()
 	res, err := r.conn.Search(req)
 	entries, derr := r.dc.takeEntries()
+	if err != nil && sr.deleted && r.ctx.Err() == nil && !ldap.IsErrorWithCode(err, ldap.ErrorNetwork) {
+		// The tombstones are for admins by default (List Contents on
+		// CN=Deleted Objects): without them the delta still holds every
+		// change, and the next full read finds the deletions.
+		r.src.logger.Warn("ldap deleted objects unreadable: this delta read reports no deletions (grant the account List Contents and Read Property on CN=Deleted Objects)",
+			zap.String("base_dn", baseDN), zap.Error(err))
+		r.baseDone, r.entries, r.pos = true, nil, 0
+		return true
+	}
 	if err != nil {
 		r.fail(fmt.Errorf("search: %w", err))
 		return false
