@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strconv"
 
 	"github.com/syncd/syncd/mapper"
 	"github.com/syncd/syncd/state"
@@ -164,7 +165,7 @@ func planPresent(d *mapper.Desired, cp *state.Checkpoint, popID string) Op {
 		return op
 	}
 
-	if cp.Hash == d.Hash && cp.PopulationID == popID && cp.Enabled == d.Enabled && cp.Status != state.StatusFailed {
+	if unchanged(d, cp) {
 		op.Actions = []Action{ActNoop}
 		op.Why = "unchanged"
 		return op
@@ -189,6 +190,14 @@ func planPresent(d *mapper.Desired, cp *state.Checkpoint, popID string) Op {
 		op.Why = "unchanged"
 	}
 	return op
+}
+
+// unchanged is the fast path: the desired user hashes as the one last
+// applied (attributes, population name and enabled flag), so nothing is
+// compared field by field and its population name need not be resolved.
+func unchanged(d *mapper.Desired, cp *state.Checkpoint) bool {
+	return cp != nil && cp.UserID != "" && cp.Hash == d.Hash && cp.Enabled == d.Enabled &&
+		(cp.Status == state.StatusActive || cp.Status == state.StatusDisabled)
 }
 
 func whyPresent(op Op, d *mapper.Desired) string {
@@ -284,14 +293,30 @@ func encodeAttrs(m map[string]string) []byte {
 // populations), so that a saved plan can be checked before it is applied.
 func planDigest(ops []Op) string {
 	h := sha256.New()
-	enc := json.NewEncoder(h)
+	w := func(ss ...string) {
+		for _, s := range ss {
+			// Length-prefixed, so that no two different plans write the
+			// same bytes.
+			h.Write(strconv.AppendInt(nil, int64(len(s)), 10))
+			h.Write([]byte{':'})
+			h.Write([]byte(s))
+		}
+	}
 	for i := range ops {
 		op := &ops[i]
 		if !op.writes() && !op.Has(ActReject) {
 			continue
 		}
-		// Encoding a struct of strings cannot fail.
-		_ = enc.Encode([]any{op.Anchor, op.UserID, op.Actions, op.AttributeChanges(), op.FromPopulation, op.ToPopulation})
+		w(op.Anchor, op.UserID, op.FromPopulation, op.ToPopulation)
+		for _, a := range op.Actions {
+			w(string(a))
+		}
+		if op.Changes == nil && op.desired != nil {
+			w("desired", op.desired.Hash) // a create: its hash covers every attribute
+		}
+		for _, c := range op.Changes {
+			w(c.Attribute, c.Old, c.New)
+		}
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16]
 }

@@ -247,7 +247,9 @@ func (e *Engine) run(ctx context.Context, job *Job, opts Options, rep *Report, l
 	if err != nil {
 		return err
 	}
-	popIDs, err := e.resolvePopulations(ctx, rd, rep)
+	popIDs, err := e.resolvePopulations(ctx, rd, rep, func(d *mapper.Desired) bool {
+		return opts.Verify || job.Verify || !unchanged(d, cps[d.Anchor])
+	})
 	if err != nil {
 		return err
 	}
@@ -462,13 +464,17 @@ func (e *Engine) loadCheckpoints(ctx context.Context, job string) (map[string]*s
 	return cps, active, nil
 }
 
-// resolvePopulations turns each configured population (name or id) into an
-// id, one look-up per distinct value per run. Records whose population does
-// not exist are rejected, naming it.
-func (e *Engine) resolvePopulations(ctx context.Context, rd *readResult, rep *Report) (map[string]string, error) {
+// resolvePopulations turns each configured population (name or id) that a
+// record needing work uses into an id, one look-up per distinct value per
+// run. A run in which nothing changed looks up nothing. Records whose
+// population does not exist are rejected, naming it.
+func (e *Engine) resolvePopulations(ctx context.Context, rd *readResult, rep *Report, need func(*mapper.Desired) bool) (map[string]string, error) {
 	ids := map[string]string{}
 	missing := map[string]error{}
 	for _, d := range rd.desired {
+		if !need(d) {
+			continue
+		}
 		p := d.Population
 		if _, ok := ids[p]; ok {
 			continue
