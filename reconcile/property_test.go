@@ -85,10 +85,10 @@ func writeSnapshot(t *rapid.T, path string, people []propPerson) {
 // emulator and a state database) unless -rapid.checks was given.
 func setPropChecks(t *testing.T, n int) {
 	t.Helper()
-	given := false
-	flag.Visit(func(f *flag.Flag) { given = given || f.Name == "rapid.checks" })
-	if given {
-		return
+	for _, a := range os.Args[1:] {
+		if strings.Contains(a, "rapid.checks") {
+			return // given on the command line
+		}
 	}
 	old := flag.Lookup("rapid.checks").Value.String()
 	if err := flag.Set("rapid.checks", fmt.Sprint(n)); err != nil {
@@ -103,90 +103,120 @@ func setPropChecks(t *testing.T, n int) {
 // plan-then-apply run leaves PingOne exactly as the export says and that a
 // plan made right after it is all no-ops.
 func TestPropertySyncReachesDesiredAndThenPlansNothing(t *testing.T) {
-	checks := 20
+	checks := 60
 	if testing.Short() {
-		checks = 5
+		checks = 10
 	}
 	setPropChecks(t, checks)
-	rapid.Check(t, func(rt *rapid.T) {
-		ctx := context.Background()
-		dir, err := os.MkdirTemp("", "syncd-prop-")
-		if err != nil {
-			rt.Fatal(err)
-		}
-		defer os.RemoveAll(dir)
+	rapid.Check(t, func(rt *rapid.T) { checkSyncProperty(rt, false) })
+}
 
-		emu, err := pingonetest.New(pingonetest.Options{Populations: []string{"Default", "Staff", "Contractors"}})
-		if err != nil {
-			rt.Fatal(err)
-		}
-		srv := newLoopbackServer(emu)
-		defer srv.close()
-		client, err := pingone.New(pingone.Config{
-			APIURL: srv.url + "/v1", AuthURL: srv.url, EnvironmentID: emu.EnvironmentID(),
-			ClientID: emu.ClientID(), ClientSecret: secret.New(emu.ClientSecret()), RateLimit: 5000, Concurrency: 4,
-		}, zap.NewNop())
-		if err != nil {
-			rt.Fatal(err)
-		}
-		st, err := sqlitestate.Open(ctx, filepath.Join(dir, "state.db"), sqlitestate.Options{})
-		if err != nil {
-			rt.Fatal(err)
-		}
-		defer st.Close()
-		if err := st.Migrate(ctx); err != nil {
-			rt.Fatal(err)
-		}
-		path := filepath.Join(dir, "people.csv")
-		src, err := csvsource.New(csvsource.Config{Path: path, Key: "id"}, zap.NewNop())
-		if err != nil {
-			rt.Fatal(err)
-		}
-		m, err := mapper.Compile(mapper.Config{
-			Mapping: map[string]string{
-				"username": "uid", "email": "mail", "name.given": "givenName", "name.family": "sn", "title": "title",
-			},
-			Population: mapper.Population{Rules: []mapper.PopulationRule{
-				{When: `dept == "contract"`, Population: "Contractors"},
-				{Population: "Staff"},
-			}},
-			Enabled: `active != "no"`,
-			Scope:   `dept != "robots"`,
-		})
-		if err != nil {
-			rt.Fatal(err)
-		}
-		job := &reconcile.Job{Name: "prop", Source: src, Mapper: m,
-			BatchSize: rapid.IntRange(1, 6).Draw(rt, "batch"), Workers: rapid.IntRange(1, 4).Draw(rt, "workers")}
-		job.SetDefaults()
-		job.Safety.MaxDisablePercent, job.Safety.MaxDisables = 100, 1_000_000
-		eng := &reconcile.Engine{Store: st, Target: client, Logger: zap.NewNop()}
+// TestPropertyConvergesDespiteLostResponsesAndFaults is the same property
+// with PingOne losing responses to committed writes and failing requests
+// at random rates: each export is re-synced until a run reports no
+// failure, and then PingOne must hold exactly the export, with no
+// duplicate (a lost create answer is found again by externalId).
+func TestPropertyConvergesDespiteLostResponsesAndFaults(t *testing.T) {
+	checks := 15
+	if testing.Short() {
+		checks = 3
+	}
+	setPropChecks(t, checks)
+	rapid.Check(t, func(rt *rapid.T) { checkSyncProperty(rt, true) })
+}
 
-		// synced: anchors PingOne holds a user for (created at some point).
-		synced := map[string]bool{}
-		steps := rapid.IntRange(1, 5).Draw(rt, "steps")
-		for step := 0; step < steps; step++ {
-			snap := genSnapshot(rt, fmt.Sprintf("s%d", step))
-			writeSnapshot(rt, path, snap)
+func checkSyncProperty(rt *rapid.T, faulty bool) {
+	ctx := context.Background()
+	dir, err := os.MkdirTemp("", "syncd-prop-")
+	if err != nil {
+		rt.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+
+	var faults, lost float64
+	if faulty {
+		faults = rapid.Float64Range(0, 0.15).Draw(rt, "faultRate")
+		lost = rapid.Float64Range(0, 0.3).Draw(rt, "lostRate")
+	}
+	emu, err := pingonetest.New(pingonetest.Options{Populations: []string{"Default", "Staff", "Contractors"},
+		Seed: rapid.Int64Range(1, 1<<40).Draw(rt, "emuSeed")})
+	if err != nil {
+		rt.Fatal(err)
+	}
+	srv := newLoopbackServer(emu)
+	defer srv.close()
+	client, err := pingone.New(pingone.Config{
+		APIURL: srv.url + "/v1", AuthURL: srv.url, EnvironmentID: emu.EnvironmentID(),
+		ClientID: emu.ClientID(), ClientSecret: secret.New(emu.ClientSecret()), RateLimit: 5000, Concurrency: 4, MaxRetries: 2,
+	}, zap.NewNop())
+	if err != nil {
+		rt.Fatal(err)
+	}
+	st, err := sqlitestate.Open(ctx, filepath.Join(dir, "state.db"), sqlitestate.Options{})
+	if err != nil {
+		rt.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.Migrate(ctx); err != nil {
+		rt.Fatal(err)
+	}
+	path := filepath.Join(dir, "people.csv")
+	src, err := csvsource.New(csvsource.Config{Path: path, Key: "id"}, zap.NewNop())
+	if err != nil {
+		rt.Fatal(err)
+	}
+	m, err := mapper.Compile(mapper.Config{
+		Mapping: map[string]string{
+			"username": "uid", "email": "mail", "name.given": "givenName", "name.family": "sn", "title": "title",
+		},
+		Population: mapper.Population{Rules: []mapper.PopulationRule{
+			{When: `dept == "contract"`, Population: "Contractors"},
+			{Population: "Staff"},
+		}},
+		Enabled: `active != "no"`,
+		Scope:   `dept != "robots"`,
+	})
+	if err != nil {
+		rt.Fatal(err)
+	}
+	job := &reconcile.Job{Name: "prop", Source: src, Mapper: m,
+		BatchSize: rapid.IntRange(1, 6).Draw(rt, "batch"), Workers: rapid.IntRange(1, 4).Draw(rt, "workers")}
+	job.SetDefaults()
+	job.Safety.MaxDisablePercent, job.Safety.MaxDisables = 100, 1_000_000
+	eng := &reconcile.Engine{Store: st, Target: client, Logger: zap.NewNop()}
+
+	// synced: anchors PingOne holds a user for (created at some point).
+	synced := map[string]bool{}
+	steps := rapid.IntRange(1, 5).Draw(rt, "steps")
+	for step := 0; step < steps; step++ {
+		snap := genSnapshot(rt, fmt.Sprintf("s%d", step))
+		writeSnapshot(rt, path, snap)
+		emu.SetFaults(faults, lost, 0)
+		for attempt := 1; ; attempt++ {
 			rep, err := eng.Run(ctx, job, reconcile.Options{AllowMassDisable: true})
+			if faulty && (err != nil || rep.Counts.Failed != 0) && attempt < 20 {
+				continue // failed users and failed runs are retried by the next run
+			}
 			if err != nil {
-				rt.Fatalf("step %d: run: %v", step, err)
+				rt.Fatalf("step %d: run %d: %v", step, attempt, err)
 			}
 			if rep.Counts.Failed != 0 || rep.Counts.Rejected != 0 {
-				rt.Fatalf("step %d: counts %+v failures %v rejects %v", step, rep.Counts, rep.Failures, rep.Rejects)
+				rt.Fatalf("step %d: run %d: counts %+v failures %v rejects %v", step, attempt, rep.Counts, rep.Failures, rep.Rejects)
 			}
-			checkDesired(rt, emu, snap, synced, step)
-
-			plan, err := eng.Run(ctx, job, reconcile.Options{DryRun: true, AllowMassDisable: true})
-			if err != nil {
-				rt.Fatalf("step %d: plan after apply: %v", step, err)
-			}
-			c := plan.Counts
-			if n := c.Created + c.Adopted + c.Updated + c.Enabled + c.Disabled + c.Moved; n != 0 {
-				rt.Fatalf("step %d: the plan right after an apply is not all no-ops: %+v", step, c)
-			}
+			break
 		}
-	})
+		emu.SetFaults(0, 0, 0)
+		checkDesired(rt, emu, snap, synced, step)
+
+		plan, err := eng.Run(ctx, job, reconcile.Options{DryRun: true, AllowMassDisable: true})
+		if err != nil {
+			rt.Fatalf("step %d: plan after apply: %v", step, err)
+		}
+		c := plan.Counts
+		if n := c.Created + c.Adopted + c.Updated + c.Enabled + c.Disabled + c.Moved; n != 0 {
+			rt.Fatalf("step %d: the plan right after an apply is not all no-ops: %+v", step, c)
+		}
+	}
 }
 
 // checkDesired compares the emulator with one snapshot: every in-scope
