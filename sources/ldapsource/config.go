@@ -96,6 +96,12 @@ type Config struct {
 	//     objectGUID; listing them takes Domain Admins by default, or List
 	//     Contents and Read Property granted on CN=Deleted Objects. Without
 	//     that right deletions are seen by full reads only (logged).
+	//   - dirsync: Active Directory DirSync control with its cookie (never
+	//     chosen by auto). The bind account needs the Replicating
+	//     Directory Changes right on the domain; the cookie survives a
+	//     change of DC. Changed entries are read again in full by
+	//     objectGUID, deletions come as tombstones. Needs anchor:
+	//     objectGUID.
 	//   - timestamp: modifyTimestamp watermark, for any server. Deletions
 	//     are not visible: only full reads disable users who vanished.
 	//   - none: every read is full.
@@ -298,7 +304,9 @@ func (c Config) Validate() error {
 			l.Add("delta", "syncrepl reports deletions by entryUUID: it needs anchor: entryUUID (use timestamp, or auto)")
 		}
 	case DeltaDirSync:
-		l.Add("delta", "dirsync is not implemented yet: use usn for Active Directory")
+		if !strings.EqualFold(c.Anchor, "objectGUID") {
+			l.Add("delta", "dirsync reports deletions by objectGUID: it needs anchor: objectGUID")
+		}
 	default:
 		l.Add("delta", "%q: want auto, syncrepl, usn, timestamp or none", c.Delta)
 	}

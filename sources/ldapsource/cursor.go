@@ -28,6 +28,7 @@ const maxCursor = 1 << 20
 //	{"v":1,"kind":"syncrepl","bases":["ou=people,dc=example,dc=com"],"cookies":["cmlkPTAwMCxjc249..."]}
 //	{"v":1,"kind":"usn","bases":[...],"dc":"CN=NTDS Settings,CN=DC1,...","invocation_id":"6f3c...","usn":41236}
 //	{"v":1,"kind":"timestamp","bases":[...],"since":"20261126075654Z"}
+//	{"v":1,"kind":"dirsync","bases":[...],"cookie":"TVNEUwMAAAAF..."}
 type cursor struct {
 	V    int    `json:"v"`
 	Kind string `json:"kind"`
@@ -37,6 +38,8 @@ type cursor struct {
 	// Cookies (syncrepl) are the server's sync cookies, one per base DN
 	// (base64 in JSON).
 	Cookies [][]byte `json:"cookies,omitempty"`
+	// Cookie (dirsync) is the DirSync cookie of the domain naming context.
+	Cookie []byte `json:"cookie,omitempty"`
 	// DC (usn) is the dsServiceName of the domain controller that was
 	// read, InvocationID its invocationId; USN its highestCommittedUSN
 	// when the read started.
@@ -88,6 +91,10 @@ func decodeCursor(b []byte) (cursor, error) {
 			if len(k) == 0 {
 				return cursor{}, fmt.Errorf("syncrepl cursor: empty cookie for %q", c.Bases[i])
 			}
+		}
+	case DeltaDirSync:
+		if len(c.Cookie) == 0 {
+			return cursor{}, errors.New("dirsync cursor: no cookie")
 		}
 	case DeltaUSN:
 		if c.DC == "" || c.InvocationID == "" {

@@ -20,6 +20,7 @@ func TestCursorRoundTrip(t *testing.T) {
 			InvocationID: "69d87ee0-ab58-4906-966f-63985b4fa64b", USN: 41236}},
 		{"usn zero", cursor{Kind: DeltaUSN, Bases: bases[:1], DC: "x", InvocationID: "y"}},
 		{"timestamp", cursor{Kind: DeltaTimestamp, Bases: bases, Since: "20261126075654Z"}},
+		{"dirsync", cursor{Kind: DeltaDirSync, Bases: bases, Cookie: []byte("MSDS\x03\x00\x00\x00")}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -50,7 +51,8 @@ func TestDecodeCursorRejects(t *testing.T) {
 		{"unknown field", `{"v":1,"kind":"timestamp","bases":["o=x"],"since":"20261126075654Z","x":1}`, "unknown field"},
 		{"version", `{"v":2,"kind":"timestamp","bases":["o=x"],"since":"20261126075654Z"}`, "version 2"},
 		{"no version", `{"kind":"timestamp","bases":["o=x"],"since":"20261126075654Z"}`, "version 0"},
-		{"kind", `{"v":1,"kind":"dirsync","bases":["o=x"]}`, `kind "dirsync"`},
+		{"kind", `{"v":1,"kind":"fancy","bases":["o=x"]}`, `kind "fancy"`},
+		{"dirsync without cookie", `{"v":1,"kind":"dirsync","bases":["o=x"]}`, "no cookie"},
 		{"no bases", `{"v":1,"kind":"timestamp","since":"20261126075654Z"}`, "no base DN"},
 		{"cookie count", `{"v":1,"kind":"syncrepl","bases":["o=x","o=y"],"cookies":["YQ=="]}`, "1 cookies for 2"},
 		{"empty cookie", `{"v":1,"kind":"syncrepl","bases":["o=x"],"cookies":[""]}`, "empty cookie"},
@@ -143,6 +145,7 @@ func FuzzDecodeCursor(f *testing.F) {
 	f.Add([]byte(`{"v":1,"kind":"syncrepl","bases":["ou=people,dc=example,dc=com"],"cookies":["cmlkPTAwMCxjc249MjAyNjExMjYwNzU2NTQuNTU3NTI5WiMwMDAwMDAjMDAwIzAwMDAwMA=="]}`))
 	f.Add([]byte(`{"v":1,"kind":"usn","bases":["dc=ad,dc=test"],"dc":"CN=NTDS Settings,CN=DC1","invocation_id":"69d87ee0-ab58-4906-966f-63985b4fa64b","usn":41236}`))
 	f.Add([]byte(`{"v":1,"kind":"timestamp","bases":["o=x"],"since":"20261126075654Z"}`))
+	f.Add([]byte(`{"v":1,"kind":"dirsync","bases":["dc=ad,dc=test"],"cookie":"TVNEUwMAAAA="}`))
 	f.Add([]byte(`csv1 10 20 abcd`))
 	f.Add([]byte(`{"v":1,"kind":"syncrepl","bases":["o=x"],"cookies":[null]}`))
 	f.Add([]byte{})

@@ -147,10 +147,18 @@ func (s *Source) prepareDelta(r *reader, req sources.ReadRequest) error {
 		return s.prepareSyncrepl(r, prev, bases, log)
 	case DeltaUSN:
 		return s.prepareUSN(r, dse, prev, bases, log)
+	case DeltaDirSync:
+		return s.prepareDirSync(r, dse, prev, bases, log)
 	case DeltaTimestamp:
 		s.prepareTimestamp(r, dse, prev, bases, log)
 	}
 	return nil
+}
+
+// recoverable reports whether err is the server's answer (a result code)
+// rather than a broken connection or the end of the read's time.
+func (r *reader) recoverable(err error) bool {
+	return r.ctx.Err() == nil && !ldap.IsErrorWithCode(err, ldap.ErrorNetwork)
 }
 
 // --- syncrepl (RFC 4533) ---
@@ -445,6 +453,172 @@ func (s *Source) invocationID(conn *ldap.Conn, dsServiceName string) (string, er
 		return "", fmt.Errorf("invocationId of %q: %w", dsServiceName, err)
 	}
 	return id, nil
+}
+
+// --- Active Directory DirSync ---
+//
+// DirSync works on a whole naming context and returns, for a changed
+// object, only the requested attributes that changed. So a delta asks for
+// the job's attributes (a change elsewhere is no change to syncd), then
+// reads each changed object in full by objectGUID, keeping it only when it
+// still matches the filter and lies in a base DN's scope. The cookie of a
+// full read comes from a DirSync pass whose filter matches nothing, taken
+// before the paged read (measured on Samba 4.17: such a cookie used with
+// the job's filter returns exactly the changes made since, deletions
+// included).
+
+// dirSyncNothing is a filter no object matches.
+const dirSyncNothing = "(&(objectClass=top)(!(objectClass=top)))"
+
+func (s *Source) prepareDirSync(r *reader, dse rootDSE, prev *cursor, bases []string, log *zap.Logger) error {
+	nc := dse.defaultNC
+	if nc == "" {
+		log.Warn("ldap server names no defaultNamingContext (not Active Directory?): full read without a cursor")
+		return nil
+	}
+	if prev != nil {
+		recs, cookie, err := s.dirSyncDelta(r, nc, prev.Cookie)
+		var fb *errFallback
+		switch {
+		case err == nil:
+			r.mode, r.plan, r.pre = sources.Delta, nil, recs
+			r.cur = &cursor{Kind: DeltaDirSync, Bases: bases, Cookie: cookie}
+			log.Debug("ldap dirsync delta read", zap.Int("records", len(recs)))
+			return nil
+		case errors.As(err, &fb):
+			log.Info("ldap dirsync delta not possible: full read", zap.String("reason", fb.reason))
+		default:
+			return fmt.Errorf("ldap dirsync delta read: %w", err)
+		}
+	}
+	_, cookie, err := s.dirSync(r, nc, dirSyncNothing, []string{"objectGUID"}, nil, func(*ldap.Entry) error { return nil })
+	if err != nil {
+		if !r.recoverable(err) {
+			return err
+		}
+		log.Warn("ldap dirsync cookie unavailable (the account needs Replicating Directory Changes): full read without a cursor", zap.Error(err))
+		return nil
+	}
+	r.cur = &cursor{Kind: DeltaDirSync, Bases: bases, Cookie: cookie}
+	return nil
+}
+
+// dirSync runs DirSync rounds over the naming context nc from cookie
+// until the server has no more, calling fn for each entry, and returns
+// the number of rounds and the final cookie.
+func (s *Source) dirSync(r *reader, nc, filter string, attrs []string, cookie []byte, fn func(*ldap.Entry) error) (int, []byte, error) {
+	for round := 1; ; round++ {
+		if err := r.ctx.Err(); err != nil {
+			return round, nil, err
+		}
+		if round > 100_000 {
+			return round, nil, errors.New("dirsync does not end")
+		}
+		req := ldap.NewSearchRequest(nc, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false, filter, attrs, nil)
+		res, err := r.conn.DirSync(req, 0, 0, cookie)
+		if err != nil {
+			return round, nil, fmt.Errorf("dirsync %q: %w", nc, err)
+		}
+		ctrl, _ := ldap.FindControl(res.Controls, ldap.ControlTypeDirSync).(*ldap.ControlDirSync)
+		if ctrl == nil || len(ctrl.Cookie) == 0 {
+			return round, nil, fmt.Errorf("dirsync %q: the server answered without a DirSync cookie", nc)
+		}
+		for _, e := range res.Entries {
+			if err := fn(e); err != nil {
+				return round, nil, err
+			}
+		}
+		cookie = ctrl.Cookie
+		if ctrl.Flags == 0 {
+			return round, cookie, nil
+		}
+	}
+}
+
+// dirSyncDelta reads the changes since cookie: tombstones as deletions,
+// changed objects read again in full. A cookie the server refuses, or
+// more than maxDelta changes, is an *errFallback.
+func (s *Source) dirSyncDelta(r *reader, nc string, cookie []byte) ([]sources.Record, []byte, error) {
+	var (
+		recs    []sources.Record
+		changed []string
+		seen    = map[string]bool{}
+	)
+	attrs := appendAttr(appendAttr(r.attrs, "objectGUID"), "isDeleted")
+	_, next, err := s.dirSync(r, nc, "(|"+s.cfg.Filter+"(isDeleted=TRUE))", attrs, cookie, func(e *ldap.Entry) error {
+		guid, err := DecodeGUID(e.GetRawAttributeValue("objectGUID"))
+		if err != nil || seen[guid] {
+			return nil // not an object syncd can name, or already listed
+		}
+		seen[guid] = true
+		if strings.EqualFold(e.GetAttributeValue("isDeleted"), "TRUE") {
+			recs = append(recs, sources.Record{Anchor: guid, DN: e.DN, Pos: e.DN, Deleted: true})
+		} else {
+			changed = append(changed, guid)
+		}
+		if len(recs)+len(changed) > s.maxDelta {
+			return &errFallback{fmt.Sprintf("more than %d changes", s.maxDelta)}
+		}
+		return nil
+	})
+	var fb *errFallback
+	switch {
+	case errors.As(err, &fb):
+		return nil, nil, err
+	case err != nil && r.recoverable(err):
+		return nil, nil, &errFallback{fmt.Sprintf("the server refused the DirSync cookie: %v", err)}
+	case err != nil:
+		return nil, nil, err
+	}
+	bases := make([]*ldap.DN, len(s.cfg.BaseDN))
+	for i, b := range s.cfg.BaseDN {
+		bases[i], _ = ldap.ParseDN(b) // valid: Validate checked
+	}
+	for _, guid := range changed {
+		res, err := r.conn.Search(ldap.NewSearchRequest("<GUID="+guid+">", ldap.ScopeBaseObject, ldap.NeverDerefAliases,
+			0, 0, false, s.cfg.Filter, r.attrs, nil))
+		if ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject) {
+			continue // deleted since: its tombstone comes next time
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("read changed object %s: %w", guid, err)
+		}
+		if len(res.Entries) != 1 || !s.inScope(bases, res.Entries[0].DN) {
+			continue // out of the filter or the base DNs: only full reads act on that
+		}
+		rec, err := r.convert(fromLDAP(res.Entries[0]))
+		if err != nil {
+			return nil, nil, err
+		}
+		recs = append(recs, rec)
+	}
+	return recs, next, nil
+}
+
+// inScope reports whether dn lies within the configured scope of one of
+// the base DNs.
+func (s *Source) inScope(bases []*ldap.DN, dn string) bool {
+	d, err := ldap.ParseDN(dn)
+	if err != nil {
+		return false
+	}
+	for _, b := range bases {
+		switch s.scope {
+		case ldap.ScopeBaseObject:
+			if b.EqualFold(d) {
+				return true
+			}
+		case ldap.ScopeSingleLevel:
+			if len(d.RDNs) == len(b.RDNs)+1 && b.AncestorOfFold(d) {
+				return true
+			}
+		default:
+			if b.EqualFold(d) || b.AncestorOfFold(d) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // --- modifyTimestamp ---

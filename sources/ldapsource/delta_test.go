@@ -398,7 +398,8 @@ func TestDeltaConfig(t *testing.T) {
 		{"usn", "objectGUID", ""},
 		{"timestamp", "uid", ""},
 		{"none", "", ""},
-		{"dirsync", "objectGUID", "not implemented"},
+		{"dirsync", "objectGUID", ""},
+		{"dirsync", "", "needs anchor: objectGUID"},
 		{"sometimes", "", "want auto, syncrepl"},
 	}
 	for _, tt := range tests {
@@ -531,5 +532,98 @@ func TestADUSNWithoutTombstoneRights(t *testing.T) {
 	delta := readFull(t, src, sources.ReadRequest{Attributes: attrs, Cursor: full.cursor})
 	if delta.mode != sources.Delta || len(delta.recs) != 1 || delta.recs[0].Get("title") != "Changed" {
 		t.Errorf("mode %v, records %+v; want a delta with the one modified user (deletions unseen)", delta.mode, delta.recs)
+	}
+
+	// DirSync needs Replicating Directory Changes: without it, full reads
+	// with no cursor, said in the log.
+	cfg.Delta = DeltaDirSync
+	src, err = New(cfg, zap.New(core))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := readFull(t, src, sources.ReadRequest{Attributes: attrs})
+	if res.mode != sources.Full || len(res.recs) != 1 || res.cursor != nil {
+		t.Errorf("dirsync without the right: mode %v, %d records, cursor %s; want a full read of 1, no cursor", res.mode, len(res.recs), res.cursor)
+	}
+	if logs.FilterMessageSnippet("Replicating Directory Changes").Len() != 1 {
+		t.Errorf("no log line naming the missing right: %v", logs.All())
+	}
+}
+
+// TestADDirSyncDelta: delta: dirsync against Samba AD sees a modified and
+// a disabled user, read again in full, and a deleted one; a cookie the
+// DC refuses makes a full read.
+func TestADDirSyncDelta(t *testing.T) {
+	t.Parallel()
+	srv := testenv.AD(t)
+	parent := srv.Subtree(t)
+	p := samPrefix(parent)
+	var users []testenv.LDAPEntry
+	for i := range 4 {
+		users = append(users, testenv.ADUser(parent, fmt.Sprintf("%s-%d", p, i), false, map[string][]string{"title": {"Engineer"}}))
+	}
+	srv.AddEntries(t, users)
+	core, logs := observer.New(zap.InfoLevel)
+	cfg := adConfig(srv, parent)
+	cfg.Delta = DeltaDirSync
+	src, err := New(cfg, zap.New(core))
+	if err != nil {
+		t.Fatal(err)
+	}
+	attrs := []string{"samaccountname", "title", "useraccountcontrol"}
+	full := readFull(t, src, sources.ReadRequest{Attributes: attrs})
+	if full.mode != sources.Full || len(full.recs) != 4 || full.cursorKind(t) != DeltaDirSync {
+		t.Fatalf("first read: mode %v, %d records, cursor %s; logs %v", full.mode, len(full.recs), full.cursor, logs.All())
+	}
+	guid := map[string]string{}
+	for _, r := range full.recs {
+		guid[r.Get("samaccountname")] = r.Anchor
+	}
+	c := srv.Conn(t)
+	modify(t, c, users[0].DN, "title", "Changed")
+	modify(t, c, users[1].DN, "userAccountControl", "546")
+	del(t, c, users[2].DN)
+
+	delta := readFull(t, src, sources.ReadRequest{Attributes: attrs, Cursor: full.cursor})
+	if delta.mode != sources.Delta {
+		t.Fatalf("mode %v, want delta; logs %v", delta.mode, logs.All())
+	}
+	got := delta.byAnchor()
+	if r := got[guid[p+"-0"]]; r.Deleted || r.Get("title") != "Changed" || r.Get("samaccountname") != p+"-0" || r.Get("useraccountcontrol") != "544" {
+		t.Errorf("modified user: %+v, want every requested attribute", r)
+	}
+	if r := got[guid[p+"-1"]]; r.Get("useraccountcontrol") != "546" || r.Get("title") != "Engineer" {
+		t.Errorf("disabled user: %+v", r)
+	}
+	if r, ok := got[guid[p+"-2"]]; !ok || !r.Deleted {
+		t.Errorf("deleted user not reported deleted: %+v", r)
+	}
+	if _, ok := got[guid[p+"-3"]]; ok {
+		t.Errorf("unchanged user in the delta")
+	}
+	upserts := 0
+	for _, r := range delta.recs {
+		if !r.Deleted {
+			upserts++
+		}
+	}
+	if upserts != 2 {
+		t.Errorf("%d upserts, want 2 (changes outside the base DN are not ours)", upserts)
+	}
+	t.Logf("dirsync delta: %d records (%d deletions, domain-wide)", len(delta.recs), len(delta.deleted()))
+
+	again := readFull(t, src, sources.ReadRequest{Attributes: attrs, Cursor: delta.cursor})
+	if again.mode != sources.Delta || len(again.recs) > len(again.deleted()) {
+		t.Errorf("unchanged: mode %v, records %+v; want a delta without upserts", again.mode, again.recs)
+	}
+
+	bad := cursor{Kind: DeltaDirSync, Bases: normBases(cfg.BaseDN), Cookie: []byte("not a dirsync cookie")}
+	n := logs.Len()
+	res := readFull(t, src, sources.ReadRequest{Attributes: attrs, Cursor: bad.encode()})
+	if res.mode != sources.Full || len(res.recs) != 3 || res.cursorKind(t) != DeltaDirSync {
+		t.Errorf("refused cookie: mode %v, %d records; want a full read of 3 with a new cursor", res.mode, len(res.recs))
+	}
+	if logs.Len() == n || !strings.Contains(logs.All()[n].Message, "dirsync delta not possible") {
+		t.Errorf("the full read is not explained: %v", logs.All()[n:])
 	}
 }

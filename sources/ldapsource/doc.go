@@ -57,6 +57,12 @@
 //     CN=Deleted Objects (show-deleted control) changed since, mapped by
 //     objectGUID; they are domain-wide, and anchors the job does not
 //     manage are ignored by the engine. A disabled user is a modified one.
+//   - dirsync (Active Directory, explicit only): the DirSync cookie of the
+//     domain naming context; needs Replicating Directory Changes. Changed
+//     objects are read again in full by objectGUID and kept when they
+//     still match the filter within a base DN; tombstones are deletions.
+//     The cookie of a full read comes from a DirSync pass whose filter
+//     matches nothing, taken just before the paged read.
 //   - timestamp (any server): modifyTimestamp at or after a watermark: the
 //     server's currentTime at the read's start (AD), else the latest
 //     modifyTimestamp read minus the read's duration (no clock
