@@ -117,7 +117,7 @@ func (e *errFallback) Error() string { return e.reason }
 func (s *Source) prepareDelta(r *reader, req sources.ReadRequest) error {
 	dse, err := s.readRootDSE(r.conn)
 	if err != nil {
-		if r.ctx.Err() != nil || ldap.IsErrorWithCode(err, ldap.ErrorNetwork) {
+		if !r.recoverable(err) {
 			return err
 		}
 		s.logger.Warn("ldap delta reads unavailable: full read without a cursor", zap.Error(err))
@@ -172,11 +172,12 @@ func (r *reader) recoverable(err error) bool {
 // most the base entry itself comes back), returns the server's current
 // cookie. Taking it before the read means the cookie is never ahead of
 // what was read: changes made during the read are replayed by the next
-// delta (an upsert seen twice is harmless). Measured on slapd 2.5 with syncprov: such a
-// cookie ("rid=000,csn=...") used for a subtree refresh of the same base
-// returns exactly the entries changed since and the deleted entryUUIDs
-// (syncIdSet, refreshDeletes=TRUE) while the change is within the
-// session log; slapd's cookie carries no search parameters.
+// delta (an upsert seen twice is harmless). Measured on slapd 2.5 with
+// syncprov: such a cookie ("rid=000,csn=...") used for a subtree refresh
+// of the same base returns exactly the entries changed since and the
+// deleted entryUUIDs (syncIdSet, refreshDeletes=TRUE) while the change is
+// within the session log; slapd's cookie carries no search parameters.
+// (slapd also replays deletions from outside the base: see doc.go.)
 
 func (s *Source) prepareSyncrepl(r *reader, prev *cursor, bases []string, log *zap.Logger) error {
 	if prev != nil {
@@ -202,7 +203,7 @@ func (s *Source) prepareSyncrepl(r *reader, prev *cursor, bases []string, log *z
 	for i, base := range s.cfg.BaseDN {
 		c, err := s.currentCookie(r, base)
 		if err != nil {
-			if r.ctx.Err() != nil || ldap.IsErrorWithCode(err, ldap.ErrorNetwork) {
+			if !r.recoverable(err) {
 				return err
 			}
 			log.Warn("ldap syncrepl cookie unavailable: full read without a cursor", zap.String("base_dn", base), zap.Error(err))
@@ -354,7 +355,7 @@ func (s *Source) syncreplBase(r *reader, base string, cookie []byte, recs *[]sou
 		if ldap.IsErrorWithCode(err, resultSyncRefreshRequired) {
 			return nil, &errFallback{"the server refused the cookie (e-syncRefreshRequired)"}
 		}
-		if r.ctx.Err() == nil && !ldap.IsErrorWithCode(err, ldap.ErrorNetwork) {
+		if r.recoverable(err) {
 			// A cookie the server cannot parse, a search it refuses:
 			// worth a full read, not a failed run.
 			return nil, &errFallback{fmt.Sprintf("syncrepl refresh of %q failed: %v", base, err)}
@@ -376,7 +377,7 @@ func (s *Source) prepareUSN(r *reader, dse rootDSE, prev *cursor, bases []string
 	}
 	inv, err := s.invocationID(r.conn, dse.dsServiceName)
 	if err != nil {
-		if r.ctx.Err() != nil || ldap.IsErrorWithCode(err, ldap.ErrorNetwork) {
+		if !r.recoverable(err) {
 			return err
 		}
 		log.Warn("ldap invocationId unreadable: full read without a cursor", zap.Error(err))

@@ -190,7 +190,7 @@ func (r *reader) fetch() bool {
 	r.dc.startCapture()
 	res, err := r.conn.Search(req)
 	entries, derr := r.dc.takeEntries()
-	if err != nil && sr.deleted && r.ctx.Err() == nil && !ldap.IsErrorWithCode(err, ldap.ErrorNetwork) {
+	if err != nil && sr.deleted && r.recoverable(err) {
 		// The tombstones are for admins by default (List Contents on
 		// CN=Deleted Objects): without them the delta still holds every
 		// change, and the next full read finds the deletions.
