@@ -72,6 +72,9 @@ func TestSecretsNeverPrinted(t *testing.T) {
 	h.configure(hc)
 	step("gate", exitGated)
 	hc.source = strings.Replace(hc.source, "(uid=nobody-at-all)", lastTwo, 1)
+	// A change to apply, so that the run needs PingOne (an unchanged run
+	// may need no call at all) and meets the 401.
+	hc.mapping = strings.Replace(hc.mapping, "name.family: sn", "name.family: upper(sn)", 1)
 	h.configure(hc)
 	step("bad-client-secret", exitFailed, "SYNCD_PINGONE_CLIENT_SECRET="+wrongSecret)
 	step("bad-ldap-password", exitFailed, "SYNCD_LDAP_BIND_PASSWORD="+wrongLDAPPasswd)
