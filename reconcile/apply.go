@@ -143,10 +143,17 @@ func adoptOp(op *Op, u pingone.User, rule string) Op {
 	return n
 }
 
-// apply executes the plan's writes in batches; each batch's results are
-// checkpointed in one state transaction before the next batch starts
-// (DESIGN invariant 6). A cancelled ctx stops the run between batches: the
-// batch in flight finishes and is checkpointed.
+// apply executes the plan's writes and checkpoints their results in
+// batches of job.BatchSize, one state transaction each (DESIGN invariant 6).
+//
+// Workers take operations one after the other whatever batch they belong
+// to, so the request budget stays in use across batch boundaries: no batch
+// waits for its slowest request, nor for the previous batch's commit. A
+// crash loses at most the batch being collected and the operations in
+// flight; the next run finds their users by externalId.
+//
+// A cancelled ctx stops handing out operations: those in flight finish and
+// everything applied is checkpointed before apply returns (graceful stop).
 func (e *Engine) apply(ctx context.Context, job *Job, ops []Op, rep *Report, opts Options, log *zap.Logger) error {
 	var todo []int
 	for i := range ops {
@@ -189,55 +196,100 @@ func (e *Engine) apply(ctx context.Context, job *Job, ops []Op, rep *Report, opt
 		}
 	}
 
-	total, done, failed := len(todo), 0, 0
+	total := len(todo)
+	if total == 0 {
+		return nil
+	}
 	nb := (total + job.BatchSize - 1) / job.BatchSize
-	for b := 0; b < nb; b++ {
-		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("stopped after batch %d/%d (%d of %d operations applied and checkpointed): %w", b, nb, done, total, err)
-		}
-		lo, hi := b*job.BatchSize, min((b+1)*job.BatchSize, total)
-		batch := todo[lo:hi]
-		cps := make([]state.Checkpoint, len(batch))
-		// The batch in flight finishes even when ctx is cancelled (graceful
-		// stop): its writes must be checkpointed.
-		bctx := context.WithoutCancel(ctx)
-		var wg sync.WaitGroup
-		next := make(chan int)
-		for w := 0; w < min(job.Workers, len(batch)); w++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for k := range next {
-					cps[k] = e.execute(bctx, job, &ops[batch[k]], log)
-				}
-			}()
-		}
-		for k := range batch {
-			next <- k
-		}
-		close(next)
-		wg.Wait()
+	bctx := context.WithoutCancel(ctx) // operations in flight finish
+	feed := make(chan int)
+	type result struct {
+		k  int
+		cp state.Checkpoint
+	}
+	results := make(chan result, job.BatchSize)
+	stop := make(chan struct{})
+	stopFeeding := sync.OnceFunc(func() { close(stop) })
+	defer stopFeeding()
 
-		if err := e.Store.SaveCheckpoints(bctx, job.Name, cps); err != nil {
-			return fmt.Errorf("checkpoint batch %d/%d: %w (the batch's PingOne changes will be re-found by externalId next run)", b+1, nb, err)
+	var wg sync.WaitGroup
+	for w := 0; w < min(job.Workers, total); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for k := range feed {
+				results <- result{k, e.execute(bctx, job, &ops[k], log)}
+			}
+		}()
+	}
+	go func() {
+		defer close(feed)
+		for _, k := range todo {
+			select {
+			case <-stop:
+				return
+			case <-ctx.Done():
+				return
+			case feed <- k:
+			}
 		}
-		for _, k := range batch {
+	}()
+	go func() { wg.Wait(); close(results) }()
+
+	var (
+		batch           []state.Checkpoint
+		batchOps        []int
+		done, failed, b int
+		saveErr, limErr error
+	)
+	flush := func() {
+		if len(batch) == 0 {
+			return
+		}
+		b++
+		if err := e.Store.SaveCheckpoints(bctx, job.Name, batch); err != nil {
+			saveErr = fmt.Errorf("checkpoint batch %d/%d: %w (its PingOne changes will be found by externalId next run)", b, nb, err)
+			stopFeeding()
+			return
+		}
+		for _, k := range batchOps {
 			if ops[k].failure != "" {
 				failed++
 				rep.Failures = append(rep.Failures, Failure{Anchor: ops[k].Anchor, Username: ops[k].Username, Actions: ops[k].Actions, Error: ops[k].failure})
 			}
 		}
 		done += len(batch)
+		batch, batchOps = batch[:0], batchOps[:0]
 		report(opts, Progress{Phase: "apply", Records: rep.Counts.Records, Done: done, Total: total})
-		log.Debug("batch checkpointed", zap.Int("batch", b+1), zap.Int("batches", nb), zap.Int("done", done))
-		if failed > 0 && job.Safety.MaxFailures.Exceeded(failed, total) {
-			rep.Counts.Failed = failed
-			return fmt.Errorf("apply batch %d/%d: %d of %d operations failed, above safety.max_failures=%s; stopping (first: %s)",
-				b+1, nb, failed, total, job.Safety.MaxFailures, rep.Failures[0].Error)
+		log.Debug("batch checkpointed", zap.Int("batch", b), zap.Int("batches", nb), zap.Int("done", done))
+		if limErr == nil && failed > 0 && job.Safety.MaxFailures.Exceeded(failed, total) {
+			limErr = fmt.Errorf("apply batch %d/%d: %d of %d operations failed, above safety.max_failures=%s; stopping (first: %s)",
+				b, nb, failed, total, job.Safety.MaxFailures, rep.Failures[0].Error)
+			stopFeeding() // what is in flight still gets checkpointed
 		}
+	}
+	for r := range results {
+		if saveErr != nil {
+			continue // state is gone: drain the workers, record nothing more
+		}
+		batch, batchOps = append(batch, r.cp), append(batchOps, r.k)
+		if len(batch) == job.BatchSize {
+			flush()
+		}
+	}
+	if saveErr == nil {
+		flush()
 	}
 	rep.Counts.Failed = failed
 	sort.Slice(rep.Failures, func(i, j int) bool { return rep.Failures[i].Anchor < rep.Failures[j].Anchor })
+	switch {
+	case saveErr != nil:
+		return saveErr
+	case limErr != nil:
+		return limErr
+	case done < total && ctx.Err() != nil:
+		return fmt.Errorf("stopped after %d of %d operations, all of them checkpointed: %w", done, total, ctx.Err())
+	}
 	return nil
 }
 
