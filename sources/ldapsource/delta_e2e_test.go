@@ -34,7 +34,21 @@ type deltaEnv struct {
 	job *reconcile.Job
 }
 
-func newDeltaEnv(t testing.TB, srv testenv.LDAPServer, bases []string, logger *zap.Logger) *deltaEnv {
+// slapdSource reads bases of the test slapd as the reader account.
+func slapdSource(t testing.TB, srv testenv.LDAPServer, bases []string, logger *zap.Logger) sources.Source {
+	t.Helper()
+	src, err := ldapsource.New(ldapsource.Config{
+		URL: srv.URL, StartTLS: true, TLS: ldapsource.TLSConfig{CAFile: srv.CAFile},
+		BindDN: srv.ReaderDN, BindPassword: secret.New(srv.ReaderPassword),
+		BaseDN: bases, PageSize: 1000, Timeout: 2 * time.Minute,
+	}, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return src
+}
+
+func newDeltaEnv(t testing.TB, src sources.Source, logger *zap.Logger) *deltaEnv {
 	t.Helper()
 	emu := pingonetest.NewServer(t, pingonetest.Options{Populations: []string{"Staff"}, SpecFile: pingonetest.SpecPath(t)})
 	client, err := pingone.New(pingone.Config{
@@ -51,14 +65,6 @@ func newDeltaEnv(t testing.TB, srv testenv.LDAPServer, bases []string, logger *z
 	}
 	t.Cleanup(func() { st.Close() })
 	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	src, err := ldapsource.New(ldapsource.Config{
-		URL: srv.URL, StartTLS: true, TLS: ldapsource.TLSConfig{CAFile: srv.CAFile},
-		BindDN: srv.ReaderDN, BindPassword: secret.New(srv.ReaderPassword),
-		BaseDN: bases, PageSize: 1000, Timeout: 2 * time.Minute,
-	}, logger)
-	if err != nil {
 		t.Fatal(err)
 	}
 	m, err := mapper.Compile(mapper.Config{
@@ -168,7 +174,8 @@ func TestEngineSyncreplDelta(t *testing.T) {
 		entries = append(entries, testenv.UserEntry(parent, i, map[string][]string{"title": {"Engineer"}}))
 	}
 	srv.AddEntries(t, entries)
-	e := newDeltaEnv(t, srv, []string{parent}, zaptest.NewLogger(t, zaptest.Level(zap.InfoLevel)))
+	logger := zaptest.NewLogger(t, zaptest.Level(zap.InfoLevel))
+	e := newDeltaEnv(t, slapdSource(t, srv, []string{parent}, logger), logger)
 
 	rep := e.run(t)
 	if rep.Mode != "full" || rep.Counts.Created != 40 {
@@ -270,7 +277,7 @@ func TestEngineSyncreplDelta100k(t *testing.T) {
 		}
 	})
 
-	e := newDeltaEnv(t, srv, []string{base}, zap.NewNop())
+	e := newDeltaEnv(t, slapdSource(t, srv, []string{base}, zap.NewNop()), zap.NewNop())
 	e.job.Mapper, err = mapper.Compile(mapper.Config{
 		Mapping: map[string]string{
 			"username": "uid", "email": "mail", "name.given": "givenName", "name.family": "sn",
@@ -341,4 +348,66 @@ func (r *spyReader) Next() bool {
 	rec := r.Record()
 	r.s.seen = append(r.s.seen, fmt.Sprintf("%s%s deleted=%v", rec.DN, rec.Anchor, rec.Deleted))
 	return true
+}
+
+// TestEngineADUSNDelta runs the engine over Samba AD with the default
+// delta method (usn): after a full sync, a modified user is one PATCH, a
+// user disabled in AD and a deleted one are one PUT (enabled=false) each.
+func TestEngineADUSNDelta(t *testing.T) {
+	t.Parallel()
+	srv := testenv.AD(t)
+	parent := srv.Subtree(t)
+	tag := strings.SplitN(parent, ",", 2)[0]
+	tag = "t" + tag[strings.LastIndexByte(tag, '-')+1:][:6]
+	var users []testenv.LDAPEntry
+	for i := range 5 {
+		users = append(users, testenv.ADUser(parent, fmt.Sprintf("%s-%d", tag, i), false, map[string][]string{"title": {"Engineer"}}))
+	}
+	srv.AddEntries(t, users)
+	logger := zaptest.NewLogger(t, zaptest.Level(zap.InfoLevel))
+	src, err := ldapsource.New(ldapsource.Config{
+		URL: srv.LDAPSURL, TLS: ldapsource.TLSConfig{CAFile: srv.CAFile},
+		BindDN: srv.BindDN, BindPassword: secret.New(srv.Password),
+		BaseDN: []string{parent}, Anchor: "objectGUID", Timeout: time.Minute,
+	}, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newDeltaEnv(t, src, logger)
+	e.job.Mapper, err = mapper.Compile(mapper.Config{
+		Mapping: map[string]string{
+			"username": "sAMAccountName", "email": "mail", "name.given": "givenName", "name.family": "sn", "title": "title",
+		},
+		Population: mapper.Population{Name: "Staff"},
+		Enabled:    "adEnabled(userAccountControl)",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := e.run(t)
+	if rep.Mode != "full" || rep.Counts.Created != 5 {
+		t.Fatalf("first run: mode %s, counts %+v", rep.Mode, rep.Counts)
+	}
+	c := srv.Conn(t)
+	modifyAll(t, c, []string{users[0].DN}, "title", "Changed")
+	modifyAll(t, c, []string{users[1].DN}, "userAccountControl", "546")
+	deleteAll(t, c, []string{users[2].DN})
+
+	rep = e.run(t)
+	calls := e.calls()
+	var patch, put, other int
+	for k, n := range calls {
+		switch {
+		case strings.HasPrefix(k, http.MethodPatch+" "):
+			patch += n
+		case strings.HasPrefix(k, http.MethodPut+" "):
+			put += n
+		case !strings.HasPrefix(k, http.MethodGet+" "):
+			other += n
+		}
+	}
+	if rep.Mode != "delta" || rep.Counts.Updated != 1 || rep.Counts.Disabled != 2 || patch != 1 || put != 2 || other != 0 {
+		t.Errorf("delta run: mode %s, counts %+v, calls %v; want delta, 1 PATCH, 2 PUT", rep.Mode, rep.Counts, calls)
+	}
+	t.Logf("AD usn delta run: %d records read (tombstones are domain-wide), calls %v", rep.Counts.Records, calls)
 }
