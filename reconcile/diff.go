@@ -293,13 +293,14 @@ func encodeAttrs(m map[string]string) []byte {
 // populations), so that a saved plan can be checked before it is applied.
 func planDigest(ops []Op) string {
 	h := sha256.New()
+	var buf []byte
 	w := func(ss ...string) {
 		for _, s := range ss {
 			// Length-prefixed, so that no two different plans write the
 			// same bytes.
-			h.Write(strconv.AppendInt(nil, int64(len(s)), 10))
-			h.Write([]byte{':'})
-			h.Write([]byte(s))
+			buf = strconv.AppendInt(buf[:0], int64(len(s)), 10)
+			buf = append(append(buf, ':'), s...)
+			h.Write(buf)
 		}
 	}
 	for i := range ops {
