@@ -2,128 +2,32 @@ package ldapsource
 
 import (
 	"encoding/base64"
-	"encoding/binary"
-	"encoding/hex"
-	"fmt"
-	"strconv"
-	"strings"
 	"unicode/utf8"
+
+	"github.com/syncd/syncd/sources/internal/dirattr"
 )
 
 // DecodeGUID turns a 16-byte Microsoft GUID (objectGUID and friends) into
 // its canonical lower-case string, exactly as samba-tool and PowerShell
-// print it: the first three fields are stored little-endian, the last two
-// as bytes in order.
-//
-//	e07ed869 58ab 0649 966f 63985b4fa64b  ->  69d87ee0-ab58-4906-966f-63985b4fa64b
-func DecodeGUID(b []byte) (string, error) {
-	if len(b) != 16 {
-		return "", fmt.Errorf("guid: %d bytes, want 16", len(b))
-	}
-	var u [16]byte
-	binary.BigEndian.PutUint32(u[0:4], binary.LittleEndian.Uint32(b[0:4]))
-	binary.BigEndian.PutUint16(u[4:6], binary.LittleEndian.Uint16(b[4:6]))
-	binary.BigEndian.PutUint16(u[6:8], binary.LittleEndian.Uint16(b[6:8]))
-	copy(u[8:], b[8:])
-	var out [36]byte
-	hex.Encode(out[0:8], u[0:4])
-	out[8] = '-'
-	hex.Encode(out[9:13], u[4:6])
-	out[13] = '-'
-	hex.Encode(out[14:18], u[6:8])
-	out[18] = '-'
-	hex.Encode(out[19:23], u[8:10])
-	out[23] = '-'
-	hex.Encode(out[24:36], u[10:16])
-	return string(out[:]), nil
-}
+// print it.
+func DecodeGUID(b []byte) (string, error) { return dirattr.DecodeGUID(b) }
 
-// DecodeSID turns a binary security identifier (objectSid, MS-DTYP 2.4.2)
-// into its string form, e.g. S-1-5-21-3623811015-3361044348-30300820-1013.
-// An identifier authority of 2^32 or more is printed in hex (0x...), as
-// MS-DTYP 2.4.2.1 prescribes.
-func DecodeSID(b []byte) (string, error) {
-	if len(b) < 8 {
-		return "", fmt.Errorf("sid: %d bytes, want at least 8", len(b))
-	}
-	rev, n := b[0], int(b[1])
-	if rev != 1 {
-		return "", fmt.Errorf("sid: revision %d, want 1", rev)
-	}
-	if n > 15 {
-		return "", fmt.Errorf("sid: %d sub-authorities, at most 15 allowed", n)
-	}
-	if len(b) != 8+4*n {
-		return "", fmt.Errorf("sid: %d bytes for %d sub-authorities, want %d", len(b), n, 8+4*n)
-	}
-	var auth uint64
-	for _, c := range b[2:8] {
-		auth = auth<<8 | uint64(c)
-	}
-	var sb strings.Builder
-	sb.Grow(8 + 11*n)
-	sb.WriteString("S-1-")
-	if auth >= 1<<32 {
-		fmt.Fprintf(&sb, "0x%012X", auth)
-	} else {
-		sb.WriteString(strconv.FormatUint(auth, 10))
-	}
-	for i := range n {
-		sb.WriteByte('-')
-		sb.WriteString(strconv.FormatUint(uint64(binary.LittleEndian.Uint32(b[8+4*i:])), 10))
-	}
-	return sb.String(), nil
-}
+// DecodeSID turns a binary security identifier (objectSid) into its string
+// form, e.g. S-1-5-21-3623811015-3361044348-30300820-1013.
+func DecodeSID(b []byte) (string, error) { return dirattr.DecodeSID(b) }
 
-// attribute kinds that are binary on the wire and must be decoded on
-// purpose, never passed through as text (keys are lower case).
+// Value kinds, as sources/internal/dirattr defines them.
 const (
-	kindText = iota
-	kindGUID
-	kindSID
-	kindBinary
+	kindText = dirattr.Text
+	kindGUID = dirattr.GUID
 )
-
-var binaryKinds = map[string]int{
-	"objectguid":                      kindGUID,
-	"ms-ds-consistencyguid":           kindGUID,
-	"msexchmailboxguid":               kindGUID,
-	"objectsid":                       kindSID,
-	"sidhistory":                      kindSID,
-	"securityidentifier":              kindSID,
-	"jpegphoto":                       kindBinary,
-	"thumbnailphoto":                  kindBinary,
-	"usercertificate":                 kindBinary,
-	"usersmimecertificate":            kindBinary,
-	"cacertificate":                   kindBinary,
-	"userpkcs12":                      kindBinary,
-	"logonhours":                      kindBinary,
-	"msexchmailboxsecuritydescriptor": kindBinary,
-	"ntsecuritydescriptor":            kindBinary,
-}
 
 // attrKind says how values of the attribute named name (lower case, options
 // stripped) are decoded.
-func attrKind(name string) int { return binaryKinds[name] }
+func attrKind(name string) dirattr.Kind { return dirattr.KindOf(name) }
 
-// decodeValue turns one raw value into text: GUIDs and SIDs into their
-// canonical strings, other binary attributes into standard base64. A text
-// attribute whose value is not valid UTF-8 is also base64-encoded, prefixed
-// with "base64:", so that bytes never reach the mapper as broken text.
-func decodeValue(kind int, raw []byte) (string, error) {
-	switch kind {
-	case kindGUID:
-		return DecodeGUID(raw)
-	case kindSID:
-		return DecodeSID(raw)
-	case kindBinary:
-		return base64.StdEncoding.EncodeToString(raw), nil
-	}
-	if utf8.Valid(raw) {
-		return string(raw), nil
-	}
-	return "base64:" + base64.StdEncoding.EncodeToString(raw), nil
-}
+// decodeValue turns one raw value into text (see dirattr.Decode).
+func decodeValue(kind dirattr.Kind, raw []byte) (string, error) { return dirattr.Decode(kind, raw) }
 
 func b64(raw []byte) string { return base64.StdEncoding.EncodeToString(raw) }
 

@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/syncd/syncd/sources"
+	"github.com/syncd/syncd/sources/internal/dirattr"
 )
 
 var _ sources.Reader = (*reader)(nil)
@@ -56,10 +57,10 @@ type reader struct {
 // attrName is the cached interpretation of an attribute name as the server
 // sent it.
 type attrName struct {
-	key   string // lower case, range option removed
-	kind  int    // kindText, kindGUID, ...
-	lo    int    // range retrieval: first index, -1 when not ranged
-	hi    int    // last index; -1 for "*" (the end)
+	key   string       // lower case, range option removed
+	kind  dirattr.Kind // kindText, kindGUID, ...
+	lo    int          // range retrieval: first index, -1 when not ranged
+	hi    int          // last index; -1 for "*" (the end)
 	valid bool
 }
 
@@ -301,7 +302,7 @@ func fromLDAP(e *ldap.Entry) wireEntry {
 // kind; it returns vals itself when they are valid text already. ok is
 // false when a GUID or SID does not decode (the value is then kept as
 // "base64:...").
-func decodeValues(kind int, vals []string) (out []string, bad error) {
+func decodeValues(kind dirattr.Kind, vals []string) (out []string, bad error) {
 	if kind == kindText {
 		valid := true
 		for _, v := range vals {

@@ -217,32 +217,6 @@ func TestOpenErrors(t *testing.T) {
 	}
 }
 
-func TestDecodeSIDAndGUID(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		kind    int
-		hex     string
-		want    string
-		wantErr string
-	}{
-		{kindGUID, "e07ed86958ab0649966f63985b4fa64b", "69d87ee0-ab58-4906-966f-63985b4fa64b", ""},
-		{kindGUID, "e07e", "", "guid: 2 bytes, want 16"},
-		{kindSID, "010100000000000512000000", "S-1-5-18", ""},
-		{kindSID, "01010000000000051200", "", "sid: 10 bytes for 1 sub-authorities, want 12"},
-		{kindSID, "020100000000000512000000", "", "sid: revision 2, want 1"},
-		{kindSID, "0100ffffffffffff", "S-1-0xFFFFFFFFFFFF", ""},
-	}
-	for _, tt := range tests {
-		t.Run(tt.hex, func(t *testing.T) {
-			b, _ := hex.DecodeString(tt.hex)
-			got, err := decodeRaw(tt.kind, b)
-			if got != tt.want || (err == nil) != (tt.wantErr == "") || (err != nil && err.Error() != tt.wantErr) {
-				t.Errorf("decodeRaw(%d, %s) = %q, %v; want %q, %q", tt.kind, tt.hex, got, err, tt.want, tt.wantErr)
-			}
-		})
-	}
-}
-
 // writeEntries writes n generated entries in the suite's shape, with long
 // folded descriptions so the file is not trivially small.
 func writeEntries(t testing.TB, n int) string {
