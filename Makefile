@@ -32,7 +32,7 @@ lint: ## Check gofmt and go vet.
 	$(GO) vet $(PKGS)
 
 .PHONY: test-chaos
-test-chaos: ## Run the long reliability suite (kill -9, faults, cut reads, PostgreSQL restarts; ~10 min).
+test-chaos: ## Run the long reliability suite (kill -9, faults, cut reads, PostgreSQL restarts; ~5 min).
 	$(GO) test -count=1 -timeout 60m -v -run . ./internal/chaos -chaos.long
 
 BENCH_N    ?= 100000
