@@ -2,8 +2,8 @@
 // the real syncd binary (built once per test process) against the PingOne
 // emulator served from the test process on loopback, and break things on
 // purpose: SIGKILL at random points of an apply, injected 5xx answers,
-// lost responses, 429 storms and expiring tokens, a directory connection
-// cut mid-read, a wrong base DN, a CSV export cut inside a quoted field, a
+// lost responses, 429 storms, expiring and revoked tokens, a directory
+// server killed (or its connection cut) mid-read, a wrong base DN, a CSV export cut inside a quoted field, a
 // private PostgreSQL restarted mid-run, and debug logging around secrets.
 // After each one they check the invariants that matter: PingOne ends equal
 // to the export, no user is ever duplicated, state agrees with PingOne, a
