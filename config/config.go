@@ -304,7 +304,7 @@ func (c *Config) resolve() error {
 		c.State.URL = "sqlite://" + c.abs(rest)
 	}
 	if f := c.PingOne.ClientSecretFile; f != "" {
-		s, err := readSecretFile(c.abs(os.ExpandEnv(f)))
+		s, err := secret.ReadFile(c.abs(os.ExpandEnv(f)))
 		if err != nil {
 			errs.AddErr("pingone.client_secret_file", err)
 		} else {
@@ -319,7 +319,7 @@ func (c *Config) resolve() error {
 		}
 		if l := j.Source.LDAP; l != nil {
 			if l.BindPasswordFile != "" {
-				s, err := readSecretFile(c.abs(os.ExpandEnv(l.BindPasswordFile)))
+				s, err := secret.ReadFile(c.abs(os.ExpandEnv(l.BindPasswordFile)))
 				if err != nil {
 					errs.AddErr(p+".ldap.bind_password_file", err)
 				} else {
@@ -341,27 +341,6 @@ func (c *Config) abs(p string) string {
 		return p
 	}
 	return filepath.Join(c.Dir, p)
-}
-
-// readSecretFile reads a secret, refusing a file others may read: a secret
-// readable by every local user is not a secret.
-func readSecretFile(path string) (secret.Value, error) {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return secret.Value{}, fmt.Errorf("read secret: %w", err)
-	}
-	if fi.Mode().Perm()&0o004 != 0 {
-		return secret.Value{}, fmt.Errorf("secret file %s is readable by others (mode %#o): chmod o-r it", path, fi.Mode().Perm())
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return secret.Value{}, fmt.Errorf("read secret: %w", err)
-	}
-	s := strings.TrimRight(string(b), "\r\n")
-	if s == "" {
-		return secret.Value{}, fmt.Errorf("secret file %s is empty", path)
-	}
-	return secret.New(s), nil
 }
 
 var jobNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)

@@ -143,8 +143,12 @@ func TestSecretFiles(t *testing.T) {
 	if c.PingOne.ClientSecret.Reveal() != "file-secret" {
 		t.Errorf("secret = %q", c.PingOne.ClientSecret.Reveal())
 	}
+	_, err = parse(t, strings.Replace(minimal, "client_id: app", "client_id: app\n  client_secret_file: /dev/null", 1), env{})
+	if err == nil || !strings.Contains(err.Error(), "not a regular file") {
+		t.Fatalf("a device as secret file: err = %v", err)
+	}
 	_, err = parse(t, strings.Replace(minimal, "client_id: app", "client_id: app\n  client_secret_file: "+open, 1), env{})
-	if err == nil || !strings.Contains(err.Error(), "readable by others") || strings.Contains(err.Error(), "leaky") {
+	if err == nil || !strings.Contains(err.Error(), "readable or writable by others") || strings.Contains(err.Error(), "leaky") {
 		t.Fatalf("err = %v, want a refusal that does not print the secret", err)
 	}
 }

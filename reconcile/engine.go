@@ -416,13 +416,13 @@ func (e *Engine) read(ctx context.Context, job *Job, req sources.ReadRequest, re
 			}
 		}
 	}
+	rep.Counts.Records = res.records
 	if err := r.Err(); err != nil {
 		// DESIGN invariant 1: an incomplete read plans nothing at all.
 		return nil, fmt.Errorf("read source (after %d records; nothing planned, nothing disabled): %w", res.records, err)
 	}
 	res.cursor = r.Cursor()
 	res.complete = r.Mode() == sources.Full
-	rep.Counts.Records = res.records
 	if anonymous > 0 && res.complete {
 		// A record the source could not identify may be a managed user:
 		// disabling "absent" users would disable it.

@@ -4,6 +4,12 @@
 // and only code that hands it to a protocol should call it.
 package secret
 
+import (
+	"fmt"
+	"os"
+	"strings"
+)
+
 // Value is a secret string.
 type Value struct{ v string }
 
@@ -38,4 +44,30 @@ func (s Value) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 func (s *Value) UnmarshalText(b []byte) error {
 	s.v = string(b)
 	return nil
+}
+
+// ReadFile reads a secret from a file (trailing newlines dropped). It
+// refuses what would not keep a secret or would hang start-up: a file that
+// others may read or write, anything but a regular file (a FIFO, a device),
+// and an empty file. Errors name the path, never the content.
+func ReadFile(path string) (Value, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return Value{}, fmt.Errorf("read secret: %w", err)
+	}
+	if !fi.Mode().IsRegular() {
+		return Value{}, fmt.Errorf("secret file %s is not a regular file", path)
+	}
+	if fi.Mode().Perm()&0o006 != 0 {
+		return Value{}, fmt.Errorf("secret file %s is readable or writable by others (mode %#o): chmod o-rw it", path, fi.Mode().Perm())
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return Value{}, fmt.Errorf("read secret: %w", err)
+	}
+	s := strings.TrimRight(string(b), "\r\n")
+	if s == "" {
+		return Value{}, fmt.Errorf("secret file %s is empty", path)
+	}
+	return New(s), nil
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -43,5 +45,44 @@ func TestSecretNeverPrints(t *testing.T) {
 	var back secret.Value
 	if err := back.UnmarshalText([]byte("from-env")); err != nil || back.Reveal() != "from-env" {
 		t.Errorf("UnmarshalText: %v %q", err, back.Reveal())
+	}
+}
+
+func TestReadFile(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string, mode os.FileMode) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(p, mode); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	tests := []struct {
+		name, path, want, err string
+	}{
+		{"ok", write("ok", value+"\r\n", 0o600), value, ""},
+		{"group may read", write("grp", value, 0o640), value, ""},
+		{"others may read", write("o", value, 0o644), "", "by others"},
+		{"others may write", write("w", value, 0o602), "", "by others"},
+		{"empty", write("e", "\n", 0o600), "", "empty"},
+		{"device", "/dev/null", "", "not a regular file"},
+		{"missing", filepath.Join(dir, "nope"), "", "no such file"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := secret.ReadFile(tt.path)
+			if tt.err == "" {
+				if err != nil || got.Reveal() != tt.want {
+					t.Fatalf("ReadFile = %q, %v", got.Reveal(), err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.err) || strings.Contains(err.Error(), value) {
+				t.Fatalf("err = %v, want %q without the secret", err, tt.err)
+			}
+		})
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"os"
 	"regexp"
 	"strings"
 	"time"
@@ -191,8 +190,8 @@ func (c *Config) SetDefaults() {
 
 // ResolveBindPassword fills BindPassword from BindPasswordFile, or from the
 // environment variable SYNCD_LDAP_BIND_PASSWORD (looked up with lookupEnv)
-// when no file is set. A password file readable by group or others is
-// refused. It does nothing when BindPassword is already set.
+// when no file is set. A password file others may read is refused
+// (secret.ReadFile). It does nothing when BindPassword is already set.
 func (c *Config) ResolveBindPassword(lookupEnv func(string) (string, bool)) error {
 	if !c.BindPassword.IsZero() {
 		return nil
@@ -203,18 +202,11 @@ func (c *Config) ResolveBindPassword(lookupEnv func(string) (string, bool)) erro
 		}
 		return nil
 	}
-	st, err := os.Stat(c.BindPasswordFile)
+	pw, err := secret.ReadFile(c.BindPasswordFile)
 	if err != nil {
 		return fielderr.New("bind_password_file", "%w", err)
 	}
-	if st.Mode().Perm()&0o077 != 0 {
-		return fielderr.New("bind_password_file", "%s is readable by others (mode %04o); chmod 600 it", c.BindPasswordFile, st.Mode().Perm())
-	}
-	b, err := os.ReadFile(c.BindPasswordFile)
-	if err != nil {
-		return fielderr.New("bind_password_file", "%w", err)
-	}
-	c.BindPassword = secret.New(strings.TrimRight(string(b), "\r\n"))
+	c.BindPassword = pw
 	return nil
 }
 

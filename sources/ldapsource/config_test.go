@@ -165,7 +165,7 @@ func TestResolveBindPassword(t *testing.T) {
 	}{
 		{"file", good, "s3cret", ""},
 		{"env", "", "from-env", ""},
-		{"readable by others", open, "", "readable by others"},
+		{"readable by others", open, "", "readable or writable by others"},
 		{"missing file", filepath.Join(dir, "nope"), "", "no such file"},
 	}
 	for _, tt := range tests {
