@@ -38,15 +38,10 @@ func (m *Main) runStatus(ctx context.Context, g *globalFlags, args []string) int
 	if _, err := m.parse(fs, g, args); err != nil {
 		return m.usageErr(err)
 	}
-	cfg, err := m.loadConfig(ctx, g)
+	cfg, jobs, log, err := m.setup(ctx, g)
 	if err != nil {
 		return m.fail(err)
 	}
-	jobs, err := cfg.Select(g.jobs...)
-	if err != nil {
-		return m.fail(usageError{err})
-	}
-	log := newLogger(cfg, m.Stderr)
 	st, err := openStore(ctx, cfg, log, cfg.State.Migrate())
 	if err != nil {
 		return m.fail(err)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -21,33 +20,8 @@ import (
 	"github.com/syncd/syncd/state/pgstate"
 )
 
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
-
-// syncdBinary builds syncd once per test process, for the tests that need
-// real processes and real signals.
-func syncdBinary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "syncd-bin-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "syncd")
-		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binPath
-}
+// syncdBinary builds syncd once per test process.
+func syncdBinary(t *testing.T) string { return testenv.SyncdBinary(t) }
 
 func freePort(t *testing.T) string {
 	t.Helper()

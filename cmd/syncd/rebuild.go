@@ -23,16 +23,11 @@ func (m *Main) runRebuild(ctx context.Context, g *globalFlags, args []string) in
 	if len(g.jobs) != 1 {
 		return m.usageErr(errors.New("state rebuild: name one job with --job NAME"))
 	}
-	cfg, err := m.loadConfig(ctx, g)
+	cfg, jobs, log, err := m.setup(ctx, g)
 	if err != nil {
 		return m.fail(err)
 	}
-	jobs, err := cfg.Select(g.jobs[0])
-	if err != nil {
-		return m.fail(usageError{err})
-	}
 	j := jobs[0]
-	log := newLogger(cfg, m.Stderr)
 	st, err := openStore(ctx, cfg, log, cfg.State.Migrate())
 	if err != nil {
 		return m.fail(err)

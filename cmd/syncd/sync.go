@@ -92,15 +92,10 @@ func (m *Main) runApply(ctx context.Context, g *globalFlags, args []string) int 
 // syncJobs runs the selected jobs one after the other and returns the most
 // severe exit code.
 func (m *Main) syncJobs(ctx context.Context, g *globalFlags, f syncFlags, expect map[string]string) int {
-	cfg, err := m.loadConfig(ctx, g)
+	cfg, jobs, log, err := m.setup(ctx, g)
 	if err != nil {
 		return m.fail(err)
 	}
-	jobs, err := cfg.Select(g.jobs...)
-	if err != nil {
-		return m.fail(usageError{err})
-	}
-	log := newLogger(cfg, m.Stderr)
 	defer log.Sync() //nolint:errcheck // nothing to do about a failed flush
 
 	st, cleanup, err := m.storeFor(ctx, cfg, log, f.dryRun)

@@ -33,6 +33,20 @@ func (m *Main) loadConfig(ctx context.Context, g *globalFlags) (*config.Config, 
 	return cfg, nil
 }
 
+// setup loads the config, selects the --job jobs and builds the logger: the
+// preamble of every command that works on jobs.
+func (m *Main) setup(ctx context.Context, g *globalFlags) (*config.Config, []*config.Job, *zap.Logger, error) {
+	cfg, err := m.loadConfig(ctx, g)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	jobs, err := cfg.Select(g.jobs...)
+	if err != nil {
+		return nil, nil, nil, usageError{err}
+	}
+	return cfg, jobs, newLogger(cfg, m.Stderr), nil
+}
+
 // lookupFunc adapts a function to envconfig.Lookuper.
 type lookupFunc func(string) (string, bool)
 

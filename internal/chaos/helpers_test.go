@@ -25,6 +25,7 @@ import (
 
 	_ "modernc.org/sqlite" // read-only look at the state file syncd left
 
+	"github.com/syncd/syncd/internal/testenv"
 	"github.com/syncd/syncd/sink/pingone/pingonetest"
 )
 
@@ -64,36 +65,14 @@ const (
 	exitRejected = 4
 )
 
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
-
 // syncdBinary builds cmd/syncd once per test process ($SYNCD_CHAOS_BIN
 // names a prebuilt binary instead).
 func syncdBinary(t *testing.T) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		if p := os.Getenv("SYNCD_CHAOS_BIN"); p != "" {
-			binPath = p
-			return
-		}
-		dir, err := os.MkdirTemp("", "syncd-chaos-bin-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "syncd")
-		out, err := exec.Command("go", "build", "-o", binPath, "github.com/syncd/syncd/cmd/syncd").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
+	if p := os.Getenv("SYNCD_CHAOS_BIN"); p != "" {
+		return p
 	}
-	return binPath
+	return testenv.SyncdBinary(t)
 }
 
 // clientSecret is the emulator's worker-app secret; no log line, report or
