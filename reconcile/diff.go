@@ -130,7 +130,11 @@ func diff(in diffInput) []Op {
 		d, cp := in.desired[a], in.checkpoints[a]
 		var op Op
 		if d != nil {
-			op = planPresent(d, cp, in.popIDs[d.Population])
+			popID, ok := in.popIDs[d.Population]
+			if !ok && cp != nil {
+				popID = cp.PopulationID // not looked up: the same population (samePopulation)
+			}
+			op = planPresent(d, cp, popID)
 		} else {
 			op = planAbsent(a, cp, in)
 		}
@@ -190,6 +194,20 @@ func planPresent(d *mapper.Desired, cp *state.Checkpoint, popID string) Op {
 		op.Why = "unchanged"
 	}
 	return op
+}
+
+// samePopulation reports whether d's population is, by name, the one its
+// checkpoint was last applied with, so that its id is cp.PopulationID and
+// need not be looked up: either nothing changed, or the checkpoint's hash
+// recomputed with d's population name still matches.
+func samePopulation(d *mapper.Desired, cp *state.Checkpoint) bool {
+	if unchanged(d, cp) {
+		return true
+	}
+	if cp == nil || cp.UserID == "" || cp.Hash == "" || cp.PopulationID == "" {
+		return false
+	}
+	return mapper.HashDesired(decodeAttrs(cp.Attributes), d.Population, cp.Enabled) == cp.Hash
 }
 
 // unchanged is the fast path: the desired user hashes as the one last

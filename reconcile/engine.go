@@ -248,7 +248,7 @@ func (e *Engine) run(ctx context.Context, job *Job, opts Options, rep *Report, l
 		return err
 	}
 	popIDs, err := e.resolvePopulations(ctx, rd, rep, func(d *mapper.Desired) bool {
-		return opts.Verify || job.Verify || !unchanged(d, cps[d.Anchor])
+		return opts.Verify || job.Verify || !samePopulation(d, cps[d.Anchor])
 	})
 	if err != nil {
 		return err
