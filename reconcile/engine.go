@@ -233,20 +233,36 @@ func (e *Engine) run(ctx context.Context, job *Job, opts Options, rep *Report, l
 	}
 	log.Info("run started", zap.String("mode", mode), zap.Int64("state_run_id", rep.RunID))
 
-	// Read and map.
+	// Read and map, while the checkpoints load from state on the side: the
+	// two are independent until the diff.
+	type loaded struct {
+		cps    map[string]*state.Checkpoint
+		active int
+		err    error
+	}
+	lctx, cancelLoad := context.WithCancel(ctx)
+	defer cancelLoad()
+	loadc := make(chan loaded, 1)
+	go func() {
+		cps, active, err := e.loadCheckpoints(lctx, job.Name)
+		loadc <- loaded{cps, active, err}
+	}()
 	t0 := e.now()
 	rd, err := e.read(ctx, job, sources.ReadRequest{Cursor: srcCursor, Full: full, Attributes: job.Mapper.SourceAttributes()}, rep, opts)
 	if err != nil {
+		cancelLoad()
+		<-loadc
 		return err
 	}
 	rep.Phases.Read = e.now().Sub(t0)
 
 	// Plan.
 	t0 = e.now()
-	cps, active, err := e.loadCheckpoints(ctx, job.Name)
-	if err != nil {
-		return err
+	ld := <-loadc
+	if ld.err != nil {
+		return ld.err
 	}
+	cps, active := ld.cps, ld.active
 	popIDs, err := e.resolvePopulations(ctx, rd, rep, func(d *mapper.Desired) bool {
 		return opts.Verify || job.Verify || !samePopulation(d, cps[d.Anchor])
 	})
