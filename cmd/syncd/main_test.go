@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/go-ldap/ldap/v3"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/syncd/syncd/internal/testenv"
 	"github.com/syncd/syncd/sink/pingone/pingonetest"
@@ -425,5 +426,42 @@ func TestValidateOnline(t *testing.T) {
 	}
 	if !strings.Contains(out2.String(), "FAIL  pingone token") || strings.Contains(out2.String(), "wrong-secret") {
 		t.Errorf("wrong secret output:\n%s", out2.String())
+	}
+}
+
+// TestPlanOnFreshPostgresWritesNoSchema: a dry run writes nothing to state,
+// not even the schema.
+func TestPlanOnFreshPostgresWritesNoSchema(t *testing.T) {
+	pgURL, schema := testenv.PostgresURL(t), testenv.PostgresSchema(t)
+	h := newHarness(t, csvSource(), "")
+	h.writeCSV(rows(3)...)
+	sep := "?"
+	if strings.Contains(pgURL, "?") {
+		sep = "&"
+	}
+	cfg, _ := os.ReadFile(h.conf)
+	c := strings.Replace(string(cfg), "url: sqlite://state.db", "url: "+pgURL+sep+"search_path="+schema, 1)
+	if err := os.WriteFile(h.conf, []byte(c), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out := h.expect(ExitOK, "plan")
+	if !strings.Contains(out, "create") {
+		t.Fatalf("plan:\n%s", out)
+	}
+	conn, err := pgx.Connect(context.Background(), pgURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var n int
+	if err := conn.QueryRow(context.Background(), "SELECT count(*) FROM information_schema.tables WHERE table_schema = $1", schema).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Fatalf("plan created %d tables in the state database", n)
+	}
+	h.expect(ExitOK, "sync")
+	if err := conn.QueryRow(context.Background(), "SELECT count(*) FROM information_schema.tables WHERE table_schema = $1", schema).Scan(&n); err != nil || n == 0 {
+		t.Fatalf("sync did not migrate: %d tables (%v)", n, err)
 	}
 }

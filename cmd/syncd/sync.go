@@ -146,33 +146,50 @@ func (m *Main) syncJobs(ctx context.Context, g *globalFlags, f syncFlags, expect
 	return code
 }
 
-// storeFor opens the state store. A dry run writes nothing to state: when
-// an SQLite state file does not exist yet, it plans against an empty
-// throwaway database instead of creating it.
+// storeFor opens the state store. A dry run writes nothing to state, not
+// even a schema: when the SQLite file does not exist yet, or the database
+// has no syncd schema, it plans against an empty throwaway database.
 func (m *Main) storeFor(ctx context.Context, cfg *config.Config, log *zap.Logger, dryRun bool) (state.Store, func(), error) {
-	if path, ok := strings.CutPrefix(cfg.State.URL, "sqlite://"); ok && dryRun {
+	if !dryRun {
+		st, err := openStore(ctx, cfg, log, cfg.State.Migrate())
+		if err != nil {
+			return nil, nil, err
+		}
+		return st, func() { st.Close() }, nil
+	}
+	if path, ok := strings.CutPrefix(cfg.State.URL, "sqlite://"); ok {
 		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-			dir, err := os.MkdirTemp("", "syncd-plan-")
-			if err != nil {
-				return nil, nil, err
-			}
-			st, err := backend.Open(ctx, "sqlite://"+filepath.Join(dir, "empty.db"), backend.Options{Logger: log})
-			if err == nil {
-				err = st.Migrate(ctx)
-			}
-			if err != nil {
-				os.RemoveAll(dir)
-				return nil, nil, err
-			}
 			log.Info("no state database yet: planning against empty state", zap.String("state", path))
-			return st, func() { st.Close(); os.RemoveAll(dir) }, nil
+			return emptyStore(ctx, log)
 		}
 	}
-	st, err := openStore(ctx, cfg, log, cfg.State.Migrate())
+	st, err := openStore(ctx, cfg, log, false)
 	if err != nil {
 		return nil, nil, err
 	}
+	if _, err := st.Runs(ctx, "", 1); err != nil {
+		st.Close()
+		log.Info("state database has no syncd schema yet: planning against empty state", zap.Error(err))
+		return emptyStore(ctx, log)
+	}
 	return st, func() { st.Close() }, nil
+}
+
+// emptyStore is a throwaway, migrated, empty SQLite store.
+func emptyStore(ctx context.Context, log *zap.Logger) (state.Store, func(), error) {
+	dir, err := os.MkdirTemp("", "syncd-plan-")
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := backend.Open(ctx, "sqlite://"+filepath.Join(dir, "empty.db"), backend.Options{Logger: log})
+	if err == nil {
+		err = st.Migrate(ctx)
+	}
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, nil, err
+	}
+	return st, func() { st.Close(); os.RemoveAll(dir) }, nil
 }
 
 func (m *Main) fail(err error) int {
