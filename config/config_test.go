@@ -205,3 +205,35 @@ func TestExampleConfigs(t *testing.T) {
 		})
 	}
 }
+
+// TestREADMEExample parses the configuration example in the README, so the
+// documentation stays true as the code changes.
+func TestREADMEExample(t *testing.T) {
+	b, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(b), "## Configuration")
+	if !ok {
+		t.Fatal("README has no Configuration section")
+	}
+	_, rest, ok = strings.Cut(rest, "```yaml\n")
+	if !ok {
+		t.Fatal("README's Configuration section has no yaml example")
+	}
+	example, _, _ := strings.Cut(rest, "```")
+	pw := filepath.Join(t.TempDir(), "pw")
+	if err := os.WriteFile(pw, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := config.Parse(context.Background(), strings.NewReader(example), t.TempDir(), "README.md", env{
+		"SYNCD_PINGONE_CLIENT_SECRET":   "x",
+		"SYNCD_LDAP_BIND_PASSWORD_FILE": pw,
+	})
+	if err != nil {
+		t.Fatalf("the README's example config does not load:\n%v", err)
+	}
+	if len(c.Jobs) != 1 || c.Jobs[0].Mapper == nil {
+		t.Errorf("jobs = %+v", c.Jobs)
+	}
+}
