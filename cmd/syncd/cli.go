@@ -46,6 +46,8 @@ Global flags (before or after the command):
   --job NAME      limit to this job (repeatable; default all jobs)
   --output FMT    text (default) or json
 
+Run 'syncd <command> --help' for the command's own flags.
+
 `
 
 // globalFlags are accepted by every command.
@@ -130,8 +132,7 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 
 func (m *Main) usageErr(err error) int {
 	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprint(m.Stdout, usage+exitHelp+"\n")
-		return ExitOK
+		return ExitOK // parse printed the command's flags
 	}
 	fmt.Fprintf(m.Stderr, "syncd: %v\nRun 'syncd help' for usage.\n", err)
 	return ExitUsage
@@ -144,6 +145,12 @@ func (m *Main) parse(fs *flag.FlagSet, g *globalFlags, args []string) ([]string,
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				fmt.Fprintf(m.Stdout, "Flags of 'syncd %s':\n", fs.Name())
+				fs.SetOutput(m.Stdout)
+				fs.PrintDefaults()
+				fmt.Fprint(m.Stdout, "\n"+exitHelp+"\n")
+			}
 			return nil, err
 		}
 		args = fs.Args()

@@ -185,6 +185,12 @@ func TestCSVPlanSyncAndExitCodes(t *testing.T) {
 
 func TestConfigAndUsageErrorsExit2(t *testing.T) {
 	h := newHarness(t, csvSource(), "")
+	if out := h.expect(ExitOK, "sync", "--help"); !strings.Contains(out, "-allow-mass-disable") || !strings.Contains(out, "Exit codes") {
+		t.Errorf("sync --help:\n%s", out)
+	}
+	if out := h.expect(ExitOK, "--help"); !strings.Contains(out, "state rebuild") {
+		t.Errorf("--help:\n%s", out)
+	}
 	h.expect(ExitUsage, "frobnicate")
 	h.expect(ExitUsage, "sync", "--config", filepath.Join(h.dir, "missing.yaml"))
 	h.expect(ExitUsage, "sync", "--job", "nope")
