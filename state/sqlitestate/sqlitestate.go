@@ -21,6 +21,7 @@ import (
 	"github.com/syncd/syncd/migrations"
 	"github.com/syncd/syncd/state"
 	"github.com/syncd/syncd/state/internal/batch"
+	"github.com/syncd/syncd/state/internal/runcounts"
 )
 
 var _ state.Store = (*Store)(nil)
@@ -260,7 +261,7 @@ func (s *Store) StartRun(ctx context.Context, run state.Run) (state.Run, error) 
 	}
 	run.StartedAt = run.StartedAt.UTC().Truncate(time.Microsecond)
 	run.Status = state.RunRunning
-	counts, err := marshalCounts(run.Counts)
+	counts, err := runcounts.Marshal(run.Counts)
 	if err != nil {
 		return state.Run{}, fmt.Errorf("state %s: start run job=%s: %w", s.name, run.Job, err)
 	}
@@ -281,7 +282,7 @@ func (s *Store) FinishRun(ctx context.Context, run state.Run) error {
 	if run.FinishedAt.IsZero() {
 		run.FinishedAt = time.Now()
 	}
-	counts, err := marshalCounts(run.Counts)
+	counts, err := runcounts.Marshal(run.Counts)
 	if err != nil {
 		return fmt.Errorf("state %s: finish run %d: %w", s.name, run.ID, err)
 	}
@@ -330,18 +331,6 @@ func (s *Store) Runs(ctx context.Context, job string, limit int) ([]state.Run, e
 		return nil, s.wrap("list runs job="+job, err)
 	}
 	return runs, nil
-}
-
-// marshalCounts encodes counts as a JSON object ({} for nil).
-func marshalCounts(counts map[string]int) (string, error) {
-	if counts == nil {
-		return "{}", nil
-	}
-	b, err := json.Marshal(counts)
-	if err != nil {
-		return "", fmt.Errorf("encode counts: %w", err)
-	}
-	return string(b), nil
 }
 
 // Checkpoints streams job's checkpoints to fn, one row at a time.
