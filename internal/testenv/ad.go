@@ -1,10 +1,8 @@
 package testenv
 
 import (
-	"fmt"
 	"os"
 	"testing"
-	"time"
 
 	"github.com/go-ldap/ldap/v3"
 )
@@ -50,18 +48,7 @@ func AD(t testing.TB) ADServer {
 }
 
 // Dial returns a new connection bound as BindDN; the caller closes it.
-func (s ADServer) Dial() (*ldap.Conn, error) {
-	c, err := ldap.DialURL(s.URL, ldap.DialWithDialer(dialer()))
-	if err != nil {
-		return nil, fmt.Errorf("dial %s: %w", s.URL, err)
-	}
-	c.SetTimeout(30 * time.Second)
-	if err := c.Bind(s.BindDN, s.Password); err != nil {
-		_ = c.Close()
-		return nil, fmt.Errorf("bind %s as %s: %w", s.URL, s.BindDN, err)
-	}
-	return c, nil
-}
+func (s ADServer) Dial() (*ldap.Conn, error) { return bindDial(s.URL, s.BindDN, s.Password) }
 
 // Conn returns a connection bound as BindDN, closed when the test ends.
 func (s ADServer) Conn(t testing.TB) *ldap.Conn {

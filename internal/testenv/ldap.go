@@ -60,15 +60,18 @@ func LDAP(t testing.TB) LDAPServer {
 	return s
 }
 
-func (s LDAPServer) dial() (*ldap.Conn, error) {
-	c, err := ldap.DialURL(s.URL, ldap.DialWithDialer(dialer()))
+func (s LDAPServer) dial() (*ldap.Conn, error) { return bindDial(s.URL, s.BindDN, s.Password) }
+
+// bindDial opens a connection to url bound as dn (both test servers).
+func bindDial(url, dn, password string) (*ldap.Conn, error) {
+	c, err := ldap.DialURL(url, ldap.DialWithDialer(dialer()))
 	if err != nil {
-		return nil, fmt.Errorf("dial %s: %w", s.URL, err)
+		return nil, fmt.Errorf("dial %s: %w", url, err)
 	}
 	c.SetTimeout(30 * time.Second)
-	if err := c.Bind(s.BindDN, s.Password); err != nil {
+	if err := c.Bind(dn, password); err != nil {
 		_ = c.Close()
-		return nil, fmt.Errorf("bind %s as %s: %w", s.URL, s.BindDN, err)
+		return nil, fmt.Errorf("bind %s as %s: %w", url, dn, err)
 	}
 	return c, nil
 }
