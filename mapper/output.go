@@ -66,10 +66,32 @@ func (m *Mapper) MapAll(recs []sources.Record) MapOutput {
 // tell which one is right. kept preserves the order of ds (it is ds itself
 // when nothing conflicts). O(n).
 func CheckConflicts(ds []Desired) (kept []Desired, rejects []Reject) {
+	bad, rejects := FindConflicts(len(ds), func(i int) (string, string, string) {
+		return ds[i].Anchor, ds[i].Username(), ds[i].Pos
+	})
+	if len(bad) == 0 {
+		return ds[:len(ds):len(ds)], nil
+	}
+	kept = make([]Desired, 0, len(ds)-len(bad))
+	for i, d := range ds {
+		if len(bad) > 0 && bad[0] == i {
+			bad = bad[1:]
+			continue
+		}
+		kept = append(kept, d)
+	}
+	return kept, rejects
+}
+
+// FindConflicts applies CheckConflicts' rules to any list of n mapped
+// records, for callers that keep them in another form: at(i) returns record
+// i's anchor, username and position. It returns the indexes of the records
+// involved in a conflict, ascending, and a reject for each.
+func FindConflicts(n int, at func(i int) (anchor, username, pos string)) (bad []int, rejects []Reject) {
 	// One map entry per key holding its first index; only keys seen twice
 	// get a list, so the common case allocates no slice per record.
-	firstAnchor := make(map[string]int, len(ds))
-	firstUser := make(map[string]int, len(ds))
+	firstAnchor := make(map[string]int, n)
+	firstUser := make(map[string]int, n)
 	var anchorDups, userDups map[string][]int
 	note := func(dups *map[string][]int, first map[string]int, key string, i int) {
 		j, ok := first[key]
@@ -85,37 +107,37 @@ func CheckConflicts(ds []Desired) (kept []Desired, rejects []Reject) {
 		}
 		(*dups)[key] = append((*dups)[key], i)
 	}
-	for i, d := range ds {
-		note(&anchorDups, firstAnchor, d.Anchor, i)
-		if u := d.Username(); u != "" {
-			note(&userDups, firstUser, strings.ToLower(u), i)
+	for i := 0; i < n; i++ {
+		anchor, user, _ := at(i)
+		note(&anchorDups, firstAnchor, anchor, i)
+		if user != "" {
+			note(&userDups, firstUser, strings.ToLower(user), i)
 		}
 	}
 	if anchorDups == nil && userDups == nil {
-		return ds[:len(ds):len(ds)], nil
+		return nil, nil
 	}
-	kept = make([]Desired, 0, len(ds))
-	for i, d := range ds {
+	for i := 0; i < n; i++ {
+		anchor, user, pos := at(i)
 		var reasons []string
 		attr := ""
-		if same := anchorDups[d.Anchor]; len(same) > 1 {
-			reasons = append(reasons, fmt.Sprintf("anchor %q appears %d times in the source (also at %s)", d.Anchor, len(same), others(ds, same, i, false)))
+		if same := anchorDups[anchor]; len(same) > 1 {
+			reasons = append(reasons, fmt.Sprintf("anchor %q appears %d times in the source (also at %s)", anchor, len(same), others(at, same, i, false)))
 		}
-		if same := userDups[strings.ToLower(d.Username())]; len(same) > 1 {
+		if same := userDups[strings.ToLower(user)]; user != "" && len(same) > 1 {
 			attr = "username"
-			reasons = append(reasons, fmt.Sprintf("username %q is also claimed by %s; usernames are unique in PingOne", d.Username(), others(ds, same, i, true)))
+			reasons = append(reasons, fmt.Sprintf("username %q is also claimed by %s; usernames are unique in PingOne", user, others(at, same, i, true)))
 		}
-		if reasons == nil {
-			kept = append(kept, d)
-			continue
+		if reasons != nil {
+			bad = append(bad, i)
+			rejects = append(rejects, Reject{Anchor: anchor, Pos: pos, Attribute: attr, Reason: strings.Join(reasons, "; ")})
 		}
-		rejects = append(rejects, Reject{Anchor: d.Anchor, Pos: d.Pos, Attribute: attr, Reason: strings.Join(reasons, "; ")})
 	}
-	return kept, rejects
+	return bad, rejects
 }
 
 // others names the records in idx other than self (at most five).
-func others(ds []Desired, idx []int, self int, withAnchor bool) string {
+func others(at func(int) (string, string, string), idx []int, self int, withAnchor bool) string {
 	var names []string
 	for _, j := range idx {
 		if j == self {
@@ -125,14 +147,14 @@ func others(ds []Desired, idx []int, self int, withAnchor bool) string {
 			names = append(names, fmt.Sprintf("and %d more", len(idx)-1-5))
 			break
 		}
-		d := ds[j]
+		anchor, _, pos := at(j)
 		switch {
-		case withAnchor && d.Pos != "":
-			names = append(names, fmt.Sprintf("anchor=%s (%s)", d.Anchor, d.Pos))
+		case withAnchor && pos != "":
+			names = append(names, fmt.Sprintf("anchor=%s (%s)", anchor, pos))
 		case withAnchor:
-			names = append(names, "anchor="+d.Anchor)
-		case d.Pos != "":
-			names = append(names, d.Pos)
+			names = append(names, "anchor="+anchor)
+		case pos != "":
+			names = append(names, pos)
 		default:
 			names = append(names, fmt.Sprintf("record %d", j+1))
 		}

@@ -63,10 +63,10 @@ func (e *Engine) planAdoptions(ctx context.Context, job *Job, ops []Op, cps map[
 		if !op.Has(ActCreate) {
 			continue
 		}
-		u, rule, conflict := match(job.Match, op.desired, c, managed)
+		u, rule, conflict := match(job.Match, op.desired.matchKey(), c, managed)
 		switch {
 		case conflict != "":
-			op.Actions, op.Why = []Action{ActNoop}, "conflict: "+conflict
+			op.Actions, op.Why = Actions(ActNoop), "conflict: "+conflict
 			op.cp = &state.Checkpoint{Anchor: op.Anchor, Status: state.StatusConflict, LastError: conflict}
 		case u != nil:
 			*op = adoptOp(op, *u, rule)
@@ -80,18 +80,18 @@ func (e *Engine) planAdoptions(ctx context.Context, job *Job, ops []Op, cps map[
 // holds the username but no rule allows linking it, or when a rule is
 // ambiguous. managed maps PingOne user ids to the anchors the job already
 // manages them under: those are never adopted for another anchor.
-func match(rules []string, d *mapper.Desired, c *candidates, managed map[string]string) (*pingone.User, string, string) {
-	ext := d.Attributes["externalId"]
+func match(rules []string, d matchKey, c *candidates, managed map[string]string) (*pingone.User, string, string) {
+	ext := d.externalID
 	for _, rule := range rules {
 		var found []pingone.User
 		switch rule {
 		case MatchExternalID:
 			found = c.byExternalID[ext]
 		case MatchUsername:
-			found = c.byUsername[strings.ToLower(d.Username())]
+			found = c.byUsername[strings.ToLower(d.username)]
 		case MatchEmail:
-			if d.Attributes["email"] != "" {
-				found = c.byEmail[strings.ToLower(d.Attributes["email"])]
+			if d.email != "" {
+				found = c.byEmail[strings.ToLower(d.email)]
 			}
 		}
 		if len(found) == 0 {
@@ -101,7 +101,7 @@ func match(rules []string, d *mapper.Desired, c *candidates, managed map[string]
 			return nil, "", fmt.Sprintf("match rule %s is ambiguous: %d PingOne users match", rule, len(found))
 		}
 		u := found[0]
-		if other, ok := managed[u.ID]; ok && other != d.Anchor {
+		if other, ok := managed[u.ID]; ok && other != d.anchor {
 			return nil, "", fmt.Sprintf("PingOne user %s matched by %s is managed for anchor %s", u.ID, rule, other)
 		}
 		if other := u.Attributes["externalId"]; other != "" && other != ext {
@@ -109,9 +109,9 @@ func match(rules []string, d *mapper.Desired, c *candidates, managed map[string]
 		}
 		return &u, rule, ""
 	}
-	if us := c.byUsername[strings.ToLower(d.Username())]; len(us) > 0 {
+	if us := c.byUsername[strings.ToLower(d.username)]; len(us) > 0 {
 		return nil, "", fmt.Sprintf("username %q is taken by PingOne user %s that syncd does not manage and no match rule allows adopting (add %q to match to adopt it)",
-			d.Username(), us[0].ID, MatchUsername)
+			d.username, us[0].ID, MatchUsername)
 	}
 	return nil, "", ""
 }
@@ -120,24 +120,25 @@ func match(rules []string, d *mapper.Desired, c *candidates, managed map[string]
 // user holds now are sent, plus the population and enabled flag if needed.
 func adoptOp(op *Op, u pingone.User, rule string) Op {
 	d := op.desired
-	n := Op{Anchor: op.Anchor, Username: d.Username(), UserID: u.ID, desired: d, cp: op.cp,
-		Actions: []Action{ActAdopt}, Why: "pre-existing PingOne user matched by " + rule}
-	current := make(map[string]string, len(d.Attributes))
-	for k := range d.Attributes {
+	n := Op{Anchor: op.Anchor, UserID: u.ID, desired: d, cp: op.cp,
+		Actions: Actions(ActAdopt), Why: "pre-existing PingOne user matched by " + rule}
+	want := d.attributes()
+	current := make(map[string]string, len(want))
+	for k := range want {
 		current[k] = u.Attributes[k]
 	}
-	n.Changes = attrChanges(current, d.Attributes)
+	n.Changes = attrChanges(current, want)
 	if op.ToPopulation != "" && op.ToPopulation != u.PopulationID {
 		n.FromPopulation, n.ToPopulation = u.PopulationID, op.ToPopulation
-		n.Actions = append(n.Actions, ActMove)
+		n.Actions = n.Actions.With(ActMove)
 	} else {
 		n.ToPopulation = u.PopulationID
 	}
-	if d.Enabled != u.Enabled {
-		if d.Enabled {
-			n.Actions = append(n.Actions, ActEnable)
+	if d.enabled != u.Enabled {
+		if d.enabled {
+			n.Actions = n.Actions.With(ActEnable)
 		} else {
-			n.Actions = append(n.Actions, ActDisable)
+			n.Actions = n.Actions.With(ActDisable)
 		}
 	}
 	return n
@@ -167,7 +168,7 @@ func (e *Engine) apply(ctx context.Context, job *Job, ops []Op, rep *Report, opt
 	for i := range ops {
 		if cp := ops[i].cp; cp != nil && cp.Status == state.StatusConflict && cp.UserID == "" && ops[i].desired != nil && cp.Hash == "" {
 			c := *cp
-			c.Hash, c.Username, c.FirstSeen, c.LastSeen = ops[i].desired.Hash, ops[i].Username, rep.StartedAt, rep.StartedAt
+			c.Hash, c.Username, c.FirstSeen, c.LastSeen = ops[i].desired.hashString(), ops[i].Username(), rep.StartedAt, rep.StartedAt
 			pending = append(pending, c)
 		}
 	}
@@ -178,9 +179,9 @@ func (e *Engine) apply(ctx context.Context, job *Job, ops []Op, rep *Report, opt
 	for i := range ops {
 		op := &ops[i]
 		if cp, d := op.cp, op.desired; op.Has(ActNoop) && cp != nil && d != nil && cp.UserID != "" &&
-			cp.Hash != d.Hash && cp.Status != state.StatusConflict {
+			!d.hashIs(cp.Hash) && cp.Status != state.StatusConflict {
 			c := *cp
-			c.Hash, c.Attributes, c.Username = d.Hash, encodeAttrs(d.Attributes), d.Username()
+			c.Hash, c.Attributes, c.Username = d.hashString(), encodeAttrs(d.attributes()), d.username()
 			if c.Status == state.StatusFailed {
 				c.Status, c.LastError, c.Failures = state.StatusActive, "", 0
 				if !c.Enabled {
@@ -204,8 +205,9 @@ func (e *Engine) apply(ctx context.Context, job *Job, ops []Op, rep *Report, opt
 	bctx := context.WithoutCancel(ctx) // operations in flight finish
 	feed := make(chan int)
 	type result struct {
-		k  int
-		cp state.Checkpoint
+		k       int
+		cp      state.Checkpoint
+		failure string
 	}
 	results := make(chan result, job.BatchSize)
 	stop := make(chan struct{})
@@ -218,7 +220,11 @@ func (e *Engine) apply(ctx context.Context, job *Job, ops []Op, rep *Report, opt
 		go func() {
 			defer wg.Done()
 			for k := range feed {
-				results <- result{k, e.execute(bctx, job, &ops[k], log)}
+				cp, failure := e.execute(bctx, job, &ops[k], log), ""
+				if ops[k].failed {
+					failure = cp.LastError
+				}
+				results <- result{k, cp, failure}
 			}
 		}()
 	}
@@ -238,7 +244,7 @@ func (e *Engine) apply(ctx context.Context, job *Job, ops []Op, rep *Report, opt
 
 	var (
 		batch           []state.Checkpoint
-		batchOps        []int
+		batchOps        []result
 		done, failed, b int
 		saveErr, limErr error
 	)
@@ -252,10 +258,11 @@ func (e *Engine) apply(ctx context.Context, job *Job, ops []Op, rep *Report, opt
 			stopFeeding()
 			return
 		}
-		for _, k := range batchOps {
-			if ops[k].failure != "" {
+		for _, r := range batchOps {
+			if r.failure != "" {
 				failed++
-				rep.Failures = append(rep.Failures, Failure{Anchor: ops[k].Anchor, Username: ops[k].Username, Actions: ops[k].Actions, Error: ops[k].failure})
+				op := &ops[r.k]
+				rep.Failures = append(rep.Failures, Failure{Anchor: op.Anchor, Username: op.Username(), Actions: op.Actions.List(), Error: r.failure})
 			}
 		}
 		done += len(batch)
@@ -272,7 +279,7 @@ func (e *Engine) apply(ctx context.Context, job *Job, ops []Op, rep *Report, opt
 		if saveErr != nil {
 			continue // state is gone: drain the workers, record nothing more
 		}
-		batch, batchOps = append(batch, r.cp), append(batchOps, r.k)
+		batch, batchOps = append(batch, r.cp), append(batchOps, result{k: r.k, failure: r.failure})
 		if len(batch) == job.BatchSize {
 			flush()
 		}
@@ -305,10 +312,13 @@ func (e *Engine) execute(ctx context.Context, job *Job, op *Op, log *zap.Logger)
 		cp = state.Checkpoint{Anchor: op.Anchor, FirstSeen: now}
 	}
 	cp.LastSeen = now
-	d := op.desired
+	var d *mapper.Desired
+	if op.desired != nil {
+		d = op.desired.desired()
+	}
 
 	fail := func(err error, status state.Status) state.Checkpoint {
-		op.failure = err.Error()
+		op.failed = true
 		cp.Status, cp.LastError = status, shorten(err.Error(), 1000)
 		cp.Failures++
 		if status == state.StatusFailed {
@@ -316,7 +326,7 @@ func (e *Engine) execute(ctx context.Context, job *Job, op *Op, log *zap.Logger)
 		} else if d != nil {
 			cp.Hash = d.Hash
 		}
-		log.Warn("operation failed", zap.String("anchor", op.Anchor), zap.Any("actions", op.Actions), zap.Error(err))
+		log.Warn("operation failed", zap.String("anchor", op.Anchor), zap.Stringer("actions", op.Actions), zap.Error(err))
 		return cp
 	}
 
@@ -331,7 +341,7 @@ func (e *Engine) execute(ctx context.Context, job *Job, op *Op, log *zap.Logger)
 			case lerr != nil:
 				return fail(fmt.Errorf("create user anchor=%s: %w; then look up the existing user: %w", op.Anchor, err, lerr), state.StatusFailed)
 			case reason != "":
-				op.Actions, op.Why = []Action{ActNoop}, "conflict: "+reason
+				op.Actions, op.Why = Actions(ActNoop), "conflict: "+reason
 				return fail(errors.New(reason), state.StatusConflict)
 			}
 			*op = adopted
@@ -443,13 +453,13 @@ func (e *Engine) synced(cp state.Checkpoint, id string, d *mapper.Desired, popID
 // exists. It looks it up by the job's match rules and returns the adoption
 // op, or a conflict reason.
 func (e *Engine) resolveExisting(ctx context.Context, job *Job, op *Op) (Op, string, error) {
-	d := op.desired
+	d := op.desired.matchKey()
 	c := &candidates{byExternalID: map[string][]pingone.User{}, byUsername: map[string][]pingone.User{}, byEmail: map[string][]pingone.User{}}
-	lookups := []pingone.Filter{pingone.Eq("externalId", d.Attributes["externalId"]), pingone.Eq("username", d.Username())}
-	if d.Attributes["email"] != "" {
+	lookups := []pingone.Filter{pingone.Eq("externalId", d.externalID), pingone.Eq("username", d.username)}
+	if d.email != "" {
 		for _, r := range job.Match {
 			if r == MatchEmail {
-				lookups = append(lookups, pingone.Eq("email", d.Attributes["email"]))
+				lookups = append(lookups, pingone.Eq("email", d.email))
 			}
 		}
 	}

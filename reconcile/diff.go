@@ -5,8 +5,10 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/syncd/syncd/mapper"
 	"github.com/syncd/syncd/state"
@@ -34,14 +36,18 @@ type Change struct {
 	New       string `json:"new"`
 }
 
-// Op is everything one run plans for one anchor.
+// Op is everything one run plans for one anchor. A run holds one per
+// managed or mapped anchor, so it is kept small: a million-user initial
+// sync plans a million of them.
 type Op struct {
-	Anchor   string   `json:"anchor"`
-	Username string   `json:"username,omitempty"`
-	UserID   string   `json:"user_id,omitempty"`
-	Actions  []Action `json:"actions"`
-	// Changes lists attribute changes for create (all values), adopt and
-	// update.
+	Anchor  string    `json:"anchor"`
+	UserID  string    `json:"user_id,omitempty"`
+	Actions ActionSet `json:"actions"`
+	// failed is set by apply when the op failed (the error is in the
+	// report's failures).
+	failed bool
+	// Changes lists attribute changes for adopt and update; a create's are
+	// all of its desired values (AttributeChanges).
 	Changes []Change `json:"changes,omitempty"`
 	// FromPopulation and ToPopulation are population ids, set for move
 	// (and ToPopulation for create).
@@ -50,19 +56,103 @@ type Op struct {
 	// Why says which rule decided, with the value that decided it.
 	Why string `json:"why"`
 
-	desired *mapper.Desired
+	desired *record // nil when the source has no record for the anchor
 	cp      *state.Checkpoint
-	failure string // set by apply when the op failed
 }
 
 // Has reports whether the op includes action a.
-func (o *Op) Has(a Action) bool {
-	for _, x := range o.Actions {
+func (o *Op) Has(a Action) bool { return o.Actions.Has(a) }
+
+// Username is the user's username: the desired one, or the one last
+// applied when the source no longer carries the record.
+func (o *Op) Username() string {
+	switch {
+	case o.desired != nil:
+		return o.desired.username()
+	case o.cp != nil:
+		return o.cp.Username
+	}
+	return ""
+}
+
+// ActionSet is the set of actions of one op. It lists, marshals and
+// prints them in the order apply performs them (the order of the Act
+// constants).
+type ActionSet uint16
+
+// actionOrder is the order of ActionSet's bits.
+var actionOrder = [...]Action{ActCreate, ActAdopt, ActUpdate, ActMove, ActEnable, ActDisable, ActNoop, ActReject}
+
+func actionBit(a Action) ActionSet {
+	for i, x := range actionOrder {
 		if x == a {
-			return true
+			return 1 << i
 		}
 	}
-	return false
+	panic("reconcile: unknown action " + string(a))
+}
+
+// Actions returns the set holding the given actions.
+func Actions(as ...Action) ActionSet {
+	var s ActionSet
+	for _, a := range as {
+		s |= actionBit(a)
+	}
+	return s
+}
+
+// Has reports whether the set holds a.
+func (s ActionSet) Has(a Action) bool { return s&actionBit(a) != 0 }
+
+// With returns the set with a added.
+func (s ActionSet) With(a Action) ActionSet { return s | actionBit(a) }
+
+// List returns the actions in the order apply performs them.
+func (s ActionSet) List() []Action {
+	var as []Action
+	for i, a := range actionOrder {
+		if s&(1<<i) != 0 {
+			as = append(as, a)
+		}
+	}
+	return as
+}
+
+// String joins the actions with "+": "update+move".
+func (s ActionSet) String() string {
+	var b strings.Builder
+	for _, a := range s.List() {
+		if b.Len() > 0 {
+			b.WriteByte('+')
+		}
+		b.WriteString(string(a))
+	}
+	return b.String()
+}
+
+// MarshalJSON writes the actions as a list of names.
+func (s ActionSet) MarshalJSON() ([]byte, error) {
+	as := s.List()
+	if as == nil {
+		as = []Action{}
+	}
+	return json.Marshal(as)
+}
+
+// UnmarshalJSON reads a list of action names.
+func (s *ActionSet) UnmarshalJSON(b []byte) error {
+	var as []Action
+	if err := json.Unmarshal(b, &as); err != nil {
+		return err
+	}
+	*s = 0
+	for _, a := range as {
+		if !slices.Contains(actionOrder[:], a) {
+			return fmt.Errorf("unknown action %q", a)
+		}
+		*s = s.With(a)
+	}
+	return nil
 }
 
 // AttributeChanges returns the op's attribute changes. A create's are all
@@ -70,18 +160,19 @@ func (o *Op) Has(a Action) bool {
 // million-user initial sync need not keep every value twice.
 func (o *Op) AttributeChanges() []Change {
 	if o.Changes == nil && o.Has(ActCreate) && o.desired != nil {
-		return attrChanges(nil, o.desired.Attributes)
+		return attrChanges(nil, o.desired.attributes())
 	}
 	return o.Changes
 }
 
-// MarshalJSON writes the op with its attribute changes (see
+// MarshalJSON writes the op with its username and attribute changes (see
 // AttributeChanges).
 func (o Op) MarshalJSON() ([]byte, error) {
 	type plain Op // the same fields, without this method
-	p := plain(o)
-	p.Changes = o.AttributeChanges()
-	return json.Marshal(p)
+	return json.Marshal(struct {
+		plain
+		Username string `json:"username,omitempty"`
+	}{plain(o), o.Username()})
 }
 
 // writes reports whether applying the op calls PingOne.
@@ -92,7 +183,7 @@ func (o *Op) writes() bool {
 // diffInput is everything the diff needs; it is pure data so the rules can
 // be tested (and property-tested) without a source, a store or PingOne.
 type diffInput struct {
-	desired     map[string]*mapper.Desired
+	desired     *records          // sorted by anchor
 	popIDs      map[string]string // configured population (name or id) -> id
 	rejected    map[string]string // anchor -> reason, for anchors rejected this run
 	outOfScope  map[string]bool
@@ -114,53 +205,69 @@ type diffInput struct {
 //   - a managed user whose record is rejected this run is left as it is;
 //   - a checkpoint in conflict is retried only when the desired user changed.
 func diff(in diffInput) []Op {
-	anchors := make([]string, 0, len(in.desired)+len(in.checkpoints))
-	for a := range in.desired {
-		anchors = append(anchors, a)
-	}
-	for a := range in.checkpoints {
-		if _, ok := in.desired[a]; !ok {
-			anchors = append(anchors, a)
+	recs := in.desired
+	n := recs.len()
+	cps := make([]*state.Checkpoint, n)
+	matched := 0
+	for i := 0; i < n; i++ {
+		if cp, ok := in.checkpoints[recs.at(i).anchor]; ok {
+			cps[i] = cp
+			matched++
 		}
 	}
-	sort.Strings(anchors)
+	// Anchors syncd manages that this read did not carry.
+	var gone []string
+	if matched < len(in.checkpoints) {
+		gone = make([]string, 0, len(in.checkpoints)-matched)
+		for a := range in.checkpoints {
+			if in.desired.find(a) == nil {
+				gone = append(gone, a)
+			}
+		}
+		sort.Strings(gone)
+	}
 
-	ops := make([]Op, 0, len(anchors))
-	for _, a := range anchors {
-		d, cp := in.desired[a], in.checkpoints[a]
+	ops := make([]Op, 0, n+len(gone))
+	i, j := 0, 0
+	for i < n || j < len(gone) {
 		var op Op
-		if d != nil {
-			popID, ok := in.popIDs[d.Population]
+		if j == len(gone) || (i < n && recs.at(i).anchor < gone[j]) {
+			d, cp := recs.at(i), cps[i]
+			popID, ok := in.popIDs[d.population()]
 			if !ok && cp != nil {
 				popID = cp.PopulationID // not looked up: the same population (samePopulation)
 			}
 			op = planPresent(d, cp, popID)
+			op.Anchor, op.desired, op.cp = d.anchor, d, cp
+			i++
 		} else {
-			op = planAbsent(a, cp, in)
+			cp := in.checkpoints[gone[j]]
+			op = planAbsent(gone[j], cp, in)
+			op.Anchor, op.cp = gone[j], cp
+			j++
 		}
-		op.Anchor, op.desired, op.cp = a, d, cp
-		if op.UserID == "" && cp != nil {
-			op.UserID = cp.UserID
+		if op.UserID == "" && op.cp != nil {
+			op.UserID = op.cp.UserID
 		}
 		ops = append(ops, op)
 	}
 	return ops
 }
 
-func planPresent(d *mapper.Desired, cp *state.Checkpoint, popID string) Op {
-	op := Op{Username: d.Username()}
+func planPresent(d *record, cp *state.Checkpoint, popID string) Op {
+	var op Op
 	if cp == nil || cp.UserID == "" {
-		if cp != nil && cp.Status == state.StatusConflict && cp.Hash == d.Hash {
-			op.Actions = []Action{ActNoop}
+		if cp != nil && cp.Status == state.StatusConflict && d.hashIs(cp.Hash) {
+			op.Actions = Actions(ActNoop)
 			op.Why = "conflict unchanged since last run: " + cp.LastError
 			return op
 		}
-		if !d.Enabled {
-			op.Actions = []Action{ActNoop}
+		if !d.enabled {
+			op.Actions = Actions(ActNoop)
 			op.Why = "disabled in the source: not created"
 			return op
 		}
-		op.Actions = []Action{ActCreate}
+		op.Actions = Actions(ActCreate)
 		op.ToPopulation = popID
 		op.Why = "new in the source"
 		if cp != nil {
@@ -170,27 +277,27 @@ func planPresent(d *mapper.Desired, cp *state.Checkpoint, popID string) Op {
 	}
 
 	if unchanged(d, cp) {
-		op.Actions = []Action{ActNoop}
+		op.Actions = Actions(ActNoop)
 		op.Why = "unchanged"
 		return op
 	}
-	op.Changes = attrChanges(decodeAttrs(cp.Attributes), d.Attributes)
+	op.Changes = attrChanges(decodeAttrs(cp.Attributes), d.attributes())
 	if len(op.Changes) > 0 {
-		op.Actions = append(op.Actions, ActUpdate)
+		op.Actions = op.Actions.With(ActUpdate)
 	}
 	if popID != cp.PopulationID {
-		op.Actions = append(op.Actions, ActMove)
+		op.Actions = op.Actions.With(ActMove)
 		op.FromPopulation, op.ToPopulation = cp.PopulationID, popID
 	}
 	switch {
-	case d.Enabled && !cp.Enabled:
-		op.Actions = append(op.Actions, ActEnable)
-	case !d.Enabled && cp.Enabled:
-		op.Actions = append(op.Actions, ActDisable)
+	case d.enabled && !cp.Enabled:
+		op.Actions = op.Actions.With(ActEnable)
+	case !d.enabled && cp.Enabled:
+		op.Actions = op.Actions.With(ActDisable)
 	}
 	op.Why = whyPresent(op, d)
-	if len(op.Actions) == 0 {
-		op.Actions = []Action{ActNoop}
+	if op.Actions == 0 {
+		op.Actions = Actions(ActNoop)
 		op.Why = "unchanged"
 	}
 	return op
@@ -200,32 +307,32 @@ func planPresent(d *mapper.Desired, cp *state.Checkpoint, popID string) Op {
 // checkpoint was last applied with, so that its id is cp.PopulationID and
 // need not be looked up: either nothing changed, or the checkpoint's hash
 // recomputed with d's population name still matches.
-func samePopulation(d *mapper.Desired, cp *state.Checkpoint) bool {
+func samePopulation(d *record, cp *state.Checkpoint) bool {
 	if unchanged(d, cp) {
 		return true
 	}
 	if cp == nil || cp.UserID == "" || cp.Hash == "" || cp.PopulationID == "" {
 		return false
 	}
-	return mapper.HashDesired(decodeAttrs(cp.Attributes), d.Population, cp.Enabled) == cp.Hash
+	return mapper.HashDesired(decodeAttrs(cp.Attributes), d.population(), cp.Enabled) == cp.Hash
 }
 
 // unchanged is the fast path: the desired user hashes as the one last
 // applied (attributes, population name and enabled flag), so nothing is
 // compared field by field and its population name need not be resolved.
-func unchanged(d *mapper.Desired, cp *state.Checkpoint) bool {
-	return cp != nil && cp.UserID != "" && cp.Hash == d.Hash && cp.Enabled == d.Enabled &&
+func unchanged(d *record, cp *state.Checkpoint) bool {
+	return cp != nil && cp.UserID != "" && cp.Enabled == d.enabled && d.hashIs(cp.Hash) &&
 		(cp.Status == state.StatusActive || cp.Status == state.StatusDisabled)
 }
 
-func whyPresent(op Op, d *mapper.Desired) string {
+func whyPresent(op Op, d *record) string {
 	switch {
-	case op.Has(ActEnable) && len(op.Actions) == 1:
+	case op.Actions == Actions(ActEnable):
 		return "enabled in the source again"
-	case op.Has(ActDisable) && len(op.Actions) == 1:
+	case op.Actions == Actions(ActDisable):
 		return "disabled in the source"
-	case op.Has(ActMove) && len(op.Actions) == 1:
-		return fmt.Sprintf("population rule now gives %q", d.Population)
+	case op.Actions == Actions(ActMove):
+		return fmt.Sprintf("population rule now gives %q", d.population())
 	}
 	n := len(op.Changes)
 	if n == 1 {
@@ -235,14 +342,14 @@ func whyPresent(op Op, d *mapper.Desired) string {
 }
 
 func planAbsent(anchor string, cp *state.Checkpoint, in diffInput) Op {
-	op := Op{Username: cp.Username}
+	var op Op
 	if reason, ok := in.rejected[anchor]; ok {
-		op.Actions = []Action{ActReject}
+		op.Actions = Actions(ActReject)
 		op.Why = "record rejected, user left as it is: " + reason
 		return op
 	}
 	noop := func(why string) Op {
-		op.Actions, op.Why = []Action{ActNoop}, why
+		op.Actions, op.Why = Actions(ActNoop), why
 		return op
 	}
 	if cp.UserID == "" {
@@ -262,7 +369,7 @@ func planAbsent(anchor string, cp *state.Checkpoint, in diffInput) Op {
 	default:
 		return noop("not in this delta read")
 	}
-	op.Actions = []Action{ActDisable}
+	op.Actions = Actions(ActDisable)
 	op.Why = why
 	return op
 }
@@ -311,7 +418,7 @@ func encodeAttrs(m map[string]string) []byte {
 // populations), so that a saved plan can be checked before it is applied.
 func planDigest(ops []Op) string {
 	h := sha256.New()
-	var buf []byte
+	var buf, hb []byte
 	w := func(ss ...string) {
 		for _, s := range ss {
 			// Length-prefixed, so that no two different plans write the
@@ -327,11 +434,12 @@ func planDigest(ops []Op) string {
 			continue
 		}
 		w(op.Anchor, op.UserID, op.FromPopulation, op.ToPopulation)
-		for _, a := range op.Actions {
+		for _, a := range op.Actions.List() {
 			w(string(a))
 		}
 		if op.Changes == nil && op.desired != nil {
-			w("desired", op.desired.Hash) // a create: its hash covers every attribute
+			hb = op.desired.appendHash(hb[:0])
+			w("desired", string(hb)) // a create: its hash covers every attribute
 		}
 		for _, c := range op.Changes {
 			w(c.Attribute, c.Old, c.New)

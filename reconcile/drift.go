@@ -78,8 +78,8 @@ func (e *Engine) verify(ctx context.Context, job *Job, ops []Op, popIDs map[stri
 			drifts = append(drifts, d)
 			if d.Repaired {
 				// Gone from PingOne: create it again, carrying its anchor.
-				op.Actions, op.UserID, op.Why = []Action{ActCreate}, "", "drift: deleted in PingOne outside syncd"
-				op.ToPopulation, op.FromPopulation = popIDs[op.desired.Population], ""
+				op.Actions, op.UserID, op.Why = Actions(ActCreate), "", "drift: deleted in PingOne outside syncd"
+				op.ToPopulation, op.FromPopulation = popIDs[op.desired.population()], ""
 				op.Changes = nil // a create's changes are its desired attributes
 				c := *cp
 				c.UserID = ""
@@ -93,7 +93,7 @@ func (e *Engine) verify(ctx context.Context, job *Job, ops []Op, popIDs map[stri
 		want := decodeAttrs(cp.Attributes)
 		wantPop, wantEnabled := cp.PopulationID, cp.Enabled
 		if op.desired != nil && !op.Has(ActReject) {
-			want, wantPop, wantEnabled = op.desired.Attributes, popIDs[op.desired.Population], op.desired.Enabled
+			want, wantPop, wantEnabled = op.desired.attributes(), popIDs[op.desired.population()], op.desired.enabled
 		}
 		if op.Has(ActDisable) {
 			wantEnabled = false
@@ -130,20 +130,20 @@ func (e *Engine) verify(ctx context.Context, job *Job, ops []Op, popIDs map[stri
 		}
 		// Rebuild the op against PingOne as it is now.
 		changes := attrChanges(now, want)
-		var acts []Action
+		var acts ActionSet
 		if len(changes) > 0 {
-			acts = append(acts, ActUpdate)
+			acts = acts.With(ActUpdate)
 		}
 		if wantPop != "" && u.PopulationID != wantPop {
-			acts = append(acts, ActMove)
+			acts = acts.With(ActMove)
 		}
 		switch {
 		case wantEnabled && !u.Enabled:
-			acts = append(acts, ActEnable)
+			acts = acts.With(ActEnable)
 		case !wantEnabled && u.Enabled:
-			acts = append(acts, ActDisable)
+			acts = acts.With(ActDisable)
 		}
-		if len(acts) == 0 {
+		if acts == 0 {
 			continue
 		}
 		op.Actions, op.Changes = acts, changes

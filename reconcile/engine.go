@@ -263,8 +263,8 @@ func (e *Engine) run(ctx context.Context, job *Job, opts Options, rep *Report, l
 		return ld.err
 	}
 	cps, active := ld.cps, ld.active
-	popIDs, err := e.resolvePopulations(ctx, rd, rep, func(d *mapper.Desired) bool {
-		return opts.Verify || job.Verify || !samePopulation(d, cps[d.Anchor])
+	popIDs, err := e.resolvePopulations(ctx, rd, rep, func(d *record) bool {
+		return opts.Verify || job.Verify || !samePopulation(d, cps[d.anchor])
 	})
 	if err != nil {
 		return err
@@ -303,8 +303,8 @@ func (e *Engine) run(ctx context.Context, job *Job, opts Options, rep *Report, l
 
 	if opts.DryRun {
 		for i := range ops {
-			if ops[i].writes() {
-				log.Debug("would apply", zap.String("anchor", ops[i].Anchor), zap.Any("actions", ops[i].Actions))
+			if ops[i].writes() && log.Core().Enabled(zap.DebugLevel) {
+				log.Debug("would apply", zap.String("anchor", ops[i].Anchor), zap.Stringer("actions", ops[i].Actions))
 			}
 		}
 		countRejects(rep, ops)
@@ -383,7 +383,7 @@ func (e *Engine) finishRun(ctx context.Context, run state.Run, rep *Report, runE
 
 // readResult is what the read-and-map phase produced.
 type readResult struct {
-	desired    map[string]*mapper.Desired
+	desired    *records // sorted by anchor
 	rejected   map[string]string
 	outOfScope map[string]bool
 	deleted    map[string]bool
@@ -405,7 +405,7 @@ func (e *Engine) read(ctx context.Context, job *Job, req sources.ReadRequest, re
 		outOfScope: map[string]bool{},
 		deleted:    map[string]bool{},
 	}
-	var mapped []mapper.Desired
+	recs := newRecords()
 	anonymous := 0
 	for r.Next() {
 		rec := r.Record()
@@ -420,7 +420,7 @@ func (e *Engine) read(ctx context.Context, job *Job, req sources.ReadRequest, re
 		out := job.Mapper.Map(rec)
 		switch out.Outcome {
 		case mapper.Mapped:
-			mapped = append(mapped, out.Desired)
+			recs.add(&out.Desired)
 		case mapper.OutOfScope:
 			res.outOfScope[rec.Anchor] = true
 		case mapper.Rejected:
@@ -439,6 +439,9 @@ func (e *Engine) read(ctx context.Context, job *Job, req sources.ReadRequest, re
 	}
 	res.cursor = r.Cursor()
 	res.complete = r.Mode() == sources.Full
+	// Release what the source holds (a CSV duplicate-key index, an LDAP
+	// connection) before the records are checked and planned.
+	r.Close()
 	if anonymous > 0 && res.complete {
 		// A record the source could not identify may be a managed user:
 		// disabling "absent" users would disable it.
@@ -447,20 +450,26 @@ func (e *Engine) read(ctx context.Context, job *Job, req sources.ReadRequest, re
 			"%d records could not be identified (no anchor): users absent from this read are not disabled this run; fix the rejected records", anonymous))
 	}
 
-	kept, conflicts := mapper.CheckConflicts(mapped)
+	bad, conflicts := mapper.FindConflicts(recs.len(), func(i int) (string, string, string) {
+		r := recs.at(i)
+		return r.anchor, r.username(), r.pos()
+	})
 	for _, c := range conflicts {
 		rep.Rejects = append(rep.Rejects, c)
 		if c.Anchor != "" {
 			res.rejected[c.Anchor] = c.Reason
 		}
 	}
-	res.desired = make(map[string]*mapper.Desired, len(kept))
-	for i := range kept {
-		if _, bad := res.rejected[kept[i].Anchor]; bad {
-			continue // a duplicate anchor rejected by the source
-		}
-		res.desired[kept[i].Anchor] = &kept[i]
+	if len(bad) > 0 || len(res.rejected) > 0 {
+		// Conflicting records, and records whose anchor the source itself
+		// rejected as a duplicate, are not synced.
+		recs.filter(func(r *record) bool {
+			_, rejected := res.rejected[r.anchor]
+			return !rejected
+		})
 	}
+	recs.sortByAnchor()
+	res.desired = recs
 	return res, nil
 }
 
@@ -484,18 +493,19 @@ func (e *Engine) loadCheckpoints(ctx context.Context, job string) (map[string]*s
 // record needing work uses into an id, one look-up per distinct value per
 // run. A run in which nothing changed looks up nothing. Records whose
 // population does not exist are rejected, naming it.
-func (e *Engine) resolvePopulations(ctx context.Context, rd *readResult, rep *Report, need func(*mapper.Desired) bool) (map[string]string, error) {
+func (e *Engine) resolvePopulations(ctx context.Context, rd *readResult, rep *Report, need func(*record) bool) (map[string]string, error) {
 	ids := map[string]string{}
 	missing := map[string]error{}
-	for _, d := range rd.desired {
-		if !need(d) {
-			continue
-		}
-		p := d.Population
+	for i := 0; i < rd.desired.len(); i++ {
+		d := rd.desired.at(i)
+		p := d.population()
 		if _, ok := ids[p]; ok {
 			continue
 		}
 		if _, ok := missing[p]; ok {
+			continue
+		}
+		if !need(d) {
 			continue
 		}
 		id, err := e.Target.ResolvePopulation(ctx, p)
@@ -508,14 +518,19 @@ func (e *Engine) resolvePopulations(ctx context.Context, rd *readResult, rep *Re
 		}
 		ids[p] = id
 	}
-	for a, d := range rd.desired {
-		if err, ok := missing[d.Population]; ok {
-			reason := fmt.Sprintf("population %q does not exist in PingOne (%v): create it or fix the population rule", d.Population, err)
-			rep.Rejects = append(rep.Rejects, mapper.Reject{Anchor: a, Pos: d.Pos, Attribute: "population", Reason: reason})
-			rd.rejected[a] = reason
-			delete(rd.desired, a)
-		}
+	if len(missing) == 0 {
+		return ids, nil
 	}
+	rd.desired.filter(func(d *record) bool {
+		err, ok := missing[d.population()]
+		if !ok {
+			return true
+		}
+		reason := fmt.Sprintf("population %q does not exist in PingOne (%v): create it or fix the population rule", d.population(), err)
+		rep.Rejects = append(rep.Rejects, mapper.Reject{Anchor: d.anchor, Pos: d.pos(), Attribute: "population", Reason: reason})
+		rd.rejected[d.anchor] = reason
+		return false
+	})
 	return ids, nil
 }
 

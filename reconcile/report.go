@@ -92,11 +92,11 @@ func (r *Report) countOps(ops []Op) {
 	defer func() { r.Operations = kept }()
 	for i := range ops {
 		op := &ops[i]
-		if op.failure != "" {
+		if op.failed {
 			kept = append(kept, *op)
 			continue // counted in Failed
 		}
-		for _, a := range op.Actions {
+		for _, a := range op.Actions.List() {
 			switch a {
 			case ActCreate:
 				r.Counts.Created++

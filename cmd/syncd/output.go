@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"strings"
 	"sync"
 	"text/tabwriter"
 	"time"
@@ -93,6 +92,14 @@ var actionMark = map[reconcile.Action]string{
 	reconcile.ActEnable: "^", reconcile.ActDisable: "-", reconcile.ActReject: "!",
 }
 
+// mark is the sign of an op's first action.
+func mark(s reconcile.ActionSet) string {
+	if as := s.List(); len(as) > 0 {
+		return actionMark[as[0]]
+	}
+	return " "
+}
+
 func printOps(w io.Writer, r *reconcile.Report) {
 	fmt.Fprintf(w, "job %s: %s (%s read, %d records)\n", r.Job, r.Status, r.Mode, r.Counts.Records)
 	if len(r.Operations) == 0 && len(r.Rejects) == 0 {
@@ -103,11 +110,7 @@ func printOps(w io.Writer, r *reconcile.Report) {
 			fmt.Fprintf(w, "  … %d more operations (use --output json or --report FILE for all)\n", len(r.Operations)-i)
 			break
 		}
-		acts := make([]string, len(op.Actions))
-		for k, a := range op.Actions {
-			acts[k] = string(a)
-		}
-		fmt.Fprintf(w, "  %s %-16s %-28s %s  (%s)\n", actionMark[op.Actions[0]], strings.Join(acts, "+"), clip(op.Username, 28), clip(op.Anchor, 40), op.Why)
+		fmt.Fprintf(w, "  %s %-16s %-28s %s  (%s)\n", mark(op.Actions), op.Actions, clip(op.Username(), 28), clip(op.Anchor, 40), op.Why)
 		for _, c := range op.AttributeChanges() {
 			switch {
 			case c.Old == "":

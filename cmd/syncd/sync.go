@@ -73,7 +73,16 @@ func (m *Main) runApply(ctx context.Context, g *globalFlags, args []string) int 
 	if err != nil {
 		return m.usageErr(fmt.Errorf("read plan: %w", err))
 	}
-	var sp savedPlan
+	// Only each job's name, status and plan digest matter here: a plan of
+	// a million operations is not decoded into a million ops.
+	var sp struct {
+		Version int `json:"version"`
+		Jobs    []struct {
+			Job        string `json:"job"`
+			Status     string `json:"status"`
+			PlanDigest string `json:"plan_digest"`
+		} `json:"jobs"`
+	}
 	if err := json.Unmarshal(b, &sp); err != nil || sp.Version != 1 {
 		return m.usageErr(fmt.Errorf("read plan %s: not a plan saved by 'syncd plan --out' (%v)", pos[0], err))
 	}

@@ -390,6 +390,11 @@ func childMain(o options) error {
 	}
 	secs := time.Since(t0).Seconds()
 	stop()
+	if os.Getenv("SYNCD_BENCH_MEMSTATS") != "" {
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		fmt.Fprintf(os.Stderr, "HeapAlloc %d HeapInuse %d HeapSys %d HeapIdle %d HeapReleased %d Sys %d StackSys %d NumGC %d\n", ms.HeapAlloc>>20, ms.HeapInuse>>20, ms.HeapSys>>20, ms.HeapIdle>>20, ms.HeapReleased>>20, ms.Sys>>20, ms.StackSys>>20, ms.NumGC)
+	}
 	pr := PipelineRun{
 		Records: rep.Counts.Records, Seconds: secs, RecordsPerSec: float64(rep.Counts.Records) / secs,
 		PeakRSSMiB: peakRSSMiB(), APICalls: rep.APICalls, Planned: rep.Counts.Created,
