@@ -67,7 +67,7 @@ func (e *Engine) planAdoptions(ctx context.Context, job *Job, ops []Op, cps map[
 		switch {
 		case conflict != "":
 			op.Actions, op.Why = Actions(ActNoop), "conflict: "+conflict
-			op.cp = &state.Checkpoint{Anchor: op.Anchor, Status: state.StatusConflict, LastError: conflict}
+			op.cp = &state.Checkpoint{Anchor: op.Anchor(), Status: state.StatusConflict, LastError: conflict}
 		case u != nil:
 			*op = adoptOp(op, *u, rule)
 		}
@@ -120,16 +120,17 @@ func match(rules []string, d matchKey, c *candidates, managed map[string]string)
 // user holds now are sent, plus the population and enabled flag if needed.
 func adoptOp(op *Op, u pingone.User, rule string) Op {
 	d := op.desired
-	n := Op{Anchor: op.Anchor, UserID: u.ID, desired: d, cp: op.cp,
-		Actions: Actions(ActAdopt), Why: "pre-existing PingOne user matched by " + rule}
+	n := Op{desired: d, cp: op.cp, Actions: Actions(ActAdopt), Why: "pre-existing PingOne user matched by " + rule}
+	n.setUserID(u.ID)
 	want := d.attributes()
 	current := make(map[string]string, len(want))
 	for k := range want {
 		current[k] = u.Attributes[k]
 	}
-	n.Changes = attrChanges(current, want)
+	n.setChanges(attrChanges(current, want))
 	if op.ToPopulation != "" && op.ToPopulation != u.PopulationID {
-		n.FromPopulation, n.ToPopulation = u.PopulationID, op.ToPopulation
+		n.ToPopulation = op.ToPopulation
+		n.setFrom(u.PopulationID)
 		n.Actions = n.Actions.With(ActMove)
 	} else {
 		n.ToPopulation = u.PopulationID
@@ -262,7 +263,7 @@ func (e *Engine) apply(ctx context.Context, job *Job, ops []Op, rep *Report, opt
 			if r.failure != "" {
 				failed++
 				op := &ops[r.k]
-				rep.Failures = append(rep.Failures, Failure{Anchor: op.Anchor, Username: op.Username(), Actions: op.Actions.List(), Error: r.failure})
+				rep.Failures = append(rep.Failures, Failure{Anchor: op.Anchor(), Username: op.Username(), Actions: op.Actions.List(), Error: r.failure})
 			}
 		}
 		done += len(batch)
@@ -309,7 +310,7 @@ func (e *Engine) execute(ctx context.Context, job *Job, op *Op, log *zap.Logger)
 	if op.cp != nil {
 		cp = *op.cp
 	} else {
-		cp = state.Checkpoint{Anchor: op.Anchor, FirstSeen: now}
+		cp = state.Checkpoint{Anchor: op.Anchor(), FirstSeen: now}
 	}
 	cp.LastSeen = now
 	var d *mapper.Desired
@@ -326,7 +327,7 @@ func (e *Engine) execute(ctx context.Context, job *Job, op *Op, log *zap.Logger)
 		} else if d != nil {
 			cp.Hash = d.Hash
 		}
-		log.Warn("operation failed", zap.String("anchor", op.Anchor), zap.Stringer("actions", op.Actions), zap.Error(err))
+		log.Warn("operation failed", zap.String("anchor", op.Anchor()), zap.Stringer("actions", op.Actions), zap.Error(err))
 		return cp
 	}
 
@@ -334,12 +335,12 @@ func (e *Engine) execute(ctx context.Context, job *Job, op *Op, log *zap.Logger)
 		u, err := e.Target.CreateUser(ctx, op.ToPopulation, d.Attributes)
 		if err != nil {
 			if !pingone.IsUniquenessViolation(err) {
-				return fail(fmt.Errorf("create user anchor=%s: %w", op.Anchor, err), state.StatusFailed)
+				return fail(fmt.Errorf("create user anchor=%s: %w", op.Anchor(), err), state.StatusFailed)
 			}
 			adopted, reason, lerr := e.resolveExisting(ctx, job, op)
 			switch {
 			case lerr != nil:
-				return fail(fmt.Errorf("create user anchor=%s: %w; then look up the existing user: %w", op.Anchor, err, lerr), state.StatusFailed)
+				return fail(fmt.Errorf("create user anchor=%s: %w; then look up the existing user: %w", op.Anchor(), err, lerr), state.StatusFailed)
 			case reason != "":
 				op.Actions, op.Why = Actions(ActNoop), "conflict: "+reason
 				return fail(errors.New(reason), state.StatusConflict)
@@ -347,15 +348,15 @@ func (e *Engine) execute(ctx context.Context, job *Job, op *Op, log *zap.Logger)
 			*op = adopted
 			return e.execute(ctx, job, op, log)
 		}
-		log.Info("user created", zap.String("anchor", op.Anchor), zap.String("user_id", u.ID))
-		op.UserID = u.ID
+		log.Info("user created", zap.String("anchor", op.Anchor()), zap.String("user_id", u.ID))
+		op.setUserID(u.ID)
 		return e.synced(cp, u.ID, d, op.ToPopulation, true)
 	}
 
-	id := op.UserID
+	id := op.UserID()
 	if op.Has(ActAdopt) || op.Has(ActUpdate) {
 		set, clear := map[string]string{}, []string(nil)
-		for _, c := range op.Changes {
+		for _, c := range op.changes() {
 			if c.New == "" {
 				clear = append(clear, c.Attribute)
 			} else {
@@ -366,13 +367,13 @@ func (e *Engine) execute(ctx context.Context, job *Job, op *Op, log *zap.Logger)
 			if _, err := e.Target.UpdateUser(ctx, id, set, clear); err != nil {
 				if pingone.IsNotFound(err) {
 					cp.UserID = ""
-					return fail(fmt.Errorf("update user anchor=%s id=%s: deleted in PingOne outside syncd; it will be created again next run: %w", op.Anchor, id, err), state.StatusFailed)
+					return fail(fmt.Errorf("update user anchor=%s id=%s: deleted in PingOne outside syncd; it will be created again next run: %w", op.Anchor(), id, err), state.StatusFailed)
 				}
-				return fail(fmt.Errorf("update user anchor=%s id=%s: %w", op.Anchor, id, err), state.StatusFailed)
+				return fail(fmt.Errorf("update user anchor=%s id=%s: %w", op.Anchor(), id, err), state.StatusFailed)
 			}
 		}
 		if op.Has(ActAdopt) {
-			log.Info("user adopted", zap.String("anchor", op.Anchor), zap.String("user_id", id))
+			log.Info("user adopted", zap.String("anchor", op.Anchor()), zap.String("user_id", id))
 			cp.UserID = id
 			// Until the enable/disable step succeeds, the user is as it was.
 			cp.Enabled = d.Enabled
@@ -385,17 +386,17 @@ func (e *Engine) execute(ctx context.Context, job *Job, op *Op, log *zap.Logger)
 		} else {
 			// Drift repair of a user whose record this read did not carry
 			// (a delta read, a rejected record): back to what was applied.
-			cp.Attributes = encodeAttrs(applyChanges(decodeAttrs(cp.Attributes), op.Changes))
+			cp.Attributes = encodeAttrs(applyChanges(decodeAttrs(cp.Attributes), op.changes()))
 		}
 		if op.Has(ActUpdate) {
-			log.Info("user updated", zap.String("anchor", op.Anchor), zap.String("user_id", id), zap.Int("attributes", len(op.Changes)))
+			log.Info("user updated", zap.String("anchor", op.Anchor()), zap.String("user_id", id), zap.Int("attributes", len(op.changes())))
 		}
 	}
 	if op.Has(ActMove) {
 		if err := e.Target.SetPopulation(ctx, id, op.ToPopulation); err != nil {
-			return fail(fmt.Errorf("move user anchor=%s id=%s to population %s: %w", op.Anchor, id, op.ToPopulation, err), state.StatusFailed)
+			return fail(fmt.Errorf("move user anchor=%s id=%s to population %s: %w", op.Anchor(), id, op.ToPopulation, err), state.StatusFailed)
 		}
-		log.Info("user moved", zap.String("anchor", op.Anchor), zap.String("user_id", id), zap.String("population_id", op.ToPopulation))
+		log.Info("user moved", zap.String("anchor", op.Anchor()), zap.String("user_id", id), zap.String("population_id", op.ToPopulation))
 	}
 	if op.ToPopulation != "" {
 		cp.PopulationID = op.ToPopulation
@@ -403,13 +404,13 @@ func (e *Engine) execute(ctx context.Context, job *Job, op *Op, log *zap.Logger)
 	if op.Has(ActEnable) || op.Has(ActDisable) {
 		enabled := op.Has(ActEnable)
 		if err := e.Target.SetEnabled(ctx, id, enabled); err != nil {
-			return fail(fmt.Errorf("set enabled=%t user anchor=%s id=%s: %w", enabled, op.Anchor, id, err), state.StatusFailed)
+			return fail(fmt.Errorf("set enabled=%t user anchor=%s id=%s: %w", enabled, op.Anchor(), id, err), state.StatusFailed)
 		}
 		cp.Enabled = enabled
 		if enabled {
-			log.Info("user enabled", zap.String("anchor", op.Anchor), zap.String("user_id", id))
+			log.Info("user enabled", zap.String("anchor", op.Anchor()), zap.String("user_id", id))
 		} else {
-			log.Info("user disabled", zap.String("anchor", op.Anchor), zap.String("user_id", id))
+			log.Info("user disabled", zap.String("anchor", op.Anchor()), zap.String("user_id", id))
 		}
 	}
 	if d == nil {

@@ -37,27 +37,89 @@ type Change struct {
 }
 
 // Op is everything one run plans for one anchor. A run holds one per
-// managed or mapped anchor, so it is kept small: a million-user initial
-// sync plans a million of them.
+// mapped or managed anchor, so it is kept small (64 bytes): a
+// million-user initial sync plans a million of them. What only some
+// operations carry (a user id of their own, attribute changes, a
+// population to move from) hangs off more; the rest is read from the
+// desired record and the checkpoint it was planned from. Its JSON form
+// (MarshalJSON) is the report's.
 type Op struct {
-	Anchor  string    `json:"anchor"`
-	UserID  string    `json:"user_id,omitempty"`
-	Actions ActionSet `json:"actions"`
+	desired *record // nil when the source has no record for the anchor
+	cp      *state.Checkpoint
+	more    *opMore
+	// ToPopulation is the population id a create puts the user in, or a
+	// move moves it to.
+	ToPopulation string
+	// Why says which rule decided, with the value that decided it.
+	Why     string
+	Actions ActionSet
 	// failed is set by apply when the op failed (the error is in the
 	// report's failures).
 	failed bool
-	// Changes lists attribute changes for adopt and update; a create's are
-	// all of its desired values (AttributeChanges).
-	Changes []Change `json:"changes,omitempty"`
-	// FromPopulation and ToPopulation are population ids, set for move
-	// (and ToPopulation for create).
-	FromPopulation string `json:"from_population,omitempty"`
-	ToPopulation   string `json:"to_population,omitempty"`
-	// Why says which rule decided, with the value that decided it.
-	Why string `json:"why"`
+}
 
-	desired *record // nil when the source has no record for the anchor
-	cp      *state.Checkpoint
+// opMore holds what some operations carry besides the common fields.
+type opMore struct {
+	userID    string // when not the checkpoint's: adopted, created, re-created
+	hasUserID bool
+	changes   []Change
+	from      string
+}
+
+func (o *Op) extra() *opMore {
+	if o.more == nil {
+		o.more = &opMore{}
+	}
+	return o.more
+}
+
+// Anchor is the record's anchor.
+func (o *Op) Anchor() string {
+	if o.desired != nil {
+		return o.desired.anchor
+	}
+	return o.cp.Anchor
+}
+
+// UserID is the PingOne user's id, when there is one.
+func (o *Op) UserID() string {
+	switch {
+	case o.more != nil && o.more.hasUserID:
+		return o.more.userID
+	case o.cp != nil:
+		return o.cp.UserID
+	}
+	return ""
+}
+
+func (o *Op) setUserID(id string) { m := o.extra(); m.userID, m.hasUserID = id, true }
+
+// FromPopulation is the population id a move moves the user from.
+func (o *Op) FromPopulation() string {
+	if o.more == nil {
+		return ""
+	}
+	return o.more.from
+}
+
+// changes are the attribute changes of an adopt or update.
+func (o *Op) changes() []Change {
+	if o.more == nil {
+		return nil
+	}
+	return o.more.changes
+}
+
+func (o *Op) setChanges(cs []Change) {
+	if cs != nil || o.more != nil {
+		o.extra().changes = cs
+	}
+}
+
+func (o *Op) setFrom(p string) {
+	if p != "" || o.more != nil {
+		o.extra().from = p
+	}
 }
 
 // Has reports whether the op includes action a.
@@ -159,20 +221,24 @@ func (s *ActionSet) UnmarshalJSON(b []byte) error {
 // of the desired attributes, computed on demand rather than held: a
 // million-user initial sync need not keep every value twice.
 func (o *Op) AttributeChanges() []Change {
-	if o.Changes == nil && o.Has(ActCreate) && o.desired != nil {
-		return attrChanges(nil, o.desired.attributes())
+	if cs := o.changes(); cs != nil || !o.Has(ActCreate) || o.desired == nil {
+		return cs
 	}
-	return o.Changes
+	return attrChanges(nil, o.desired.attributes())
 }
 
-// MarshalJSON writes the op with its username and attribute changes (see
-// AttributeChanges).
+// MarshalJSON writes the op as reports show it.
 func (o Op) MarshalJSON() ([]byte, error) {
-	type plain Op // the same fields, without this method
 	return json.Marshal(struct {
-		plain
-		Username string `json:"username,omitempty"`
-	}{plain(o), o.Username()})
+		Anchor         string    `json:"anchor"`
+		Username       string    `json:"username,omitempty"`
+		UserID         string    `json:"user_id,omitempty"`
+		Actions        ActionSet `json:"actions"`
+		Changes        []Change  `json:"changes,omitempty"`
+		FromPopulation string    `json:"from_population,omitempty"`
+		ToPopulation   string    `json:"to_population,omitempty"`
+		Why            string    `json:"why"`
+	}{o.Anchor(), o.Username(), o.UserID(), o.Actions, o.AttributeChanges(), o.FromPopulation(), o.ToPopulation, o.Why})
 }
 
 // writes reports whether applying the op calls PingOne.
@@ -238,16 +304,13 @@ func diff(in diffInput) []Op {
 				popID = cp.PopulationID // not looked up: the same population (samePopulation)
 			}
 			op = planPresent(d, cp, popID)
-			op.Anchor, op.desired, op.cp = d.anchor, d, cp
+			op.desired, op.cp = d, cp
 			i++
 		} else {
 			cp := in.checkpoints[gone[j]]
 			op = planAbsent(gone[j], cp, in)
-			op.Anchor, op.cp = gone[j], cp
+			op.cp = cp
 			j++
-		}
-		if op.UserID == "" && op.cp != nil {
-			op.UserID = op.cp.UserID
 		}
 		ops = append(ops, op)
 	}
@@ -281,13 +344,14 @@ func planPresent(d *record, cp *state.Checkpoint, popID string) Op {
 		op.Why = "unchanged"
 		return op
 	}
-	op.Changes = attrChanges(decodeAttrs(cp.Attributes), d.attributes())
-	if len(op.Changes) > 0 {
+	op.setChanges(attrChanges(decodeAttrs(cp.Attributes), d.attributes()))
+	if len(op.changes()) > 0 {
 		op.Actions = op.Actions.With(ActUpdate)
 	}
 	if popID != cp.PopulationID {
 		op.Actions = op.Actions.With(ActMove)
-		op.FromPopulation, op.ToPopulation = cp.PopulationID, popID
+		op.ToPopulation = popID
+		op.setFrom(cp.PopulationID)
 	}
 	switch {
 	case d.enabled && !cp.Enabled:
@@ -334,9 +398,9 @@ func whyPresent(op Op, d *record) string {
 	case op.Actions == Actions(ActMove):
 		return fmt.Sprintf("population rule now gives %q", d.population())
 	}
-	n := len(op.Changes)
+	n := len(op.changes())
 	if n == 1 {
-		return "changed in the source: " + op.Changes[0].Attribute
+		return "changed in the source: " + op.changes()[0].Attribute
 	}
 	return fmt.Sprintf("changed in the source: %d attributes", n)
 }
@@ -433,15 +497,15 @@ func planDigest(ops []Op) string {
 		if !op.writes() && !op.Has(ActReject) {
 			continue
 		}
-		w(op.Anchor, op.UserID, op.FromPopulation, op.ToPopulation)
+		w(op.Anchor(), op.UserID(), op.FromPopulation(), op.ToPopulation)
 		for _, a := range op.Actions.List() {
 			w(string(a))
 		}
-		if op.Changes == nil && op.desired != nil {
+		if op.changes() == nil && op.desired != nil {
 			hb = op.desired.appendHash(hb[:0])
 			w("desired", string(hb)) // a create: its hash covers every attribute
 		}
-		for _, c := range op.Changes {
+		for _, c := range op.changes() {
 			w(c.Attribute, c.Old, c.New)
 		}
 	}

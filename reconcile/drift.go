@@ -74,13 +74,15 @@ func (e *Engine) verify(ctx context.Context, job *Job, ops []Op, popIDs map[stri
 		}
 		u, ok := actual[cp.UserID]
 		if !ok {
-			d := Drift{Anchor: op.Anchor, Username: cp.Username, UserID: cp.UserID, Deleted: true, Repaired: repair && op.desired != nil}
+			d := Drift{Anchor: op.Anchor(), Username: cp.Username, UserID: cp.UserID, Deleted: true, Repaired: repair && op.desired != nil}
 			drifts = append(drifts, d)
 			if d.Repaired {
 				// Gone from PingOne: create it again, carrying its anchor.
-				op.Actions, op.UserID, op.Why = Actions(ActCreate), "", "drift: deleted in PingOne outside syncd"
-				op.ToPopulation, op.FromPopulation = popIDs[op.desired.population()], ""
-				op.Changes = nil // a create's changes are its desired attributes
+				op.Actions, op.Why = Actions(ActCreate), "drift: deleted in PingOne outside syncd"
+				op.setUserID("")
+				op.ToPopulation = popIDs[op.desired.population()]
+				op.setFrom("")
+				op.setChanges(nil) // a create's changes are its desired attributes
 				c := *cp
 				c.UserID = ""
 				op.cp = &c
@@ -105,7 +107,7 @@ func (e *Engine) verify(ctx context.Context, job *Job, ops []Op, popIDs map[stri
 			}
 		}
 		last := decodeAttrs(cp.Attributes)
-		d := Drift{Anchor: op.Anchor, Username: cp.Username, UserID: cp.UserID}
+		d := Drift{Anchor: op.Anchor(), Username: cp.Username, UserID: cp.UserID}
 		drifted := false
 		for _, c := range attrChanges(last, now) {
 			// A value PingOne holds that differs from the one syncd applied.
@@ -146,8 +148,9 @@ func (e *Engine) verify(ctx context.Context, job *Job, ops []Op, popIDs map[stri
 		if acts == 0 {
 			continue
 		}
-		op.Actions, op.Changes = acts, changes
-		op.FromPopulation, op.ToPopulation = u.PopulationID, wantPop
+		op.Actions, op.ToPopulation = acts, wantPop
+		op.setChanges(changes)
+		op.setFrom(u.PopulationID)
 		op.Why = "drift: changed in PingOne outside syncd"
 		// The checkpoint must describe PingOne as it is, so that a failed
 		// repair is retried.

@@ -304,7 +304,7 @@ func (e *Engine) run(ctx context.Context, job *Job, opts Options, rep *Report, l
 	if opts.DryRun {
 		for i := range ops {
 			if ops[i].writes() && log.Core().Enabled(zap.DebugLevel) {
-				log.Debug("would apply", zap.String("anchor", ops[i].Anchor), zap.Stringer("actions", ops[i].Actions))
+				log.Debug("would apply", zap.String("anchor", ops[i].Anchor()), zap.Stringer("actions", ops[i].Actions))
 			}
 		}
 		countRejects(rep, ops)

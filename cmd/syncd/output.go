@@ -110,7 +110,7 @@ func printOps(w io.Writer, r *reconcile.Report) {
 			fmt.Fprintf(w, "  … %d more operations (use --output json or --report FILE for all)\n", len(r.Operations)-i)
 			break
 		}
-		fmt.Fprintf(w, "  %s %-16s %-28s %s  (%s)\n", mark(op.Actions), op.Actions, clip(op.Username(), 28), clip(op.Anchor, 40), op.Why)
+		fmt.Fprintf(w, "  %s %-16s %-28s %s  (%s)\n", mark(op.Actions), op.Actions, clip(op.Username(), 28), clip(op.Anchor(), 40), op.Why)
 		for _, c := range op.AttributeChanges() {
 			switch {
 			case c.Old == "":
@@ -121,8 +121,8 @@ func printOps(w io.Writer, r *reconcile.Report) {
 				fmt.Fprintf(w, "      %s: %q → %q\n", c.Attribute, c.Old, c.New)
 			}
 		}
-		if op.FromPopulation != "" && op.FromPopulation != op.ToPopulation {
-			fmt.Fprintf(w, "      population: %s → %s\n", op.FromPopulation, op.ToPopulation)
+		if from := op.FromPopulation(); from != "" && from != op.ToPopulation {
+			fmt.Fprintf(w, "      population: %s → %s\n", from, op.ToPopulation)
 		}
 	}
 	for i, rj := range r.Rejects {
