@@ -40,8 +40,8 @@ func (c *candidates) add(u pingone.User) {
 // checkpoints at all — a first run, or a lost state database — since that is
 // when pre-existing users are expected; later runs discover a pre-existing
 // user from the create's uniqueness violation instead, at no extra call.
-func (e *Engine) planAdoptions(ctx context.Context, job *Job, ops []Op, cps map[string]*state.Checkpoint) error {
-	if len(cps) > 0 {
+func (e *Engine) planAdoptions(ctx context.Context, job *Job, ops []Op, checkpoints int) error {
+	if checkpoints > 0 {
 		return nil
 	}
 	creates := 0

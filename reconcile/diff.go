@@ -249,13 +249,13 @@ func (o *Op) writes() bool {
 // diffInput is everything the diff needs; it is pure data so the rules can
 // be tested (and property-tested) without a source, a store or PingOne.
 type diffInput struct {
-	desired     *records          // sorted by anchor
-	popIDs      map[string]string // configured population (name or id) -> id
-	rejected    map[string]string // anchor -> reason, for anchors rejected this run
-	outOfScope  map[string]bool
-	deleted     map[string]bool // delta reads: deletions the source reported
-	complete    bool            // a full read that ended without error
-	checkpoints map[string]*state.Checkpoint
+	desired    *records          // sorted by anchor
+	popIDs     map[string]string // configured population (name or id) -> id
+	rejected   map[string]string // anchor -> reason, for anchors rejected this run
+	outOfScope map[string]bool
+	deleted    map[string]bool // delta reads: deletions the source reported
+	complete   bool            // a full read that ended without error
+	paired     pairing         // each record's checkpoint, and those of anchors not read
 }
 
 // diff plans one op per anchor, sorted by anchor. These are the sync rules:
@@ -271,34 +271,14 @@ type diffInput struct {
 //   - a managed user whose record is rejected this run is left as it is;
 //   - a checkpoint in conflict is retried only when the desired user changed.
 func diff(in diffInput) []Op {
-	recs := in.desired
+	recs, gone := in.desired, in.paired.gone
 	n := recs.len()
-	cps := make([]*state.Checkpoint, n)
-	matched := 0
-	for i := 0; i < n; i++ {
-		if cp, ok := in.checkpoints[recs.at(i).anchor]; ok {
-			cps[i] = cp
-			matched++
-		}
-	}
-	// Anchors syncd manages that this read did not carry.
-	var gone []string
-	if matched < len(in.checkpoints) {
-		gone = make([]string, 0, len(in.checkpoints)-matched)
-		for a := range in.checkpoints {
-			if in.desired.find(a) == nil {
-				gone = append(gone, a)
-			}
-		}
-		sort.Strings(gone)
-	}
-
 	ops := make([]Op, 0, n+len(gone))
 	i, j := 0, 0
 	for i < n || j < len(gone) {
 		var op Op
-		if j == len(gone) || (i < n && recs.at(i).anchor < gone[j]) {
-			d, cp := recs.at(i), cps[i]
+		if j == len(gone) || (i < n && recs.at(i).anchor < gone[j].Anchor) {
+			d, cp := recs.at(i), in.paired.of[i]
 			popID, ok := in.popIDs[d.population()]
 			if !ok && cp != nil {
 				popID = cp.PopulationID // not looked up: the same population (samePopulation)
@@ -307,8 +287,8 @@ func diff(in diffInput) []Op {
 			op.desired, op.cp = d, cp
 			i++
 		} else {
-			cp := in.checkpoints[gone[j]]
-			op = planAbsent(gone[j], cp, in)
+			cp := gone[j]
+			op = planAbsent(cp.Anchor, cp, in)
 			op.cp = cp
 			j++
 		}

@@ -236,16 +236,15 @@ func (e *Engine) run(ctx context.Context, job *Job, opts Options, rep *Report, l
 	// Read and map, while the checkpoints load from state on the side: the
 	// two are independent until the diff.
 	type loaded struct {
-		cps    map[string]*state.Checkpoint
-		active int
-		err    error
+		cps *checkpoints
+		err error
 	}
 	lctx, cancelLoad := context.WithCancel(ctx)
 	defer cancelLoad()
 	loadc := make(chan loaded, 1)
 	go func() {
-		cps, active, err := e.loadCheckpoints(lctx, job.Name)
-		loadc <- loaded{cps, active, err}
+		cps, err := e.loadCheckpoints(lctx, job.Name)
+		loadc <- loaded{cps, err}
 	}()
 	t0 := e.now()
 	rd, err := e.read(ctx, job, sources.ReadRequest{Cursor: srcCursor, Full: full, Attributes: job.Mapper.SourceAttributes()}, rep, opts)
@@ -262,19 +261,23 @@ func (e *Engine) run(ctx context.Context, job *Job, opts Options, rep *Report, l
 	if ld.err != nil {
 		return ld.err
 	}
-	cps, active := ld.cps, ld.active
-	popIDs, err := e.resolvePopulations(ctx, rd, rep, func(d *record) bool {
-		return opts.Verify || job.Verify || !samePopulation(d, cps[d.anchor])
+	cps, active := ld.cps, ld.cps.active
+	paired := pair(rd.desired, cps)
+	popIDs, rejected, err := e.resolvePopulations(ctx, rd, rep, func(i int, d *record) bool {
+		return opts.Verify || job.Verify || !samePopulation(d, paired.of[i])
 	})
 	if err != nil {
 		return err
 	}
+	if rejected {
+		paired = pair(rd.desired, cps) // records were taken out
+	}
 	in := diffInput{
 		desired: rd.desired, popIDs: popIDs, rejected: rd.rejected, outOfScope: rd.outOfScope,
-		deleted: rd.deleted, complete: rd.complete, checkpoints: cps,
+		deleted: rd.deleted, complete: rd.complete, paired: paired,
 	}
 	ops := diff(in)
-	if err := e.planAdoptions(ctx, job, ops, cps); err != nil {
+	if err := e.planAdoptions(ctx, job, ops, cps.len()); err != nil {
 		return err
 	}
 	if opts.Verify || job.Verify {
@@ -473,28 +476,12 @@ func (e *Engine) read(ctx context.Context, job *Job, req sources.ReadRequest, re
 	return res, nil
 }
 
-func (e *Engine) loadCheckpoints(ctx context.Context, job string) (map[string]*state.Checkpoint, int, error) {
-	cps := map[string]*state.Checkpoint{}
-	active := 0
-	err := e.Store.Checkpoints(ctx, job, func(c state.Checkpoint) error {
-		cps[c.Anchor] = &c
-		if c.UserID != "" && c.Enabled {
-			active++
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, 0, fmt.Errorf("load checkpoints: %w", err)
-	}
-	return cps, active, nil
-}
-
 // resolvePopulations turns each configured population (name or id) that a
 // record needing work uses into an id, one look-up per distinct value per
 // run. A run in which nothing changed looks up nothing. Records whose
 // population does not exist are rejected, naming it.
-func (e *Engine) resolvePopulations(ctx context.Context, rd *readResult, rep *Report, need func(*record) bool) (map[string]string, error) {
-	ids := map[string]string{}
+func (e *Engine) resolvePopulations(ctx context.Context, rd *readResult, rep *Report, need func(int, *record) bool) (ids map[string]string, rejected bool, err error) {
+	ids = map[string]string{}
 	missing := map[string]error{}
 	for i := 0; i < rd.desired.len(); i++ {
 		d := rd.desired.at(i)
@@ -505,7 +492,7 @@ func (e *Engine) resolvePopulations(ctx context.Context, rd *readResult, rep *Re
 		if _, ok := missing[p]; ok {
 			continue
 		}
-		if !need(d) {
+		if !need(i, d) {
 			continue
 		}
 		id, err := e.Target.ResolvePopulation(ctx, p)
@@ -514,12 +501,12 @@ func (e *Engine) resolvePopulations(ctx context.Context, rd *readResult, rep *Re
 				missing[p] = err
 				continue
 			}
-			return nil, fmt.Errorf("resolve population %q: %w", p, err)
+			return nil, false, fmt.Errorf("resolve population %q: %w", p, err)
 		}
 		ids[p] = id
 	}
 	if len(missing) == 0 {
-		return ids, nil
+		return ids, false, nil
 	}
 	rd.desired.filter(func(d *record) bool {
 		err, ok := missing[d.population()]
@@ -531,7 +518,7 @@ func (e *Engine) resolvePopulations(ctx context.Context, rd *readResult, rep *Re
 		rd.rejected[d.anchor] = reason
 		return false
 	})
-	return ids, nil
+	return ids, true, nil
 }
 
 // A saved cursor is "syncd1 <config digest>\n" followed by the source's

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"pgregory.net/rapid"
 
 	"github.com/syncd/syncd/mapper"
+	"github.com/syncd/syncd/state"
 )
 
 // desiredGen draws mapped records the way the mapper makes them: a
@@ -217,4 +219,50 @@ func BenchmarkRecordsAdd(b *testing.B) {
 	for i := 0; b.Loop(); i++ {
 		s.add(&ds[i%len(ds)])
 	}
+}
+
+// pair is a merge of two sorted lists: every record gets its checkpoint or
+// nil, every other checkpoint is gone, in anchor order, whatever the
+// overlap (drawn at random, with the checkpoints in the store's order).
+func TestPair(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		recAnchors := rapid.SliceOfDistinct(rapid.StringMatching(`[a-e]{1,3}`), func(s string) string { return s }).Draw(t, "records")
+		cpAnchors := rapid.SliceOfDistinct(rapid.StringMatching(`[a-e]{1,3}`), func(s string) string { return s }).Draw(t, "checkpoints")
+		s := newRecords()
+		for _, a := range recAnchors {
+			attrs := map[string]string{"username": a}
+			s.add(&mapper.Desired{Anchor: a, Attributes: attrs, Population: "Staff", Hash: mapper.HashDesired(attrs, "Staff", false)})
+		}
+		s.sortByAnchor()
+		cs := &checkpoints{}
+		for _, a := range cpAnchors {
+			cs.list = append(cs.list, &state.Checkpoint{Anchor: a})
+		}
+		slices.SortFunc(cs.list, func(a, b *state.Checkpoint) int { return strings.Compare(a.Anchor, b.Anchor) })
+
+		p := pair(s, cs)
+		inRecs := map[string]bool{}
+		for i := 0; i < s.len(); i++ {
+			a := s.at(i).anchor
+			inRecs[a] = true
+			want := slices.Contains(cpAnchors, a)
+			if got := p.of[i]; (got != nil) != want || (got != nil && got.Anchor != a) {
+				t.Fatalf("record %q paired with %v, want a checkpoint: %t", a, got, want)
+			}
+		}
+		var wantGone []string
+		for _, a := range cpAnchors {
+			if !inRecs[a] {
+				wantGone = append(wantGone, a)
+			}
+		}
+		slices.Sort(wantGone)
+		var gotGone []string
+		for _, c := range p.gone {
+			gotGone = append(gotGone, c.Anchor)
+		}
+		if !slices.Equal(gotGone, wantGone) {
+			t.Fatalf("gone = %v, want %v", gotGone, wantGone)
+		}
+	})
 }
