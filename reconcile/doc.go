@@ -9,7 +9,10 @@
 //   - apply.go: batches, workers, minimal calls, per-user failures and
 //     checkpoints;
 //   - engine.go: the order of the phases, locks, runs and cursors;
-//   - report.go: what a person (table) or a machine (JSON) reads afterwards.
+//   - report.go: what a person (table) or a machine (JSON) reads afterwards;
+//   - records.go and checkpoints.go: how a run holds a million mapped
+//     records and checkpoints between the read and the apply (packed, in
+//     fixed blocks, sorted by anchor and paired by one merge).
 //
 // A run is a library call: Engine.Run(ctx, job, opts) needs no daemon around
 // it, which is how the end-to-end tests drive it.
