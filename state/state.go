@@ -106,6 +106,11 @@ type Store interface {
 	// order, without holding them all in memory. An error from fn stops the
 	// stream and is returned.
 	Checkpoints(ctx context.Context, job string, fn func(Checkpoint) error) error
+	// CheckpointsFor streams the job's checkpoints of the given anchors to
+	// fn, in no guaranteed order; anchors without one are skipped. A run
+	// that holds only a summary of every checkpoint fetches the few it
+	// needs whole this way. An error from fn stops the stream.
+	CheckpointsFor(ctx context.Context, job string, anchors []string, fn func(Checkpoint) error) error
 	// SaveCheckpoints upserts a batch of checkpoints in one transaction with
 	// set-based SQL: all are written or none is.
 	SaveCheckpoints(ctx context.Context, job string, cps []Checkpoint) error

@@ -375,7 +375,27 @@ func (s *Store) Runs(ctx context.Context, job string, limit int) ([]state.Run, e
 // halves the client's CPU per row against rows.Scan; anything else goes
 // through rows.Scan.
 func (s *Store) Checkpoints(ctx context.Context, job string, fn func(state.Checkpoint) error) error {
-	rows, err := s.pool.Query(ctx, checkpointsSQL, job)
+	return s.checkpoints(ctx, job, fn, checkpointsSQL, job)
+}
+
+// forBatch is how many anchors one CheckpointsFor query asks for.
+const forBatch = 10000
+
+// CheckpointsFor streams job's checkpoints of anchors to fn, asking for
+// forBatch anchors a query.
+func (s *Store) CheckpointsFor(ctx context.Context, job string, anchors []string, fn func(state.Checkpoint) error) error {
+	for len(anchors) > 0 {
+		n := min(len(anchors), forBatch)
+		if err := s.checkpoints(ctx, job, fn, checkpointsSQL+` AND anchor = ANY($2::text[])`, job, anchors[:n]); err != nil {
+			return err
+		}
+		anchors = anchors[n:]
+	}
+	return nil
+}
+
+func (s *Store) checkpoints(ctx context.Context, job string, fn func(state.Checkpoint) error, query string, args ...any) error {
+	rows, err := s.pool.Query(ctx, query, args...)
 	if err != nil {
 		return s.wrap("read checkpoints job="+job, err)
 	}

@@ -335,11 +335,38 @@ func (s *Store) Runs(ctx context.Context, job string, limit int) ([]state.Run, e
 
 // Checkpoints streams job's checkpoints to fn, one row at a time.
 func (s *Store) Checkpoints(ctx context.Context, job string, fn func(state.Checkpoint) error) error {
-	rows, err := s.r.QueryContext(ctx,
-		`SELECT anchor, user_id, username, population_id, enabled, hash, attributes,
-		        first_seen, last_seen, last_synced, status, last_error, failures,
-		        attributes IS NOT NULL
-		   FROM checkpoints WHERE job = ?`, job)
+	return s.checkpoints(ctx, job, fn, checkpointsSQL, job)
+}
+
+// checkpointsSQL reads a job's checkpoints; checkpoints scans its columns.
+const checkpointsSQL = `SELECT anchor, user_id, username, population_id, enabled, hash, attributes,
+        first_seen, last_seen, last_synced, status, last_error, failures,
+        attributes IS NOT NULL
+   FROM checkpoints WHERE job = ?`
+
+// forBatch is how many anchors one CheckpointsFor query asks for.
+const forBatch = 10000
+
+// CheckpointsFor streams job's checkpoints of anchors to fn. The anchors
+// go in as one JSON array parameter, forBatch a query.
+func (s *Store) CheckpointsFor(ctx context.Context, job string, anchors []string, fn func(state.Checkpoint) error) error {
+	for len(anchors) > 0 {
+		n := min(len(anchors), forBatch)
+		list, err := json.Marshal(anchors[:n])
+		if err != nil {
+			return fmt.Errorf("state %s: read checkpoints job=%s: %w", s.name, job, err)
+		}
+		err = s.checkpoints(ctx, job, fn, checkpointsSQL+` AND anchor IN (SELECT value FROM json_each(?))`, job, string(list))
+		if err != nil {
+			return err
+		}
+		anchors = anchors[n:]
+	}
+	return nil
+}
+
+func (s *Store) checkpoints(ctx context.Context, job string, fn func(state.Checkpoint) error, query string, args ...any) error {
+	rows, err := s.r.QueryContext(ctx, query, args...)
 	if err != nil {
 		return s.wrap("read checkpoints job="+job, err)
 	}

@@ -45,6 +45,7 @@ func Run(t *testing.T, b Backend) {
 		{"CheckpointsFirstSeenPreserved", testFirstSeenPreserved},
 		{"CheckpointsBatchSizes", testBatchSizes},
 		{"CheckpointsJobsIsolated", testJobsIsolated},
+		{"CheckpointsFor", testCheckpointsFor},
 		{"CheckpointsDuplicateAnchorLastWins", testDuplicateAnchor},
 		{"CheckpointsDelete", testDelete},
 		{"CheckpointsCountByStatus", testCountByStatus},
@@ -320,6 +321,59 @@ func testJobsIsolated(t *testing.T, b Backend) {
 	}
 	expect(t, s, "a", a)
 	expect(t, s, "b", bb[1:])
+}
+
+// CheckpointsFor returns exactly the named anchors' checkpoints of the job,
+// whole, over more anchors than one query asks for, with anchors that
+// have none, that belong to another job, or need quoting.
+func testCheckpointsFor(t *testing.T, b Backend) {
+	s := b.Open(t)
+	var cps []state.Checkpoint
+	for i := range 25000 {
+		cps = append(cps, checkpoint(i))
+	}
+	odd := checkpoint(99999)
+	odd.Anchor = `it's "quoted", \ and ünïcode; ' OR 1=1 --`
+	cps = append(cps, odd)
+	save(t, s, "job", cps)
+	other := checkpoint(7)
+	other.Anchor = "only-in-other-job"
+	save(t, s, "other", []state.Checkpoint{other})
+
+	want := map[string]state.Checkpoint{odd.Anchor: odd}
+	ask := []string{odd.Anchor, "no-such-anchor", other.Anchor}
+	for i := 0; i < 25000; i += 2 {
+		want[cps[i].Anchor] = cps[i]
+		ask = append(ask, cps[i].Anchor)
+	}
+	got := map[string]state.Checkpoint{}
+	err := s.CheckpointsFor(ctx(t), "job", ask, func(cp state.Checkpoint) error {
+		if _, dup := got[cp.Anchor]; dup {
+			return fmt.Errorf("anchor %s streamed twice", cp.Anchor)
+		}
+		got[cp.Anchor] = cp
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("CheckpointsFor: %v", err)
+	}
+	if len(got) != len(want) {
+		t.Errorf("CheckpointsFor: %d checkpoints, want %d", len(got), len(want))
+	}
+	for a, w := range want {
+		if g, ok := got[a]; !ok {
+			t.Fatalf("anchor %q missing", a)
+		} else if d := diff(g, w); d != "" {
+			t.Fatalf("anchor %q: %s", a, d)
+		}
+	}
+	if err := s.CheckpointsFor(ctx(t), "job", nil, func(state.Checkpoint) error { return errors.New("called") }); err != nil {
+		t.Fatalf("CheckpointsFor(no anchors): %v", err)
+	}
+	stop := errors.New("stop")
+	if err := s.CheckpointsFor(ctx(t), "job", ask, func(state.Checkpoint) error { return stop }); !errors.Is(err, stop) {
+		t.Fatalf("CheckpointsFor with a failing callback: %v, want the callback's error", err)
+	}
 }
 
 func testDuplicateAnchor(t *testing.T, b Backend) {
