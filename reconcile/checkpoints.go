@@ -2,29 +2,75 @@ package reconcile
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
-	"slices"
-	"strings"
 
 	"github.com/syncd/syncd/state"
 )
 
-// checkpoints holds a job's checkpoints as one run loaded them: in fixed
-// blocks rather than one allocation each, listed in anchor order rather
-// than in a map, so that pairing them with the records (also in anchor
-// order) is a single merge.
+// checkpoints is what one run holds of a job's checkpoints. Of every
+// checkpoint it keeps a summary (about 65 bytes), sorted by anchor, so that
+// pairing them with the records (also sorted) is a single merge and a
+// record found unchanged costs no more. A checkpoint is held whole (~550
+// bytes with its attribute values) only where the plan needs it: a record
+// that changed, an anchor to disable or leave as it is; those are fetched
+// with Store.CheckpointsFor once the read is done. A run that verifies
+// PingOne compares every managed user, so it holds all of them whole.
 type checkpoints struct {
-	blocks [][]state.Checkpoint
-	list   []*state.Checkpoint // sorted by anchor once loaded
+	sums  blocks[summary]
+	arena arena
+	full  map[string]*state.Checkpoint
 	// active counts the users syncd created or adopted and has enabled:
 	// the safety gate's base.
 	active int
 }
 
-func (e *Engine) loadCheckpoints(ctx context.Context, job string) (*checkpoints, error) {
-	cs := &checkpoints{}
+// summary is what the sync rules need of a checkpoint to see that nothing
+// is to be done for its anchor.
+type summary struct {
+	anchor string
+	hash   [32]byte
+	flags  uint8
+}
+
+const (
+	sumUser     = 1 << iota // the user exists in PingOne (a user id)
+	sumEnabled              // ... and is enabled
+	sumSettled              // status active or disabled: nothing pending
+	sumHash                 // hash holds the checkpoint's hash
+	sumConflict             // status conflict
+)
+
+var hashEncoding = base64.RawURLEncoding.Strict()
+
+func summarize(cp *state.Checkpoint) summary {
+	s := summary{anchor: cp.Anchor}
+	if cp.UserID != "" {
+		s.flags |= sumUser
+	}
+	if cp.Enabled {
+		s.flags |= sumEnabled
+	}
+	switch cp.Status {
+	case state.StatusActive, state.StatusDisabled:
+		s.flags |= sumSettled
+	case state.StatusConflict:
+		s.flags |= sumConflict
+	}
+	var src [43]byte // a mapper hash: 32 bytes as unpadded base64url
+	if len(cp.Hash) == len(src) {
+		copy(src[:], cp.Hash)
+		if n, err := hashEncoding.Decode(s.hash[:], src[:]); err == nil && n == len(s.hash) {
+			s.flags |= sumHash
+		}
+	}
+	return s
+}
+
+func (e *Engine) loadCheckpoints(ctx context.Context, job string, whole bool) (*checkpoints, error) {
+	cs := &checkpoints{full: map[string]*state.Checkpoint{}}
 	// A job has a handful of populations and statuses: one copy of each,
-	// not one per checkpoint.
+	// not one per checkpoint held whole.
 	shared := map[string]string{}
 	intern := func(s string) string {
 		if v, ok := shared[s]; ok {
@@ -34,15 +80,15 @@ func (e *Engine) loadCheckpoints(ctx context.Context, job string) (*checkpoints,
 		return s
 	}
 	err := e.Store.Checkpoints(ctx, job, func(c state.Checkpoint) error {
-		c.PopulationID, c.Status = intern(c.PopulationID), state.Status(intern(string(c.Status)))
-		if len(cs.list)%blockSize == 0 {
-			cs.blocks = append(cs.blocks, make([]state.Checkpoint, 0, blockSize))
-		}
-		b := &cs.blocks[len(cs.blocks)-1]
-		*b = append(*b, c)
-		cs.list = append(cs.list, &(*b)[len(*b)-1])
+		s := summarize(&c)
+		s.anchor = cs.arena.string(c.Anchor)
+		cs.sums.add(s)
 		if c.UserID != "" && c.Enabled {
 			cs.active++
+		}
+		if whole {
+			c.PopulationID, c.Status = intern(c.PopulationID), state.Status(intern(string(c.Status)))
+			cs.full[c.Anchor] = &c
 		}
 		return nil
 	})
@@ -50,35 +96,96 @@ func (e *Engine) loadCheckpoints(ctx context.Context, job string) (*checkpoints,
 		return nil, fmt.Errorf("load checkpoints: %w", err)
 	}
 	// Stores return checkpoints in their own order (a collation may not be
-	// Go's byte order): sort here. Already sorted input costs one pass.
-	slices.SortFunc(cs.list, func(a, b *state.Checkpoint) int { return strings.Compare(a.Anchor, b.Anchor) })
+	// Go's byte order): sort here. Sorted input costs one pass.
+	cs.sums.sortBy(func(a, b *summary) bool { return a.anchor < b.anchor })
 	return cs, nil
 }
 
-func (c *checkpoints) len() int { return len(c.list) }
+func (c *checkpoints) len() int { return c.sums.len() }
 
-// pairing is, for each record (by index), its checkpoint or nil, and the
-// checkpoints of anchors no record carries, in anchor order.
+// pairing is, for each record (by index), its checkpoint held whole, or
+// that it is unchanged, or neither (no checkpoint: new); and the
+// checkpoints of the anchors the read did not carry that the plan needs,
+// in anchor order. Skipped counts the anchors that need nothing and get
+// no operation: records unchanged, anchors absent whose users stay as
+// they are (SkippedConflicts of them in conflict).
 type pairing struct {
-	of   []*state.Checkpoint
-	gone []*state.Checkpoint
+	of               []*state.Checkpoint
+	unchanged        []bool
+	gone             []*state.Checkpoint
+	skipped          int
+	skippedConflicts int
 }
 
-// pair merges the records and the checkpoints, both sorted by anchor.
-func pair(recs *records, cps *checkpoints) pairing {
-	p := pairing{of: make([]*state.Checkpoint, recs.len())}
-	j := 0
-	for i := 0; i < recs.len(); i++ {
-		a := recs.at(i).anchor
-		for j < len(cps.list) && cps.list[j].Anchor < a {
-			p.gone = append(p.gone, cps.list[j])
-			j++
+// pair merges the records (in.desired) and the checkpoint summaries, both
+// sorted by anchor, and fetches the checkpoints the plan needs whole.
+// With all, nothing is skipped: every anchor gets its operation.
+func (e *Engine) pair(ctx context.Context, job string, in diffInput, cs *checkpoints, all bool) (pairing, error) {
+	recs := in.desired
+	n := recs.len()
+	p := pairing{of: make([]*state.Checkpoint, n), unchanged: make([]bool, n)}
+	type want struct {
+		rec    int // -1: an anchor the read did not carry
+		anchor string
+	}
+	var wants []want
+	absent := func(s *summary) {
+		if !all {
+			if acts, _ := absentAction(s.anchor, s.flags&sumUser != 0, s.flags&sumEnabled != 0, in); acts.Has(ActNoop) {
+				p.skipped++
+				if s.flags&sumConflict != 0 {
+					p.skippedConflicts++
+				}
+				return
+			}
 		}
-		if j < len(cps.list) && cps.list[j].Anchor == a {
-			p.of[i] = cps.list[j]
+		wants = append(wants, want{-1, s.anchor})
+	}
+	j := 0
+	for i := 0; i < n; i++ {
+		r := recs.at(i)
+		for ; j < cs.sums.len() && cs.sums.at(j).anchor < r.anchor; j++ {
+			absent(cs.sums.at(j))
+		}
+		if j < cs.sums.len() && cs.sums.at(j).anchor == r.anchor {
+			if s := cs.sums.at(j); !all && r.unchangedFrom(s) {
+				p.unchanged[i] = true
+				p.skipped++
+			} else {
+				wants = append(wants, want{i, s.anchor})
+			}
 			j++
 		}
 	}
-	p.gone = append(p.gone, cps.list[j:]...)
-	return p
+	for ; j < cs.sums.len(); j++ {
+		absent(cs.sums.at(j))
+	}
+
+	var fetch []string
+	for _, w := range wants {
+		if _, ok := cs.full[w.anchor]; !ok {
+			fetch = append(fetch, w.anchor)
+		}
+	}
+	if len(fetch) > 0 {
+		err := e.Store.CheckpointsFor(ctx, job, fetch, func(c state.Checkpoint) error {
+			cs.full[c.Anchor] = &c
+			return nil
+		})
+		if err != nil {
+			return pairing{}, fmt.Errorf("load %d checkpoints: %w", len(fetch), err)
+		}
+	}
+	for _, w := range wants {
+		cp, ok := cs.full[w.anchor]
+		if !ok {
+			return pairing{}, fmt.Errorf("load checkpoints: the checkpoint of anchor %q disappeared during the run (another syncd process changed this job's state): run again", w.anchor)
+		}
+		if w.rec >= 0 {
+			p.of[w.rec] = cp
+		} else {
+			p.gone = append(p.gone, cp)
+		}
+	}
+	return p, nil
 }

@@ -258,7 +258,9 @@ type diffInput struct {
 	paired     pairing         // each record's checkpoint, and those of anchors not read
 }
 
-// diff plans one op per anchor, sorted by anchor. These are the sync rules:
+// diff plans one op per anchor that needs one, sorted by anchor (anchors
+// the pairing found needing nothing are only counted). These are the sync
+// rules:
 //
 //   - a record with no checkpoint is created (enabled, in its population,
 //     carrying its anchor), unless it is disabled in the source;
@@ -278,6 +280,10 @@ func diff(in diffInput) []Op {
 	for i < n || j < len(gone) {
 		var op Op
 		if j == len(gone) || (i < n && recs.at(i).anchor < gone[j].Anchor) {
+			if in.paired.unchanged[i] {
+				i++ // nothing to do: counted, not planned (pairing.skipped)
+				continue
+			}
 			d, cp := recs.at(i), in.paired.of[i]
 			popID, ok := in.popIDs[d.population()]
 			if !ok && cp != nil {
@@ -365,8 +371,18 @@ func samePopulation(d *record, cp *state.Checkpoint) bool {
 // applied (attributes, population name and enabled flag), so nothing is
 // compared field by field and its population name need not be resolved.
 func unchanged(d *record, cp *state.Checkpoint) bool {
-	return cp != nil && cp.UserID != "" && cp.Enabled == d.enabled && d.hashIs(cp.Hash) &&
-		(cp.Status == state.StatusActive || cp.Status == state.StatusDisabled)
+	if cp == nil {
+		return false
+	}
+	s := summarize(cp)
+	return d.unchangedFrom(&s)
+}
+
+// unchangedFrom is unchanged on a checkpoint's summary: the user exists,
+// nothing is pending for it, and the record hashes as last applied.
+func (d *record) unchangedFrom(s *summary) bool {
+	return s.flags&sumUser != 0 && s.flags&sumSettled != 0 && s.flags&sumHash != 0 &&
+		(s.flags&sumEnabled != 0) == d.enabled && s.hash == d.hash
 }
 
 func whyPresent(op Op, d *record) string {
@@ -386,36 +402,30 @@ func whyPresent(op Op, d *record) string {
 }
 
 func planAbsent(anchor string, cp *state.Checkpoint, in diffInput) Op {
-	var op Op
+	acts, why := absentAction(anchor, cp.UserID != "", cp.Enabled, in)
+	return Op{Actions: acts, Why: why}
+}
+
+// absentAction is what happens to a managed anchor that this read did not
+// carry as a record to sync, given whether its user exists in PingOne and
+// is enabled.
+func absentAction(anchor string, exists, enabled bool, in diffInput) (ActionSet, string) {
 	if reason, ok := in.rejected[anchor]; ok {
-		op.Actions = Actions(ActReject)
-		op.Why = "record rejected, user left as it is: " + reason
-		return op
+		return Actions(ActReject), "record rejected, user left as it is: " + reason
 	}
-	noop := func(why string) Op {
-		op.Actions, op.Why = Actions(ActNoop), why
-		return op
-	}
-	if cp.UserID == "" {
-		return noop("never created in PingOne")
-	}
-	if !cp.Enabled {
-		return noop("already disabled")
-	}
-	var why string
 	switch {
+	case !exists:
+		return Actions(ActNoop), "never created in PingOne"
+	case !enabled:
+		return Actions(ActNoop), "already disabled"
 	case in.outOfScope[anchor]:
-		why = "left the scope of the job"
+		return Actions(ActDisable), "left the scope of the job"
 	case in.deleted[anchor]:
-		why = "deleted in the source"
+		return Actions(ActDisable), "deleted in the source"
 	case in.complete:
-		why = "absent from a complete read of the source"
-	default:
-		return noop("not in this delta read")
+		return Actions(ActDisable), "absent from a complete read of the source"
 	}
-	op.Actions = Actions(ActDisable)
-	op.Why = why
-	return op
+	return Actions(ActNoop), "not in this delta read"
 }
 
 // attrChanges lists the managed attributes whose value differs, sorted:

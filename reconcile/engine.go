@@ -243,8 +243,9 @@ func (e *Engine) run(ctx context.Context, job *Job, opts Options, rep *Report, l
 	lctx, cancelLoad := context.WithCancel(ctx)
 	defer cancelLoad()
 	loadc := make(chan loaded, 1)
+	verify := opts.Verify || job.Verify
 	go func() {
-		cps, err := e.loadCheckpoints(lctx, job.Name)
+		cps, err := e.loadCheckpoints(lctx, job.Name, verify)
 		loadc <- loaded{cps, err}
 	}()
 	t0 := e.now()
@@ -271,20 +272,29 @@ func (e *Engine) run(ctx context.Context, job *Job, opts Options, rep *Report, l
 		return ld.err
 	}
 	cps, active := ld.cps, ld.cps.active
-	paired := pair(rd.desired, cps)
+	in := diffInput{
+		desired: rd.desired, rejected: rd.rejected, outOfScope: rd.outOfScope,
+		deleted: rd.deleted, complete: rd.complete,
+	}
+	// Verifying compares every managed user with PingOne: nothing is
+	// skipped then.
+	paired, err := e.pair(ctx, job.Name, in, cps, verify)
+	if err != nil {
+		return err
+	}
 	popIDs, rejected, err := e.resolvePopulations(ctx, rd, rep, func(i int, d *record) bool {
-		return opts.Verify || job.Verify || !samePopulation(d, paired.of[i])
+		return verify || (!paired.unchanged[i] && !samePopulation(d, paired.of[i]))
 	})
 	if err != nil {
 		return err
 	}
 	if rejected {
-		paired = pair(rd.desired, cps) // records were taken out
+		// Records were taken out: their anchors are now absent ones.
+		if paired, err = e.pair(ctx, job.Name, in, cps, verify); err != nil {
+			return err
+		}
 	}
-	in := diffInput{
-		desired: rd.desired, popIDs: popIDs, rejected: rd.rejected, outOfScope: rd.outOfScope,
-		deleted: rd.deleted, complete: rd.complete, paired: paired,
-	}
+	in.popIDs, in.paired = popIDs, paired
 	ops := diff(in)
 	if err := e.planAdoptions(ctx, job, ops, cps.len()); err != nil {
 		return err
@@ -319,8 +329,7 @@ func (e *Engine) run(ctx context.Context, job *Job, opts Options, rep *Report, l
 				log.Debug("would apply", zap.String("anchor", ops[i].Anchor()), zap.Stringer("actions", ops[i].Actions))
 			}
 		}
-		countRejects(rep, ops)
-		rep.countOps(ops)
+		rep.count(ops, paired)
 		return nil
 	}
 
@@ -328,8 +337,7 @@ func (e *Engine) run(ctx context.Context, job *Job, opts Options, rep *Report, l
 	t0 = e.now()
 	applyErr := e.apply(ctx, job, ops, rep, opts, log)
 	rep.Phases.Apply = e.now().Sub(t0)
-	countRejects(rep, ops)
-	rep.countOps(ops)
+	rep.count(ops, paired)
 	if applyErr != nil {
 		return applyErr
 	}
@@ -353,13 +361,18 @@ func report(opts Options, p Progress) {
 	}
 }
 
-func countRejects(rep *Report, ops []Op) {
-	rep.Counts.Rejected = len(rep.Rejects)
+// count fills the report's counts from the ops and the anchors the
+// pairing skipped, and keeps the ops worth listing (countOps).
+func (r *Report) count(ops []Op, p pairing) {
+	r.Counts.Rejected = len(r.Rejects)
 	for i := range ops {
 		if ops[i].cp != nil && ops[i].cp.Status == state.StatusConflict && ops[i].Has(ActNoop) {
-			rep.Counts.Conflicts++
+			r.Counts.Conflicts++
 		}
 	}
+	r.Counts.Conflicts += p.skippedConflicts
+	r.countOps(ops)
+	r.Counts.Unchanged += p.skipped
 }
 
 func (e *Engine) finishRun(ctx context.Context, run state.Run, rep *Report, runErr error, log *zap.Logger) {

@@ -3,8 +3,6 @@ package reconcile
 import (
 	"encoding/base64"
 	"fmt"
-	"sort"
-	"strings"
 
 	"github.com/syncd/syncd/mapper"
 )
@@ -17,12 +15,8 @@ import (
 // kept as raw bytes. A record is expanded back into a mapper.Desired only
 // when an operation needs all of its values (create, update, adopt).
 type records struct {
-	// blocks hold the records, blockSize to a block, in read order until
-	// sortByAnchor. Fixed blocks rather than one growing slice: growing a
-	// slice of a million records would copy it, and hold old and new
-	// copies at once, several times over.
-	blocks [][]record
-	n      int
+	// list holds the records in read order until sortByAnchor.
+	list blocks[record]
 
 	keys    []string // attribute paths, by index
 	keyIdx  map[string]int
@@ -31,14 +25,9 @@ type records struct {
 	pops    []string
 	popIdx  map[string]uint32
 
-	chunk   strings.Builder
+	arena   arena
 	scratch []byte
 }
-
-const blockSize = 8192
-
-// chunkSize is the size of one block of packed records.
-const chunkSize = 1 << 20
 
 func newRecords() *records {
 	return &records{keyIdx: map[string]int{}, popIdx: map[string]uint32{}, userKey: -1, extKey: -1}
@@ -77,21 +66,16 @@ func (s *records) add(d *mapper.Desired) {
 		buf = appendField(buf, v)
 	}
 	s.scratch = buf
-	r.set, r.data, r.enabled, r.pop = s, s.intern(buf), d.Enabled, s.population(d.Population)
+	r.set, r.data, r.enabled, r.pop = s, s.arena.bytes(buf), d.Enabled, s.population(d.Population)
 	r.anchor, _ = readField(r.data)
-	if s.n%blockSize == 0 {
-		s.blocks = append(s.blocks, make([]record, 0, blockSize))
-	}
-	b := &s.blocks[len(s.blocks)-1]
-	*b = append(*b, r)
-	s.n++
+	s.list.add(r)
 }
 
 // len returns the number of records.
-func (s *records) len() int { return s.n }
+func (s *records) len() int { return s.list.len() }
 
 // at returns record i. Its address is stable until filter or sortByAnchor.
-func (s *records) at(i int) *record { return &s.blocks[i/blockSize][i%blockSize] }
+func (s *records) at(i int) *record { return s.list.at(i) }
 
 func (s *records) key(k string) int {
 	i, ok := s.keyIdx[k]
@@ -119,62 +103,22 @@ func (s *records) population(p string) uint32 {
 	return i
 }
 
-// intern copies b into the current chunk and returns it as a string that
-// shares the chunk's memory. A strings.Builder never changes bytes it has
-// written, so the strings stay valid after the chunk is replaced.
-func (s *records) intern(b []byte) string {
-	if s.chunk.Cap()-s.chunk.Len() < len(b) {
-		if len(b) > chunkSize/8 {
-			return string(b)
-		}
-		s.chunk = strings.Builder{}
-		s.chunk.Grow(chunkSize)
-	}
-	start := s.chunk.Len()
-	s.chunk.Write(b)
-	return s.chunk.String()[start:]
-}
-
 // sortByAnchor sorts the records by anchor, the order of the plan.
-func (s *records) sortByAnchor() { sort.Sort(byAnchor{s}) }
-
-type byAnchor struct{ s *records }
-
-func (b byAnchor) Len() int           { return b.s.n }
-func (b byAnchor) Less(i, j int) bool { return b.s.at(i).anchor < b.s.at(j).anchor }
-func (b byAnchor) Swap(i, j int) {
-	x, y := b.s.at(i), b.s.at(j)
-	*x, *y = *y, *x
+func (s *records) sortByAnchor() {
+	s.list.sortBy(func(a, b *record) bool { return a.anchor < b.anchor })
 }
 
 // find returns the record with this anchor (records sorted), or nil.
 func (s *records) find(anchor string) *record {
-	i := sort.Search(s.n, func(i int) bool { return s.at(i).anchor >= anchor })
-	if i < s.n && s.at(i).anchor == anchor {
+	i := s.list.search(func(r *record) bool { return r.anchor >= anchor })
+	if i < s.len() && s.at(i).anchor == anchor {
 		return s.at(i)
 	}
 	return nil
 }
 
 // filter keeps the records for which keep is true, in order.
-func (s *records) filter(keep func(*record) bool) {
-	k := 0
-	for i := 0; i < s.n; i++ {
-		if r := s.at(i); keep(r) {
-			*s.at(k) = *r
-			k++
-		}
-	}
-	for i := k; i < s.n; i++ {
-		*s.at(i) = record{}
-	}
-	s.blocks = s.blocks[:(k+blockSize-1)/blockSize]
-	if k%blockSize != 0 {
-		last := &s.blocks[len(s.blocks)-1]
-		*last = (*last)[:k%blockSize]
-	}
-	s.n = k
-}
+func (s *records) filter(keep func(*record) bool) { s.list.filter(keep) }
 
 // pos returns where the record came from ("line 12", a DN).
 func (r *record) pos() string {

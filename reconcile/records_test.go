@@ -1,8 +1,10 @@
 package reconcile
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"sort"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/syncd/syncd/mapper"
 	"github.com/syncd/syncd/state"
+	"github.com/syncd/syncd/state/sqlitestate"
 )
 
 // desiredGen draws mapped records the way the mapper makes them: a
@@ -224,7 +227,9 @@ func BenchmarkRecordsAdd(b *testing.B) {
 // pair is a merge of two sorted lists: every record gets its checkpoint or
 // nil, every other checkpoint is gone, in anchor order, whatever the
 // overlap (drawn at random, with the checkpoints in the store's order).
-func TestPair(t *testing.T) {
+// With all, nothing is skipped and nothing fetched: every checkpoint is
+// held whole.
+func TestPairAll(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		recAnchors := rapid.SliceOfDistinct(rapid.StringMatching(`[a-e]{1,3}`), func(s string) string { return s }).Draw(t, "records")
 		cpAnchors := rapid.SliceOfDistinct(rapid.StringMatching(`[a-e]{1,3}`), func(s string) string { return s }).Draw(t, "checkpoints")
@@ -234,20 +239,26 @@ func TestPair(t *testing.T) {
 			s.add(&mapper.Desired{Anchor: a, Attributes: attrs, Population: "Staff", Hash: mapper.HashDesired(attrs, "Staff", false)})
 		}
 		s.sortByAnchor()
-		cs := &checkpoints{}
+		cs := &checkpoints{full: map[string]*state.Checkpoint{}}
 		for _, a := range cpAnchors {
-			cs.list = append(cs.list, &state.Checkpoint{Anchor: a})
+			c := &state.Checkpoint{Anchor: a, UserID: "u-" + a, Enabled: true, Status: state.StatusActive}
+			cs.sums.add(summarize(c))
+			cs.full[a] = c
 		}
-		slices.SortFunc(cs.list, func(a, b *state.Checkpoint) int { return strings.Compare(a.Anchor, b.Anchor) })
+		cs.sums.sortBy(func(a, b *summary) bool { return a.anchor < b.anchor })
 
-		p := pair(s, cs)
+		var e Engine // no store: nothing may be fetched
+		p, err := e.pair(context.Background(), "job", diffInput{desired: s, complete: true}, cs, true)
+		if err != nil {
+			t.Fatalf("pair: %v", err)
+		}
 		inRecs := map[string]bool{}
 		for i := 0; i < s.len(); i++ {
 			a := s.at(i).anchor
 			inRecs[a] = true
 			want := slices.Contains(cpAnchors, a)
-			if got := p.of[i]; (got != nil) != want || (got != nil && got.Anchor != a) {
-				t.Fatalf("record %q paired with %v, want a checkpoint: %t", a, got, want)
+			if got := p.of[i]; (got != nil) != want || (got != nil && got.Anchor != a) || p.unchanged[i] {
+				t.Fatalf("record %q paired with %v (unchanged %t), want a checkpoint: %t", a, got, p.unchanged[i], want)
 			}
 		}
 		var wantGone []string
@@ -261,8 +272,83 @@ func TestPair(t *testing.T) {
 		for _, c := range p.gone {
 			gotGone = append(gotGone, c.Anchor)
 		}
-		if !slices.Equal(gotGone, wantGone) {
-			t.Fatalf("gone = %v, want %v", gotGone, wantGone)
+		if !slices.Equal(gotGone, wantGone) || p.skipped != 0 {
+			t.Fatalf("gone = %v, want %v; skipped %d, want 0", gotGone, wantGone, p.skipped)
 		}
 	})
+}
+
+// fetchLog records which anchors a run fetched whole.
+type fetchLog struct {
+	state.Store
+	fetched []string
+}
+
+func (f *fetchLog) CheckpointsFor(ctx context.Context, job string, anchors []string, fn func(state.Checkpoint) error) error {
+	f.fetched = append(f.fetched, anchors...)
+	return f.Store.CheckpointsFor(ctx, job, anchors, fn)
+}
+
+// A run holds whole only the checkpoints its plan needs: a record that
+// changed, an anchor to disable. Unchanged records and absent anchors
+// whose users stay as they are are counted, not fetched.
+func TestPairFetchesOnlyWhatThePlanNeeds(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlitestate.Open(ctx, filepath.Join(t.TempDir(), "state.db"), sqlitestate.Options{AutoMigrate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	attrs := func(a string) map[string]string { return map[string]string{"username": "u" + a, "externalId": a} }
+	desired := func(a string) mapper.Desired {
+		return mapper.Desired{Anchor: a, Attributes: attrs(a), Population: "Staff", Enabled: true, Hash: mapper.HashDesired(attrs(a), "Staff", true)}
+	}
+	cp := func(a string, enabled bool, status state.Status) state.Checkpoint {
+		return state.Checkpoint{Anchor: a, UserID: "id-" + a, Username: "u" + a, PopulationID: "pop", Enabled: enabled,
+			Hash: mapper.HashDesired(attrs(a), "Staff", enabled), Attributes: EncodeAttributes(attrs(a)), Status: status}
+	}
+	changed := cp("b", true, state.StatusActive)
+	changed.Hash = mapper.HashDesired(map[string]string{"username": "old"}, "Staff", true)
+	never := state.Checkpoint{Anchor: "f", Status: state.StatusConflict, LastError: "username taken"}
+	if err := st.SaveCheckpoints(ctx, "job", []state.Checkpoint{
+		cp("a", true, state.StatusActive), changed, cp("d", true, state.StatusActive), cp("e", false, state.StatusDisabled), never,
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, complete := range []bool{true, false} {
+		recs := newRecords()
+		for _, a := range []string{"c", "b", "a"} {
+			d := desired(a)
+			recs.add(&d)
+		}
+		recs.sortByAnchor()
+		log := &fetchLog{Store: st}
+		e := &Engine{Store: log}
+		cs, err := e.loadCheckpoints(ctx, "job", false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := e.pair(ctx, "job", diffInput{desired: recs, complete: complete}, cs, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantFetched, wantGone, wantSkipped := []string{"b", "d"}, []string{"d"}, 3 // a unchanged; e disabled; f never created
+		if !complete {
+			wantFetched, wantGone, wantSkipped = []string{"b"}, nil, 4 // d: not in this delta read
+		}
+		slices.Sort(log.fetched)
+		var gone []string
+		for _, c := range p.gone {
+			gone = append(gone, c.Anchor)
+		}
+		if !slices.Equal(log.fetched, wantFetched) || !slices.Equal(gone, wantGone) || p.skipped != wantSkipped || p.skippedConflicts != 1 {
+			t.Fatalf("complete=%t: fetched %v, gone %v, skipped %d (%d conflicts); want %v, %v, %d (1)",
+				complete, log.fetched, gone, p.skipped, p.skippedConflicts, wantFetched, wantGone, wantSkipped)
+		}
+		// records sorted: a, b, c
+		if !p.unchanged[0] || p.of[0] != nil || p.unchanged[1] || p.of[1] == nil || p.of[1].Anchor != "b" || p.of[2] != nil || p.unchanged[2] {
+			t.Fatalf("complete=%t: pairing of a, b, c = %v / %v", complete, p.of, p.unchanged)
+		}
+	}
 }

@@ -36,6 +36,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -408,7 +409,12 @@ func childMain(o options) error {
 			return fmt.Errorf("seed state: %w", err)
 		}
 		seeded = time.Since(t)
-		runtime.GC() // the seeding's garbage is not the run's
+		// The seeding's memory is not the run's: return it, and restart
+		// the peak RSS count (Linux: writing 5 to clear_refs resets VmHWM).
+		debug.FreeOSMemory()
+		if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
+			return fmt.Errorf("reset the peak RSS after seeding: %w", err)
+		}
 	}
 	stop := func() {}
 	if o.profile != "" {
