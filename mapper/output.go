@@ -2,7 +2,10 @@ package mapper
 
 import (
 	"fmt"
+	"hash/maphash"
+	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/syncd/syncd/sources"
 )
@@ -68,7 +71,7 @@ func (m *Mapper) MapAll(recs []sources.Record) MapOutput {
 func CheckConflicts(ds []Desired) (kept []Desired, rejects []Reject) {
 	bad, rejects := FindConflicts(len(ds), func(i int) (string, string, string) {
 		return ds[i].Anchor, ds[i].Username(), ds[i].Pos
-	})
+	}, false)
 	if len(bad) == 0 {
 		return ds[:len(ds):len(ds)], nil
 	}
@@ -85,55 +88,137 @@ func CheckConflicts(ds []Desired) (kept []Desired, rejects []Reject) {
 
 // FindConflicts applies CheckConflicts' rules to any list of n mapped
 // records, for callers that keep them in another form: at(i) returns record
-// i's anchor, username and position. It returns the indexes of the records
+// i's anchor, username and position. When anchorsSorted, equal anchors are
+// neighbours and need no index. It returns the indexes of the records
 // involved in a conflict, ascending, and a reject for each.
-func FindConflicts(n int, at func(i int) (anchor, username, pos string)) (bad []int, rejects []Reject) {
-	// One map entry per key holding its first index; only keys seen twice
-	// get a list, so the common case allocates no slice per record.
-	firstAnchor := make(map[string]int, n)
-	firstUser := make(map[string]int, n)
+//
+// Memory is what a million records need it to be: usernames are indexed by
+// a 64-bit hash of their lower-cased form (a hash two usernames share is
+// told apart exactly), so no lower-cased copy is kept per record.
+func FindConflicts(n int, at func(i int) (anchor, username, pos string), anchorsSorted bool) (bad []int, rejects []Reject) {
+	// Only keys seen twice get a list, so the common case allocates no
+	// slice per record.
 	var anchorDups, userDups map[string][]int
-	note := func(dups *map[string][]int, first map[string]int, key string, i int) {
-		j, ok := first[key]
-		if !ok {
-			first[key] = i
-			return
-		}
+	dup := func(dups *map[string][]int, key string, first, i int) {
 		if *dups == nil {
 			*dups = map[string][]int{}
 		}
 		if _, ok := (*dups)[key]; !ok {
-			(*dups)[key] = []int{j}
+			(*dups)[key] = []int{first}
 		}
 		(*dups)[key] = append((*dups)[key], i)
 	}
+
+	if anchorsSorted {
+		prev := ""
+		for i := 0; i < n; i++ {
+			a, _, _ := at(i)
+			if i > 0 && a == prev {
+				dup(&anchorDups, a, i-1, i)
+			}
+			prev = a
+		}
+	} else {
+		first := make(map[string]int32, n)
+		for i := 0; i < n; i++ {
+			a, _, _ := at(i)
+			if j, ok := first[a]; ok {
+				dup(&anchorDups, a, int(j), i)
+			} else {
+				first[a] = int32(i)
+			}
+		}
+	}
+
+	seed := maphash.MakeSeed()
+	first := make(map[uint64]int32, n)
+	var exact map[string]int32 // lower-cased usernames whose hash another one has
+	var buf []byte
 	for i := 0; i < n; i++ {
-		anchor, user, _ := at(i)
-		note(&anchorDups, firstAnchor, anchor, i)
-		if user != "" {
-			note(&userDups, firstUser, strings.ToLower(user), i)
+		_, u, _ := at(i)
+		if u == "" {
+			continue
+		}
+		buf = appendLower(buf[:0], u)
+		h := userHash(seed, buf)
+		j, ok := first[h]
+		if !ok {
+			first[h] = int32(i)
+			continue
+		}
+		key := string(buf)
+		if _, uj, _ := at(int(j)); strings.ToLower(uj) == key {
+			dup(&userDups, key, int(j), i)
+			continue
+		}
+		if exact == nil {
+			exact = map[string]int32{}
+		}
+		if k, ok := exact[key]; ok {
+			dup(&userDups, key, int(k), i)
+		} else {
+			exact[key] = int32(i)
 		}
 	}
 	if anchorDups == nil && userDups == nil {
 		return nil, nil
 	}
-	for i := 0; i < n; i++ {
+
+	sameAnchor, sameUser := map[int][]int{}, map[int][]int{}
+	for _, same := range anchorDups {
+		for _, i := range same {
+			sameAnchor[i] = same
+		}
+	}
+	for _, same := range userDups {
+		for _, i := range same {
+			sameUser[i] = same
+		}
+	}
+	for i := range sameAnchor {
+		bad = append(bad, i)
+	}
+	for i := range sameUser {
+		if _, ok := sameAnchor[i]; !ok {
+			bad = append(bad, i)
+		}
+	}
+	slices.Sort(bad)
+	for _, i := range bad {
 		anchor, user, pos := at(i)
 		var reasons []string
 		attr := ""
-		if same := anchorDups[anchor]; len(same) > 1 {
+		if same := sameAnchor[i]; same != nil {
 			reasons = append(reasons, fmt.Sprintf("anchor %q appears %d times in the source (also at %s)", anchor, len(same), others(at, same, i, false)))
 		}
-		if same := userDups[strings.ToLower(user)]; user != "" && len(same) > 1 {
+		if same := sameUser[i]; same != nil {
 			attr = "username"
 			reasons = append(reasons, fmt.Sprintf("username %q is also claimed by %s; usernames are unique in PingOne", user, others(at, same, i, true)))
 		}
-		if reasons != nil {
-			bad = append(bad, i)
-			rejects = append(rejects, Reject{Anchor: anchor, Pos: pos, Attribute: attr, Reason: strings.Join(reasons, "; ")})
-		}
+		rejects = append(rejects, Reject{Anchor: anchor, Pos: pos, Attribute: attr, Reason: strings.Join(reasons, "; ")})
 	}
 	return bad, rejects
+}
+
+// userHash hashes a lower-cased username (a variable so that a test can
+// make every username collide).
+var userHash = maphash.Bytes
+
+// appendLower appends strings.ToLower(s), without allocating for ASCII.
+func appendLower(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return append(b, strings.ToLower(s)...)
+		}
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b = append(b, c)
+	}
+	return b
 }
 
 // others names the records in idx other than self (at most five).

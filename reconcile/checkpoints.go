@@ -110,11 +110,20 @@ func (c *checkpoints) len() int { return c.sums.len() }
 // no operation: records unchanged, anchors absent whose users stay as
 // they are (SkippedConflicts of them in conflict).
 type pairing struct {
-	of               []*state.Checkpoint
+	of               []*state.Checkpoint // nil when no record has one: see checkpoint
 	unchanged        []bool
 	gone             []*state.Checkpoint
 	skipped          int
 	skippedConflicts int
+	skippedRecords   int // of skipped: records unchanged
+}
+
+// checkpoint returns record i's checkpoint held whole, or nil.
+func (p *pairing) checkpoint(i int) *state.Checkpoint {
+	if p.of == nil {
+		return nil
+	}
+	return p.of[i]
 }
 
 // pair merges the records (in.desired) and the checkpoint summaries, both
@@ -123,7 +132,7 @@ type pairing struct {
 func (e *Engine) pair(ctx context.Context, job string, in diffInput, cs *checkpoints, all bool) (pairing, error) {
 	recs := in.desired
 	n := recs.len()
-	p := pairing{of: make([]*state.Checkpoint, n), unchanged: make([]bool, n)}
+	p := pairing{unchanged: make([]bool, n)}
 	type want struct {
 		rec    int // -1: an anchor the read did not carry
 		anchor string
@@ -144,13 +153,15 @@ func (e *Engine) pair(ctx context.Context, job string, in diffInput, cs *checkpo
 	j := 0
 	for i := 0; i < n; i++ {
 		r := recs.at(i)
-		for ; j < cs.sums.len() && cs.sums.at(j).anchor < r.anchor; j++ {
+		a := r.anchor()
+		for ; j < cs.sums.len() && cs.sums.at(j).anchor < a; j++ {
 			absent(cs.sums.at(j))
 		}
-		if j < cs.sums.len() && cs.sums.at(j).anchor == r.anchor {
+		if j < cs.sums.len() && cs.sums.at(j).anchor == a {
 			if s := cs.sums.at(j); !all && r.unchangedFrom(s) {
 				p.unchanged[i] = true
 				p.skipped++
+				p.skippedRecords++
 			} else {
 				wants = append(wants, want{i, s.anchor})
 			}
@@ -182,6 +193,9 @@ func (e *Engine) pair(ctx context.Context, job string, in diffInput, cs *checkpo
 			return pairing{}, fmt.Errorf("load checkpoints: the checkpoint of anchor %q disappeared during the run (another syncd process changed this job's state): run again", w.anchor)
 		}
 		if w.rec >= 0 {
+			if p.of == nil {
+				p.of = make([]*state.Checkpoint, n)
+			}
 			p.of[w.rec] = cp
 		} else {
 			p.gone = append(p.gone, cp)

@@ -76,7 +76,7 @@ func (o *Op) extra() *opMore {
 // Anchor is the record's anchor.
 func (o *Op) Anchor() string {
 	if o.desired != nil {
-		return o.desired.anchor
+		return o.desired.anchor()
 	}
 	return o.cp.Anchor
 }
@@ -275,16 +275,16 @@ type diffInput struct {
 func diff(in diffInput) []Op {
 	recs, gone := in.desired, in.paired.gone
 	n := recs.len()
-	ops := make([]Op, 0, n+len(gone))
+	ops := make([]Op, 0, n-in.paired.skippedRecords+len(gone))
 	i, j := 0, 0
 	for i < n || j < len(gone) {
 		var op Op
-		if j == len(gone) || (i < n && recs.at(i).anchor < gone[j].Anchor) {
+		if j == len(gone) || (i < n && recs.at(i).anchor() < gone[j].Anchor) {
 			if in.paired.unchanged[i] {
 				i++ // nothing to do: counted, not planned (pairing.skipped)
 				continue
 			}
-			d, cp := recs.at(i), in.paired.of[i]
+			d, cp := recs.at(i), in.paired.checkpoint(i)
 			popID, ok := in.popIDs[d.population()]
 			if !ok && cp != nil {
 				popID = cp.PopulationID // not looked up: the same population (samePopulation)

@@ -283,7 +283,7 @@ func (e *Engine) run(ctx context.Context, job *Job, opts Options, rep *Report, l
 		return err
 	}
 	popIDs, rejected, err := e.resolvePopulations(ctx, rd, rep, func(i int, d *record) bool {
-		return verify || (!paired.unchanged[i] && !samePopulation(d, paired.of[i]))
+		return verify || (!paired.unchanged[i] && !samePopulation(d, paired.checkpoint(i)))
 	})
 	if err != nil {
 		return err
@@ -479,10 +479,11 @@ func (e *Engine) read(ctx context.Context, job *Job, req sources.ReadRequest, re
 			"%d records could not be identified (no anchor): users absent from this read are not disabled this run; fix the rejected records", anonymous))
 	}
 
+	recs.sortByAnchor()
 	bad, conflicts := mapper.FindConflicts(recs.len(), func(i int) (string, string, string) {
 		r := recs.at(i)
-		return r.anchor, r.username(), r.pos()
-	})
+		return r.anchor(), r.username(), r.pos()
+	}, true)
 	for _, c := range conflicts {
 		rep.Rejects = append(rep.Rejects, c)
 		if c.Anchor != "" {
@@ -493,11 +494,10 @@ func (e *Engine) read(ctx context.Context, job *Job, req sources.ReadRequest, re
 		// Conflicting records, and records whose anchor the source itself
 		// rejected as a duplicate, are not synced.
 		recs.filter(func(r *record) bool {
-			_, rejected := res.rejected[r.anchor]
+			_, rejected := res.rejected[r.anchor()]
 			return !rejected
 		})
 	}
-	recs.sortByAnchor()
 	res.desired = recs
 	return res, nil
 }
@@ -540,8 +540,8 @@ func (e *Engine) resolvePopulations(ctx context.Context, rd *readResult, rep *Re
 			return true
 		}
 		reason := fmt.Sprintf("population %q does not exist in PingOne (%v): create it or fix the population rule", d.population(), err)
-		rep.Rejects = append(rep.Rejects, mapper.Reject{Anchor: d.anchor, Pos: d.pos(), Attribute: "population", Reason: reason})
-		rd.rejected[d.anchor] = reason
+		rep.Rejects = append(rep.Rejects, mapper.Reject{Anchor: d.anchor(), Pos: d.pos(), Attribute: "population", Reason: reason})
+		rd.rejected[d.anchor()] = reason
 		return false
 	})
 	return ids, true, nil

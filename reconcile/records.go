@@ -35,11 +35,10 @@ func newRecords() *records {
 
 // record is one packed mapped record. data holds the anchor, the position,
 // then each attribute as (key index, value), every field uvarint
-// length-prefixed; anchor is a slice of data. An externalId equal to the
+// length-prefixed. An externalId equal to the
 // anchor (the default mapping) is not stored twice: extIsAnchor says so.
 type record struct {
 	set         *records
-	anchor      string
 	data        string
 	hash        [32]byte
 	pop         uint32
@@ -67,7 +66,6 @@ func (s *records) add(d *mapper.Desired) {
 	}
 	s.scratch = buf
 	r.set, r.data, r.enabled, r.pop = s, s.arena.bytes(buf), d.Enabled, s.population(d.Population)
-	r.anchor, _ = readField(r.data)
 	s.list.add(r)
 }
 
@@ -105,13 +103,13 @@ func (s *records) population(p string) uint32 {
 
 // sortByAnchor sorts the records by anchor, the order of the plan.
 func (s *records) sortByAnchor() {
-	s.list.sortBy(func(a, b *record) bool { return a.anchor < b.anchor })
+	s.list.sortBy(func(a, b *record) bool { return a.anchor() < b.anchor() })
 }
 
 // find returns the record with this anchor (records sorted), or nil.
 func (s *records) find(anchor string) *record {
-	i := s.list.search(func(r *record) bool { return r.anchor >= anchor })
-	if i < s.len() && s.at(i).anchor == anchor {
+	i := s.list.search(func(r *record) bool { return r.anchor() >= anchor })
+	if i < s.len() && s.at(i).anchor() == anchor {
 		return s.at(i)
 	}
 	return nil
@@ -119,6 +117,12 @@ func (s *records) find(anchor string) *record {
 
 // filter keeps the records for which keep is true, in order.
 func (s *records) filter(keep func(*record) bool) { s.list.filter(keep) }
+
+// anchor returns the record's anchor.
+func (r *record) anchor() string {
+	a, _ := readField(r.data)
+	return a
+}
 
 // pos returns where the record came from ("line 12", a DN).
 func (r *record) pos() string {
@@ -129,7 +133,7 @@ func (r *record) pos() string {
 
 // each calls fn for every attribute of the record, in no particular order.
 func (r *record) each(fn func(key int, value string) bool) {
-	if r.extIsAnchor && !fn(r.set.extKey, r.anchor) {
+	if r.extIsAnchor && !fn(r.set.extKey, r.anchor()) {
 		return
 	}
 	_, rest := readField(r.data)
@@ -205,7 +209,7 @@ func (r *record) hashIs(s string) bool {
 type matchKey struct{ anchor, externalID, username, email string }
 
 func (r *record) matchKey() matchKey {
-	k := matchKey{anchor: r.anchor}
+	k := matchKey{anchor: r.anchor()}
 	r.each(func(i int, v string) bool {
 		switch r.set.keys[i] {
 		case "externalId":
@@ -223,7 +227,7 @@ func (r *record) matchKey() matchKey {
 // desired expands the record into the mapper's form.
 func (r *record) desired() *mapper.Desired {
 	return &mapper.Desired{
-		Anchor: r.anchor, Pos: r.pos(), Attributes: r.attributes(),
+		Anchor: r.anchor(), Pos: r.pos(), Attributes: r.attributes(),
 		Population: r.population(), Enabled: r.enabled, Hash: r.hashString(),
 	}
 }

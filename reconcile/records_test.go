@@ -78,19 +78,19 @@ func TestRecordsRoundTrip(t *testing.T) {
 		var got []mapper.Desired
 		for i := 0; i < s.len(); i++ {
 			r := s.at(i)
-			if i > 0 && s.at(i-1).anchor > r.anchor {
-				t.Fatalf("records %d and %d out of order: %q > %q", i-1, i, s.at(i-1).anchor, r.anchor)
+			if i > 0 && s.at(i-1).anchor() > r.anchor() {
+				t.Fatalf("records %d and %d out of order: %q > %q", i-1, i, s.at(i-1).anchor(), r.anchor())
 			}
 			d := r.desired()
 			got = append(got, *d)
 			if !r.hashIs(d.Hash) {
 				t.Fatalf("hashIs(own hash) = false")
 			}
-			if f := s.find(r.anchor); f == nil || f.anchor != r.anchor {
-				t.Fatalf("find(%q) = %v", r.anchor, f)
+			if f := s.find(r.anchor()); f == nil || f.anchor() != r.anchor() {
+				t.Fatalf("find(%q) = %v", r.anchor(), f)
 			}
 			k := r.matchKey()
-			if k.anchor != r.anchor || k.username != d.Attributes["username"] || k.externalID != d.Attributes["externalId"] || k.email != d.Attributes["email"] {
+			if k.anchor != r.anchor() || k.username != d.Attributes["username"] || k.externalID != d.Attributes["externalId"] || k.email != d.Attributes["email"] {
 				t.Fatalf("matchKey = %+v for %+v", k, d)
 			}
 			if r.username() != d.Username() || r.get("title") != d.Attributes["title"] || r.get("nope") != "" || r.pos() != d.Pos {
@@ -126,7 +126,7 @@ func TestRecordsAcrossBlocks(t *testing.T) {
 		attrs := map[string]string{"username": fmt.Sprint("u", i), "externalId": a}
 		s.add(&mapper.Desired{Anchor: a, Pos: fmt.Sprint("line ", n-i), Attributes: attrs, Population: "Staff", Enabled: true, Hash: mapper.HashDesired(attrs, "Staff", true)})
 	}
-	s.filter(func(r *record) bool { return !strings.HasSuffix(r.anchor, "0") })
+	s.filter(func(r *record) bool { return !strings.HasSuffix(r.anchor(), "0") })
 	s.sortByAnchor()
 	want := 0
 	for i := 0; i < n; i++ {
@@ -140,13 +140,13 @@ func TestRecordsAcrossBlocks(t *testing.T) {
 	prev := ""
 	for i := 0; i < s.len(); i++ {
 		r := s.at(i)
-		if r.anchor <= prev || strings.HasSuffix(r.anchor, "0") {
-			t.Fatalf("record %d: anchor %q after %q", i, r.anchor, prev)
+		if r.anchor() <= prev || strings.HasSuffix(r.anchor(), "0") {
+			t.Fatalf("record %d: anchor %q after %q", i, r.anchor(), prev)
 		}
-		if r.get("externalId") != r.anchor || r.username() != "u"+strings.TrimLeft(r.anchor[1:], "0") {
-			t.Fatalf("record %d (%s): externalId %q, username %q", i, r.anchor, r.get("externalId"), r.username())
+		if r.get("externalId") != r.anchor() || r.username() != "u"+strings.TrimLeft(r.anchor()[1:], "0") {
+			t.Fatalf("record %d (%s): externalId %q, username %q", i, r.anchor(), r.get("externalId"), r.username())
 		}
-		prev = r.anchor
+		prev = r.anchor()
 	}
 	if s.find("a000011") == nil || s.find("a000010") != nil {
 		t.Fatalf("find: kept record not found, or dropped record found")
@@ -254,10 +254,10 @@ func TestPairAll(t *testing.T) {
 		}
 		inRecs := map[string]bool{}
 		for i := 0; i < s.len(); i++ {
-			a := s.at(i).anchor
+			a := s.at(i).anchor()
 			inRecs[a] = true
 			want := slices.Contains(cpAnchors, a)
-			if got := p.of[i]; (got != nil) != want || (got != nil && got.Anchor != a) || p.unchanged[i] {
+			if got := p.checkpoint(i); (got != nil) != want || (got != nil && got.Anchor != a) || p.unchanged[i] {
 				t.Fatalf("record %q paired with %v (unchanged %t), want a checkpoint: %t", a, got, p.unchanged[i], want)
 			}
 		}
@@ -347,7 +347,7 @@ func TestPairFetchesOnlyWhatThePlanNeeds(t *testing.T) {
 				complete, log.fetched, gone, p.skipped, p.skippedConflicts, wantFetched, wantGone, wantSkipped)
 		}
 		// records sorted: a, b, c
-		if !p.unchanged[0] || p.of[0] != nil || p.unchanged[1] || p.of[1] == nil || p.of[1].Anchor != "b" || p.of[2] != nil || p.unchanged[2] {
+		if !p.unchanged[0] || p.checkpoint(0) != nil || p.unchanged[1] || p.checkpoint(1) == nil || p.checkpoint(1).Anchor != "b" || p.checkpoint(2) != nil || p.unchanged[2] {
 			t.Fatalf("complete=%t: pairing of a, b, c = %v / %v", complete, p.of, p.unchanged)
 		}
 	}
