@@ -381,7 +381,7 @@ func TestCheckConflicts(t *testing.T) {
 		!strings.Contains(r.Reason, `username "Bob" is also claimed by anchor=3 (line 3), anchor=6 (line 6)`) {
 		t.Errorf("reject[0] = %+v", r)
 	}
-	if r := rejects[2]; r.Anchor != "4" || !strings.Contains(r.Reason, `anchor "4" appears 2 times in the source (also at line 4)`) {
+	if r := rejects[2]; r.Anchor != "4" || !strings.Contains(r.Reason, `duplicate anchor "4": it appears 2 times in the source (also at line 4)`) {
 		t.Errorf("reject[2] = %+v", r)
 	}
 	var many []Desired

@@ -189,7 +189,7 @@ func FindConflicts(n int, at func(i int) (anchor, username, pos string), anchors
 		var reasons []string
 		attr := ""
 		if same := sameAnchor[i]; same != nil {
-			reasons = append(reasons, fmt.Sprintf("anchor %q appears %d times in the source (also at %s)", anchor, len(same), others(at, same, i, false)))
+			reasons = append(reasons, fmt.Sprintf("duplicate anchor %q: it appears %d times in the source (also at %s)", anchor, len(same), others(at, same, i, false)))
 		}
 		if same := sameUser[i]; same != nil {
 			attr = "username"

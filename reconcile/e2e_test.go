@@ -358,6 +358,47 @@ func TestRejectedRecordsNeverReachPingOneAndManagedOnesAreLeftAlone(t *testing.T
 	})
 }
 
+// An anchor read twice is synced from neither row, whether both rows are in
+// scope or one is out of it, and a managed user with that anchor is left
+// as it is: neither updated nor disabled.
+func TestAnchorReadTwiceIsNeitherSyncedNorDisabled(t *testing.T) {
+	backends(t, func(t *testing.T, backend string) {
+		e := newEnv(t, backend)
+		e.mustRun(reconcile.Options{})
+		rows := people(12)
+		twinB := append([]string{}, rows[1]...) // managed id-b, read twice
+		twinB[1], twinB[5] = "user.b2", "Director"
+		robotC := append([]string{}, rows[2]...) // managed id-c, read again out of scope
+		robotC[1], robotC[7] = "user.c2", "robots"
+		twinK := append([]string{}, rows[10]...) // new id-k, read twice
+		twinK[1] = "user.k2"
+		rows = append(rows, twinB, robotC, twinK)
+		e.write(rows)
+		rep := e.mustRun(reconcile.Options{})
+		rejected := map[string]int{}
+		for _, r := range rep.Rejects {
+			if strings.Contains(r.Reason, "duplicate anchor") {
+				rejected[r.Anchor]++
+			}
+		}
+		if rejected["id-b"] != 2 || rejected["id-c"] != 1 || rejected["id-k"] != 2 {
+			t.Fatalf("duplicate-anchor rejects by anchor = %v, want id-b 2, id-c 1, id-k 2; all rejects %+v", rejected, rep.Rejects)
+		}
+		if rep.Counts.Disabled != 0 || rep.Counts.Updated != 0 || rep.Counts.Created != 1 {
+			t.Fatalf("counts %+v: want only id-l created, nothing updated or disabled", rep.Counts)
+		}
+		us := e.users()
+		if _, ok := us["id-k"]; ok {
+			t.Errorf("id-k, read twice, was created")
+		}
+		for _, a := range []string{"id-b", "id-c"} {
+			if u := us[a]; u["enabled"] != true || u["title"] != "Engineer" {
+				t.Errorf("managed %s read twice was changed: %v", a, u)
+			}
+		}
+	})
+}
+
 func TestSafetyGateWritesNothing(t *testing.T) {
 	backends(t, func(t *testing.T, backend string) {
 		e := newEnv(t, backend)

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -249,7 +250,7 @@ func (e *Engine) run(ctx context.Context, job *Job, opts Options, rep *Report, l
 		loadc <- loaded{cps, err}
 	}()
 	t0 := e.now()
-	rd, err := e.read(ctx, job, sources.ReadRequest{Cursor: srcCursor, Full: full, Attributes: job.Mapper.SourceAttributes()}, rep, opts)
+	rd, err := e.read(ctx, job, sources.ReadRequest{Cursor: srcCursor, Full: full, Attributes: job.Mapper.SourceAttributes(), AnchorsChecked: true}, rep, opts)
 	if err != nil {
 		cancelLoad()
 		<-loadc
@@ -490,9 +491,24 @@ func (e *Engine) read(ctx context.Context, job *Job, req sources.ReadRequest, re
 			res.rejected[c.Anchor] = c.Reason
 		}
 	}
+	// An anchor read twice, once out of the job's scope, is as ambiguous
+	// as two mapped records with it (the source leaves anchors read twice
+	// to this check: ReadRequest.AnchorsChecked).
+	var twice []string
+	for a := range res.outOfScope {
+		if recs.find(a) != nil {
+			twice = append(twice, a)
+		}
+	}
+	slices.Sort(twice)
+	for _, a := range twice {
+		reason := fmt.Sprintf("duplicate anchor %q: it appears more than once in the source, once out of the job's scope", a)
+		rep.Rejects = append(rep.Rejects, mapper.Reject{Anchor: a, Pos: recs.find(a).pos(), Reason: reason})
+		res.rejected[a] = reason
+	}
 	if len(bad) > 0 || len(res.rejected) > 0 {
-		// Conflicting records, and records whose anchor the source itself
-		// rejected as a duplicate, are not synced.
+		// Conflicting records, and records whose anchor was rejected
+		// elsewhere in the read, are not synced.
 		recs.filter(func(r *record) bool {
 			_, rejected := res.rejected[r.anchor()]
 			return !rejected

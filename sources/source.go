@@ -69,6 +69,10 @@ type ReadRequest struct {
 	// Attributes lists the attributes the mapping uses (lower case); a
 	// source that can, requests only these plus its anchor.
 	Attributes []string
+	// AnchorsChecked says the caller finds anchors read twice itself (the
+	// engine does, on its sorted records, at no memory cost): a source
+	// that indexes anchors to reject duplicates may skip that index.
+	AnchorsChecked bool
 }
 
 // Source opens reads of one configured directory or file.

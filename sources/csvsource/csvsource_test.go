@@ -522,6 +522,39 @@ func TestRequestedAttributes(t *testing.T) {
 	}
 }
 
+// With AnchorsChecked, the caller finds keys read twice itself: every row
+// is a record, duplicate keys included, and no index of keys is kept.
+func TestAnchorsCheckedLeavesDuplicatesToTheCaller(t *testing.T) {
+	t.Parallel()
+	src, err := New(Config{Path: writeFile(t, "id,mail\n1,a\n2,b\n1,c\n"), Key: "id"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := src.Open(context.Background(), sources.ReadRequest{AnchorsChecked: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if rd, ok := r.(*reader); !ok || rd.seen != nil {
+		t.Errorf("reader %T keeps a key index although the caller checks keys", r)
+	}
+	var got []sources.Record
+	for r.Next() {
+		rec := r.Record()
+		attrs := map[string][]string{}
+		for k, v := range rec.Attrs {
+			attrs[k] = slices.Clone(v) // the reader reuses them
+		}
+		rec.Attrs = attrs
+		got = append(got, rec)
+	}
+	checkRecords(t, got, []rec{
+		{"line 2", "1", map[string][]string{"id": {"1"}, "mail": {"a"}}, ""},
+		{"line 3", "2", map[string][]string{"id": {"2"}, "mail": {"b"}}, ""},
+		{"line 4", "1", map[string][]string{"id": {"1"}, "mail": {"c"}}, ""},
+	})
+}
+
 func TestKeyColumnNotSplit(t *testing.T) {
 	t.Parallel()
 	src, err := New(Config{Path: writeFile(t, "id,groups\na;b,x;y\n;,\n"), Key: "id", MultiValueSeparator: ";"}, nil)

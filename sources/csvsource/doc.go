@@ -13,7 +13,8 @@
 //
 // The file is streamed: memory stays flat apart from the duplicate-key index
 // (a 128-bit hash of each key and its line: about 50 MB of live heap at 1M
-// rows, see BenchmarkRead1M). After a
+// rows, see BenchmarkRead1M), which a caller that finds keys read twice
+// itself skips with ReadRequest.AnchorsChecked (the sync engine does). After a
 // complete read, Cursor returns a fingerprint of the file (size, mtime,
 // SHA-256); a later Open with that cursor and ReadRequest.Full unset returns
 // an empty Delta read when the file is byte-for-byte unchanged.

@@ -93,12 +93,14 @@ func (s *Source) Open(ctx context.Context, req sources.ReadRequest) (sources.Rea
 			return &deltaReader{ctx: ctx, cursor: fp.encode()}, nil
 		}
 	}
-	return s.openFull(ctx, req.Attributes)
+	return s.openFull(ctx, req.Attributes, !req.AnchorsChecked)
 }
 
 // openFull opens the file and reads its header. When attrs is not empty,
-// records carry only those columns (plus the key column).
-func (s *Source) openFull(ctx context.Context, attrs []string) (*reader, error) {
+// records carry only those columns (plus the key column). With checkKeys,
+// a key seen on an earlier line is rejected (the index costs ~40 bytes a
+// row).
+func (s *Source) openFull(ctx context.Context, attrs []string, checkKeys bool) (*reader, error) {
 	f, err := s.open(s.cfg.Path)
 	if err != nil {
 		return nil, fmt.Errorf("open csv file: %w", err)
@@ -112,9 +114,11 @@ func (s *Source) openFull(ctx context.Context, attrs []string) (*reader, error) 
 		hr:      &hashingReader{r: f, h: sha256.New()},
 		sep:     s.cfg.MultiValueSeparator,
 		checkUT: s.enc == nil,
-		seen:    make(map[[2]uint64]int),
 		seed1:   maphash.MakeSeed(),
 		seed2:   maphash.MakeSeed(),
+	}
+	if checkKeys {
+		r.seen = make(map[[2]uint64]int)
 	}
 	if st, ok := f.(interface{ Stat() (fs.FileInfo, error) }); ok {
 		if fi, err := st.Stat(); err == nil {
@@ -345,6 +349,9 @@ func (r *reader) row(fields []string, line int) {
 // markSeen records the key's first line, reporting that line and true when
 // the key was seen before.
 func (r *reader) markSeen(anchor string, line int) (int, bool) {
+	if r.seen == nil {
+		return 0, false // the caller checks keys itself
+	}
 	k := [2]uint64{maphash.String(r.seed1, anchor), maphash.String(r.seed2, anchor)}
 	if first, ok := r.seen[k]; ok {
 		return first, true
