@@ -35,8 +35,8 @@ func newRecords() *records {
 
 // record is one packed mapped record. data holds the anchor, the position,
 // then each attribute as (key index, value), every field uvarint
-// length-prefixed. An externalId equal to the
-// anchor (the default mapping) is not stored twice: extIsAnchor says so.
+// length-prefixed. An externalId equal to the anchor (the default mapping)
+// is not stored twice: extIsAnchor says so.
 type record struct {
 	set         *records
 	data        string
@@ -50,7 +50,8 @@ type record struct {
 // else is a bug in the mapper, not bad input.
 func (s *records) add(d *mapper.Desired) {
 	var r record
-	if n, err := base64.RawURLEncoding.Decode(r.hash[:], []byte(d.Hash)); err != nil || n != len(r.hash) {
+	var src [43]byte // base64.RawURLEncoding.EncodedLen(32), copied: no allocation
+	if n, err := base64.RawURLEncoding.Decode(r.hash[:], src[:copy(src[:], d.Hash)]); err != nil || n != len(r.hash) || len(d.Hash) != len(src) {
 		panic(fmt.Sprintf("reconcile: mapper hash %q is not a base64url SHA-256", d.Hash))
 	}
 	buf := appendField(s.scratch[:0], d.Anchor)
