@@ -241,6 +241,39 @@ func TestPlanOutThenApply(t *testing.T) {
 	}
 }
 
+// apply refuses what is not a whole plan, before touching PingOne: an
+// empty job list would otherwise apply every job unchecked.
+func TestApplyRefusesBrokenPlans(t *testing.T) {
+	h := newHarness(t, csvSource(), "")
+	h.writeCSV(rows(5)...)
+	good := filepath.Join(h.dir, "plan.json")
+	h.expect(ExitOK, "plan", "--out", good)
+	b, err := os.ReadFile(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, body := range map[string]string{
+		"no jobs":      `{"version":1,"config":"x","jobs":[]}`,
+		"jobs null":    `{"version":1,"config":"x","jobs":null}`,
+		"no job list":  `{"version":1,"config":"x"}`,
+		"version 2":    strings.Replace(string(b), `"version":1`, `"version":2`, 1),
+		"truncated":    string(b[:len(b)/2]),
+		"trailing":     string(b) + "{}",
+		"not json":     "version: 1\n",
+		"empty digest": strings.Replace(string(b), `"plan_digest":"`, `"plan_digest":"","x":"`, 1),
+	} {
+		f := filepath.Join(h.dir, "broken.json")
+		if err := os.WriteFile(f, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		code, _, errs := h.syncd("apply", f)
+		if code != ExitUsage || h.emu.Stats().Writes != 0 || !strings.Contains(errs, "plan") {
+			t.Fatalf("%s: apply exited %d (want %d) after %d writes, saying %q", name, code, ExitUsage, h.emu.Stats().Writes, errs)
+		}
+	}
+	h.expect(ExitOK, "apply", good)
+}
+
 func TestMapCommand(t *testing.T) {
 	h := newHarness(t, csvSource(), "")
 	fixture := filepath.Join(h.dir, "fixture.csv")

@@ -69,26 +69,24 @@ func (m *Main) runApply(ctx context.Context, g *globalFlags, args []string) int 
 	if len(pos) != 1 {
 		return m.usageErr(errors.New("apply takes one argument: the plan file saved with 'syncd plan --out FILE'"))
 	}
-	b, err := os.ReadFile(pos[0])
+	pf, err := os.Open(pos[0])
 	if err != nil {
 		return m.usageErr(fmt.Errorf("read plan: %w", err))
 	}
-	// Only each job's name, status and plan digest matter here: a plan of
-	// a million operations is not decoded into a million ops.
-	var sp struct {
-		Version int `json:"version"`
-		Jobs    []struct {
-			Job        string `json:"job"`
-			Status     string `json:"status"`
-			PlanDigest string `json:"plan_digest"`
-		} `json:"jobs"`
+	version, planned, err := readPlan(pf)
+	pf.Close()
+	if err == nil && version != 1 {
+		err = fmt.Errorf("version %d, want 1", version)
 	}
-	if err := json.Unmarshal(b, &sp); err != nil || sp.Version != 1 {
+	if err == nil && len(planned) == 0 {
+		err = errors.New("it lists no job")
+	}
+	if err != nil {
 		return m.usageErr(fmt.Errorf("read plan %s: not a plan saved by 'syncd plan --out' (%v)", pos[0], err))
 	}
 	expect := map[string]string{}
 	g.jobs = g.jobs[:0]
-	for _, r := range sp.Jobs {
+	for _, r := range planned {
 		if r.Status != reconcile.StatusPlanned {
 			return m.usageErr(fmt.Errorf("plan %s: job %s did not plan successfully (%s): nothing to apply", pos[0], r.Job, r.Status))
 		}
@@ -124,6 +122,12 @@ func (m *Main) syncJobs(ctx context.Context, g *globalFlags, f syncFlags, expect
 		rj, err := newJob(j, cfg, log)
 		if err != nil {
 			code = worse(code, m.fail(usageError{err}))
+			continue
+		}
+		if expect != nil && expect[j.Name] == "" {
+			// Applying a saved plan: a job it holds no digest for is never
+			// applied unchecked.
+			code = worse(code, m.fail(usageError{fmt.Errorf("job %s: the saved plan has no plan digest for it", j.Name)}))
 			continue
 		}
 		opts := reconcile.Options{DryRun: f.dryRun, AllowMassDisable: f.allowMassDisable, ForceFull: f.full, Verify: f.verify, ExpectPlan: expect[j.Name]}
