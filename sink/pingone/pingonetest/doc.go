@@ -3,7 +3,8 @@
 // syncd's tests and its demo.
 //
 // It is written from the API description in
-// ../shared/reference/pingone/API-NOTES.md and the OpenAPI spec beside it,
+// ../shared/reference/pingone/API-NOTES.md and the OpenAPI spec beside it
+// (vendored in testdata/spec so that a bare clone can test against it),
 // never from syncd's own client (this package must not import sink/pingone):
 // a double that copies its client's assumptions hides that client's bugs.
 // Where the notes mark a behaviour unknown ([U]) the emulator takes the

@@ -5,6 +5,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 
 	"github.com/syncd/syncd/internal/testenv"
@@ -53,35 +54,27 @@ func (s *Server) AuthURL() string { return s.URL }
 // TokenURL is the worker app's token endpoint.
 func (s *Server) TokenURL() string { return s.URL + "/" + s.EnvironmentID() + "/as/token" }
 
-// SpecPath locates the PingOne OpenAPI spec: $SYNCD_PINGONE_SPEC, else
-// ../shared/reference/pingone/pingone-management.source.yml beside the
-// repository root (the directory holding go.mod). Missing -> the test is
-// skipped (failed under CI) via testenv.Unavailable.
+// SpecPath locates the PingOne OpenAPI spec: $SYNCD_PINGONE_SPEC, else the
+// copy vendored in this package's testdata/spec (the file
+// ../shared/reference/pingone cites, kept here so a bare clone runs its
+// tests). Missing -> the test is skipped (failed under CI) via
+// testenv.Unavailable.
 func SpecPath(tb testing.TB) string {
 	tb.Helper()
-	if p := os.Getenv("SYNCD_PINGONE_SPEC"); p != "" {
-		if _, err := os.Stat(p); err != nil {
-			testenv.Unavailable(tb, "PingOne OpenAPI spec ($SYNCD_PINGONE_SPEC)", err)
-		}
-		return p
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		testenv.Unavailable(tb, "PingOne OpenAPI spec", err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			p := filepath.Join(filepath.Dir(dir), "shared", "reference", "pingone", "pingone-management.source.yml")
-			if _, err := os.Stat(p); err != nil {
-				testenv.Unavailable(tb, "PingOne OpenAPI spec (set SYNCD_PINGONE_SPEC)", err)
-			}
-			return p
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			testenv.Unavailable(tb, "PingOne OpenAPI spec", errors.New("no go.mod above the working directory"))
+	p := os.Getenv("SYNCD_PINGONE_SPEC")
+	if p == "" {
+		_, file, _, ok := runtime.Caller(0)
+		if !ok {
+			testenv.Unavailable(tb, "PingOne OpenAPI spec (set SYNCD_PINGONE_SPEC)", errors.New("no source path for package pingonetest"))
 			return ""
 		}
-		dir = parent
+		p = filepath.Join(filepath.Dir(file), "testdata", "spec", specFile)
 	}
+	if _, err := os.Stat(p); err != nil {
+		testenv.Unavailable(tb, "PingOne OpenAPI spec (set SYNCD_PINGONE_SPEC)", err)
+	}
+	return p
 }
+
+// specFile is the spec's file name, here and in ../shared/reference/pingone.
+const specFile = "pingone-management.source.yml"

@@ -1,8 +1,13 @@
 package pingonetest
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -108,5 +113,23 @@ func TestStrictSpecFailsTheTest(t *testing.T) {
 	}
 	if len(rec.errs) == 0 {
 		t.Fatal("StrictSpec did not report the violation")
+	}
+}
+
+// The vendored spec is the one the API notes cite: the upstream file
+// recorded in ../shared/reference/pingone/SOURCES.md (by its sha256), and,
+// when that reference sits beside the repository, identical to it.
+func TestVendoredSpecMatchesShared(t *testing.T) {
+	got, err := os.ReadFile(SpecPath(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const upstream = "4a37a97be37d486f5f45d1b82f44074d418e9d9d5ad0fdf364404f0d9e121471"
+	if sum := sha256.Sum256(got); hex.EncodeToString(sum[:]) != upstream && os.Getenv("SYNCD_PINGONE_SPEC") == "" {
+		t.Fatalf("vendored spec has sha256 %x, want %s (testdata/spec/README.md)", sum, upstream)
+	}
+	shared := filepath.Join("..", "..", "..", "..", "shared", "reference", "pingone", specFile)
+	if want, err := os.ReadFile(shared); err == nil && !bytes.Equal(got, want) {
+		t.Fatalf("the spec in use differs from %s: copy the shared spec again (testdata/spec/README.md)", shared)
 	}
 }
