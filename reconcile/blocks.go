@@ -80,12 +80,8 @@ type arena struct{ chunk strings.Builder }
 const chunkSize = 1 << 20
 
 func (a *arena) bytes(b []byte) string {
-	if a.chunk.Cap()-a.chunk.Len() < len(b) {
-		if len(b) > chunkSize/8 {
-			return string(b)
-		}
-		a.chunk = strings.Builder{}
-		a.chunk.Grow(chunkSize)
+	if !a.room(len(b)) {
+		return string(b)
 	}
 	start := a.chunk.Len()
 	a.chunk.Write(b)
@@ -93,14 +89,24 @@ func (a *arena) bytes(b []byte) string {
 }
 
 func (a *arena) string(s string) string {
-	if a.chunk.Cap()-a.chunk.Len() < len(s) {
-		if len(s) > chunkSize/8 {
-			return strings.Clone(s)
-		}
-		a.chunk = strings.Builder{}
-		a.chunk.Grow(chunkSize)
+	if !a.room(len(s)) {
+		return strings.Clone(s)
 	}
 	start := a.chunk.Len()
 	a.chunk.WriteString(s)
 	return a.chunk.String()[start:]
+}
+
+// room makes room for n bytes in the current chunk, starting a new one when
+// needed; false when n is too large to share a chunk.
+func (a *arena) room(n int) bool {
+	if a.chunk.Cap()-a.chunk.Len() >= n {
+		return true
+	}
+	if n > chunkSize/8 {
+		return false
+	}
+	a.chunk = strings.Builder{}
+	a.chunk.Grow(chunkSize)
+	return true
 }

@@ -2,7 +2,6 @@ package reconcile
 
 import (
 	"context"
-	"encoding/base64"
 	"fmt"
 
 	"github.com/syncd/syncd/state"
@@ -41,8 +40,6 @@ const (
 	sumConflict             // status conflict
 )
 
-var hashEncoding = base64.RawURLEncoding.Strict()
-
 func summarize(cp *state.Checkpoint) summary {
 	s := summary{anchor: cp.Anchor}
 	if cp.UserID != "" {
@@ -57,12 +54,8 @@ func summarize(cp *state.Checkpoint) summary {
 	case state.StatusConflict:
 		s.flags |= sumConflict
 	}
-	var src [43]byte // a mapper hash: 32 bytes as unpadded base64url
-	if len(cp.Hash) == len(src) {
-		copy(src[:], cp.Hash)
-		if n, err := hashEncoding.Decode(s.hash[:], src[:]); err == nil && n == len(s.hash) {
-			s.flags |= sumHash
-		}
+	if h, ok := decodeHash(cp.Hash); ok {
+		s.hash, s.flags = h, s.flags|sumHash
 	}
 	return s
 }

@@ -494,17 +494,17 @@ func (e *Engine) read(ctx context.Context, job *Job, req sources.ReadRequest, re
 	// An anchor read twice, once out of the job's scope, is as ambiguous
 	// as two mapped records with it (the source leaves anchors read twice
 	// to this check: ReadRequest.AnchorsChecked).
-	var twice []string
+	var twice []*record
 	for a := range res.outOfScope {
-		if recs.find(a) != nil {
-			twice = append(twice, a)
+		if r := recs.find(a); r != nil {
+			twice = append(twice, r)
 		}
 	}
-	slices.Sort(twice)
-	for _, a := range twice {
-		reason := fmt.Sprintf("duplicate anchor %q: it appears more than once in the source, once out of the job's scope", a)
-		rep.Rejects = append(rep.Rejects, mapper.Reject{Anchor: a, Pos: recs.find(a).pos(), Reason: reason})
-		res.rejected[a] = reason
+	slices.SortFunc(twice, func(x, y *record) int { return strings.Compare(x.anchor(), y.anchor()) })
+	for _, r := range twice {
+		reason := fmt.Sprintf("duplicate anchor %q: it appears more than once in the source, once out of the job's scope", r.anchor())
+		rep.Rejects = append(rep.Rejects, mapper.Reject{Anchor: r.anchor(), Pos: r.pos(), Reason: reason})
+		res.rejected[r.anchor()] = reason
 	}
 	if len(bad) > 0 || len(res.rejected) > 0 {
 		// Conflicting records, and records whose anchor was rejected

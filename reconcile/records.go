@@ -50,8 +50,8 @@ type record struct {
 // else is a bug in the mapper, not bad input.
 func (s *records) add(d *mapper.Desired) {
 	var r record
-	var src [43]byte // base64.RawURLEncoding.EncodedLen(32), copied: no allocation
-	if n, err := base64.RawURLEncoding.Decode(r.hash[:], src[:copy(src[:], d.Hash)]); err != nil || n != len(r.hash) || len(d.Hash) != len(src) {
+	var ok bool
+	if r.hash, ok = decodeHash(d.Hash); !ok {
 		panic(fmt.Sprintf("reconcile: mapper hash %q is not a base64url SHA-256", d.Hash))
 	}
 	buf := appendField(s.scratch[:0], d.Anchor)
@@ -190,19 +190,35 @@ func (r *record) attributes() map[string]string {
 	return m
 }
 
+// hashEncoding is how the mapper writes a hash: 32 bytes as unpadded
+// base64url, 43 characters.
+var hashEncoding = base64.RawURLEncoding.Strict()
+
+// decodeHash decodes a hash the mapper wrote; false for anything else (an
+// empty or older hash in a checkpoint).
+func decodeHash(s string) (h [32]byte, ok bool) {
+	var src [43]byte // copied, so the decoding allocates nothing
+	if len(s) != len(src) {
+		return h, false
+	}
+	copy(src[:], s)
+	n, err := hashEncoding.Decode(h[:], src[:])
+	return h, err == nil && n == len(h)
+}
+
 // hashString returns the mapper's hash as it wrote it.
-func (r *record) hashString() string { return base64.RawURLEncoding.EncodeToString(r.hash[:]) }
+func (r *record) hashString() string { return hashEncoding.EncodeToString(r.hash[:]) }
 
 // appendHash appends the mapper's hash as it wrote it.
-func (r *record) appendHash(b []byte) []byte { return base64.RawURLEncoding.AppendEncode(b, r.hash[:]) }
+func (r *record) appendHash(b []byte) []byte { return hashEncoding.AppendEncode(b, r.hash[:]) }
 
 // hashIs reports whether s is the record's hash, without allocating.
 func (r *record) hashIs(s string) bool {
-	var buf [43]byte // base64.RawURLEncoding.EncodedLen(32)
+	var buf [43]byte
 	if len(s) != len(buf) {
 		return false
 	}
-	base64.RawURLEncoding.Encode(buf[:], r.hash[:])
+	hashEncoding.Encode(buf[:], r.hash[:])
 	return string(buf[:]) == s
 }
 

@@ -50,11 +50,11 @@ func (m *Main) runSync(ctx context.Context, g *globalFlags, args []string, plan 
 	return m.syncJobs(ctx, g, f, nil)
 }
 
-// savedPlan is the file `plan --out` writes and `apply` reads.
+// savedPlan is the head of the file `plan --out` writes; the job reports
+// follow, streamed by writeReports, and `apply` reads it with readPlan.
 type savedPlan struct {
-	Version int                 `json:"version"`
-	Config  string              `json:"config"`
-	Jobs    []*reconcile.Report `json:"jobs,omitempty"`
+	Version int    `json:"version"`
+	Config  string `json:"config"`
 }
 
 func (m *Main) runApply(ctx context.Context, g *globalFlags, args []string) int {
