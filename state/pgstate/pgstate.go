@@ -578,6 +578,19 @@ func (s *Store) SaveCheckpoints(ctx context.Context, job string, cps []state.Che
 		return nil
 	}
 	n := len(cps)
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, upsertSQL, upsertArgs(job, cps)...)
+		return err
+	})
+	if err != nil {
+		return s.wrap(fmt.Sprintf("save %d checkpoints job=%s (nothing written)", n, job), err)
+	}
+	return nil
+}
+
+// upsertArgs are upsertSQL's arguments for prepared cps.
+func upsertArgs(job string, cps []state.Checkpoint) []any {
+	n := len(cps)
 	var (
 		anchors, userIDs, usernames, pops, hashes, statuses, lastErrors = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 		enabled                                                         = make([]bool, n)
@@ -591,15 +604,8 @@ func (s *Store) SaveCheckpoints(ctx context.Context, job string, cps []state.Che
 		firstSeen[i], lastSeen[i], lastSynced[i] = ts(cp.FirstSeen), ts(cp.LastSeen), ts(cp.LastSynced)
 		failures[i] = int32(min(cp.Failures, 1<<31-1))
 	}
-	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, upsertSQL, job, anchors, userIDs, usernames, pops, enabled, hashes,
-			attrs, firstSeen, lastSeen, lastSynced, statuses, lastErrors, failures)
-		return err
-	})
-	if err != nil {
-		return s.wrap(fmt.Sprintf("save %d checkpoints job=%s (nothing written)", n, job), err)
-	}
-	return nil
+	return []any{job, anchors, userIDs, usernames, pops, enabled, hashes,
+		attrs, firstSeen, lastSeen, lastSynced, statuses, lastErrors, failures}
 }
 
 // DeleteCheckpoints removes job's checkpoints for anchors in one statement.

@@ -298,15 +298,27 @@ func (s *Store) FinishRun(ctx context.Context, run state.Run) error {
 	return nil
 }
 
+const (
+	runsSQL = `SELECT id, job, mode, started_at, finished_at, status, counts, error FROM runs
+	            ORDER BY started_at DESC, id DESC LIMIT ?`
+	runsOfJobSQL = `SELECT id, job, mode, started_at, finished_at, status, counts, error FROM runs
+	                 WHERE job = ? ORDER BY started_at DESC, id DESC LIMIT ?`
+)
+
 // Runs returns up to limit of job's runs ("" = all jobs), newest first;
 // limit <= 0 means no limit.
 func (s *Store) Runs(ctx context.Context, job string, limit int) ([]state.Run, error) {
 	if limit <= 0 {
 		limit = -1 // SQLite: no limit
 	}
-	rows, err := s.r.QueryContext(ctx,
-		`SELECT id, job, mode, started_at, finished_at, status, counts, error FROM runs
-		  WHERE ? = '' OR job = ? ORDER BY started_at DESC, id DESC LIMIT ?`, job, job, limit)
+	// The WHERE is built, not "? = '' OR job = ?": SQLite plans a
+	// statement once, and with an OR on a parameter it cannot use
+	// runs_job_started_idx, scanning every job's runs instead.
+	q, args := runsSQL, []any{limit}
+	if job != "" {
+		q, args = runsOfJobSQL, []any{job, limit}
+	}
+	rows, err := s.r.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, s.wrap("list runs job="+job, err)
 	}
@@ -430,39 +442,42 @@ func (s *Store) SaveCheckpoints(ctx context.Context, job string, cps []state.Che
 	if len(cps) == 0 {
 		return nil
 	}
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
-		var full *sql.Stmt
-		if len(cps) >= chunkRows {
-			stmt, err := tx.PrepareContext(ctx, upsertSQL(chunkRows))
-			if err != nil {
-				return err
-			}
-			defer stmt.Close()
-			full = stmt
-		}
-		args := make([]any, 0, 14*min(len(cps), chunkRows))
-		for start := 0; start < len(cps); start += chunkRows {
-			chunk := cps[start:min(start+chunkRows, len(cps))]
-			args = args[:0]
-			for _, cp := range chunk {
-				args = append(args, job, cp.Anchor, cp.UserID, cp.Username, cp.PopulationID, cp.Enabled, cp.Hash,
-					blob(cp.Attributes), micros(cp.FirstSeen), micros(cp.LastSeen), micros(cp.LastSynced),
-					string(cp.Status), cp.LastError, cp.Failures)
-			}
-			var err error
-			if len(chunk) == chunkRows {
-				_, err = full.ExecContext(ctx, args...)
-			} else {
-				_, err = tx.ExecContext(ctx, upsertSQL(len(chunk)), args...)
-			}
-			if err != nil {
-				return fmt.Errorf("rows %d-%d: %w", start, start+len(chunk)-1, err)
-			}
-		}
-		return nil
-	})
+	err = s.inTx(ctx, func(tx *sql.Tx) error { return upsertCheckpoints(ctx, tx, job, cps) })
 	if err != nil {
 		return s.wrap(fmt.Sprintf("save %d checkpoints job=%s (nothing written)", len(cps), job), err)
+	}
+	return nil
+}
+
+// upsertCheckpoints writes prepared cps in tx, up to chunkRows per statement.
+func upsertCheckpoints(ctx context.Context, tx *sql.Tx, job string, cps []state.Checkpoint) error {
+	var full *sql.Stmt
+	if len(cps) >= chunkRows {
+		stmt, err := tx.PrepareContext(ctx, upsertSQL(chunkRows))
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		full = stmt
+	}
+	args := make([]any, 0, 14*min(len(cps), chunkRows))
+	for start := 0; start < len(cps); start += chunkRows {
+		chunk := cps[start:min(start+chunkRows, len(cps))]
+		args = args[:0]
+		for _, cp := range chunk {
+			args = append(args, job, cp.Anchor, cp.UserID, cp.Username, cp.PopulationID, cp.Enabled, cp.Hash,
+				blob(cp.Attributes), micros(cp.FirstSeen), micros(cp.LastSeen), micros(cp.LastSynced),
+				string(cp.Status), cp.LastError, cp.Failures)
+		}
+		var err error
+		if len(chunk) == chunkRows {
+			_, err = full.ExecContext(ctx, args...)
+		} else {
+			_, err = tx.ExecContext(ctx, upsertSQL(len(chunk)), args...)
+		}
+		if err != nil {
+			return fmt.Errorf("rows %d-%d: %w", start, start+len(chunk)-1, err)
+		}
 	}
 	return nil
 }
