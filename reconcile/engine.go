@@ -539,7 +539,7 @@ func (e *Engine) resolvePopulations(ctx context.Context, rd *readResult, rep *Re
 		}
 		id, err := e.Target.ResolvePopulation(ctx, p)
 		if err != nil {
-			if pingone.IsNotFound(err) {
+			if pingone.IsNotFound(err) || errors.Is(err, pingone.ErrPopulationNotFound) {
 				missing[p] = err
 				continue
 			}

@@ -3,6 +3,7 @@ package pingone
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -68,6 +69,11 @@ func (c *Client) populations(ctx context.Context, f Filter) ([]Population, error
 	return out, err
 }
 
+// ErrPopulationNotFound is wrapped by ResolvePopulation's error when the
+// environment holds no population of that name or id: a problem of the
+// records routed there, not a failed call.
+var ErrPopulationNotFound = errors.New("population not found")
+
 // ResolvePopulation turns a population reference from configuration into
 // its ID: a UUID is checked to exist; anything else is a name, matched
 // exactly (PingOne filters populations by name only with sw).
@@ -78,7 +84,7 @@ func (c *Client) ResolvePopulation(ctx context.Context, nameOrID string) (string
 	if _, err := uuid.Parse(nameOrID); err == nil && len(nameOrID) == 36 {
 		resp, err := c.do(ctx, call{op: "get_population", method: http.MethodGet, url: c.envBase + "/populations/" + url.PathEscape(nameOrID)})
 		if IsNotFound(err) {
-			return "", fmt.Errorf("pingone population %s: no population with this ID in environment %s: %w", nameOrID, c.cfg.EnvironmentID, err)
+			return "", fmt.Errorf("pingone population %s: no population with this ID in environment %s: %w: %w", nameOrID, c.cfg.EnvironmentID, ErrPopulationNotFound, err)
 		}
 		if err != nil {
 			return "", fmt.Errorf("pingone population %s: %w", nameOrID, err)
@@ -101,7 +107,7 @@ func (c *Client) ResolvePopulation(ctx context.Context, nameOrID string) (string
 	// Say what exists, so a typo is easy to spot.
 	all, err := c.populations(ctx, Filter{})
 	if err != nil {
-		return "", fmt.Errorf("pingone population %q: not found in environment %s", nameOrID, c.cfg.EnvironmentID)
+		return "", fmt.Errorf("pingone population %q: %w in environment %s", nameOrID, ErrPopulationNotFound, c.cfg.EnvironmentID)
 	}
 	names := make([]string, len(all))
 	for i, p := range all {
@@ -111,7 +117,7 @@ func (c *Client) ResolvePopulation(ctx context.Context, nameOrID string) (string
 	if len(names) > 20 {
 		names = append(names[:20], "…")
 	}
-	return "", fmt.Errorf("pingone population %q: not found in environment %s (populations: %s)", nameOrID, c.cfg.EnvironmentID, strings.Join(names, ", "))
+	return "", fmt.Errorf("pingone population %q: %w in environment %s (populations: %s)", nameOrID, ErrPopulationNotFound, c.cfg.EnvironmentID, strings.Join(names, ", "))
 }
 
 // SchemaAttributes lists the attributes of the environment's user schema
