@@ -205,8 +205,10 @@ func grepLines(s, prefix string) string {
 }
 
 // TestTwoDaemonsNeverOverlap runs two `syncd run` on one PostgreSQL with the
-// same job every second: the advisory lock keeps one writer per job. Then
-// one is killed and the other carries on.
+// same job every second: the advisory lock keeps one writer per job. The
+// contention is made certain: PingOne stalls until the replica holding the
+// job has been refused by the other at least twice. Then one is killed and
+// the other carries on.
 func TestTwoDaemonsNeverOverlap(t *testing.T) {
 	pgURL := testenv.PostgresURL(t)
 	schema := testenv.PostgresSchema(t)
@@ -224,7 +226,8 @@ func TestTwoDaemonsNeverOverlap(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.writeCSV(rows(30)...)
-	h.emu.SetFaults(0, 0, 30*time.Millisecond) // make runs long enough to collide
+	release := h.emu.Stall()
+	defer release()
 
 	a := h.start(t, []string{"SYNCD_HTTP_LISTEN=" + freePort(t)}, "run")
 	b := h.start(t, []string{"SYNCD_HTTP_LISTEN=" + freePort(t)}, "run")
@@ -233,6 +236,19 @@ func TestTwoDaemonsNeverOverlap(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
+	const refused = "run skipped: job locked by another replica"
+	skips := func() int { return strings.Count(a.output(), refused) + strings.Count(b.output(), refused) }
+	// One replica holds the job, stalled in its first PingOne call; the
+	// other ticks every second and must be turned away each time.
+	eventually(t, 60*time.Second, "the second replica to be refused the job twice", func() bool { return skips() >= 2 })
+	if strings.Contains(a.output(), refused) == strings.Contains(b.output(), refused) {
+		t.Fatalf("both replicas or neither were refused while one held the job stalled:\nA:\n%s\nB:\n%s", a.output(), b.output())
+	}
+	if h.emu.InFlight() != 1 {
+		t.Fatalf("%d PingOne requests held while one replica holds the job, want 1 (concurrency 1, one writer)", h.emu.InFlight())
+	}
+	release()
+
 	finished := func() []state.Run {
 		runs, err := st.Runs(context.Background(), "people", 1000)
 		if err != nil {
@@ -268,10 +284,6 @@ func TestTwoDaemonsNeverOverlap(t *testing.T) {
 	}
 	if h.emu.UserCount() != 30 {
 		t.Errorf("%d users, want 30", h.emu.UserCount())
-	}
-	skipped := strings.Contains(a.output()+b.output(), "lock")
-	if !skipped {
-		t.Logf("no lock-held skip was logged (the replicas never collided)")
 	}
 }
 

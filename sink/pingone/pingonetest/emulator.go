@@ -97,6 +97,7 @@ type Emulator struct {
 	lostRate    float64
 	latency     time.Duration
 	dice        *mrand.Rand
+	stalled     chan struct{} // non-nil while Stall holds API requests
 	stats       Stats
 	log         []LoggedRequest
 
@@ -402,8 +403,16 @@ func (e *Emulator) serveAPI(w http.ResponseWriter, r *http.Request) {
 	defer e.inflight.Add(-1)
 	e.mu.Lock()
 	e.stats.MaxConcurrent = max(e.stats.MaxConcurrent, int(n))
-	latency := e.latency
+	latency, stalled := e.latency, e.stalled
 	e.mu.Unlock()
+
+	if stalled != nil {
+		select {
+		case <-stalled:
+		case <-r.Context().Done():
+			return // the client went away; nothing to answer
+		}
+	}
 
 	if latency > 0 {
 		t := time.NewTimer(latency)
