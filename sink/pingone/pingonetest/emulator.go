@@ -87,6 +87,8 @@ type Emulator struct {
 	byName      map[string]string // usernameKey -> user id
 	seq         uint64
 	populations map[string]*population
+	groups      map[string]*group
+	groupOrder  []*group // by seq (creation order)
 	popOrder    []string
 	schemaID    string
 	attrIDs     map[string]string
@@ -198,6 +200,7 @@ func New(opts Options) (*Emulator, error) {
 		users:       map[string]*user{},
 		byName:      map[string]string{},
 		populations: map[string]*population{},
+		groups:      map[string]*group{},
 		schemaID:    uuid.NewString(),
 		attrIDs:     map[string]string{},
 		custom:      map[string]bool{},

@@ -58,6 +58,42 @@ func (e *Emulator) route(method, path string) route {
 			http.MethodGet: {"readUserPopulation", (*Emulator).readUserPopulation},
 			http.MethodPut: {"updateUserPopulation", (*Emulator).updateUserPopulation},
 		}
+	case rest[0] == "users" && len(rest) == 3 && rest[2] == "memberOfGroups":
+		params["userID"] = rest[1]
+		ep = endpoint{
+			http.MethodGet:  {"readAllGroupMembershipsForUser", (*Emulator).listUserGroups},
+			http.MethodPost: {"addUserToGroup", (*Emulator).addUserToGroup},
+		}
+	case rest[0] == "users" && len(rest) == 4 && rest[2] == "memberOfGroups":
+		params["userID"], params["groupID"] = rest[1], rest[3]
+		ep = endpoint{
+			http.MethodGet:    {"readOneGroupMembershipForUser", (*Emulator).readUserGroup},
+			http.MethodDelete: {"removeUserFromGroup", (*Emulator).removeUserFromGroup},
+		}
+	case rest[0] == "groups" && len(rest) == 1:
+		ep = endpoint{
+			http.MethodGet:  {"readAllGroups", (*Emulator).listGroups},
+			http.MethodPost: {"createGroup", (*Emulator).createGroup},
+		}
+	case rest[0] == "groups" && len(rest) == 2:
+		params["groupID"] = rest[1]
+		ep = endpoint{
+			http.MethodGet:    {"readOneGroup", (*Emulator).readGroup},
+			http.MethodPut:    {"updateGroup", (*Emulator).updateGroup},
+			http.MethodDelete: {"deleteGroup", (*Emulator).deleteGroup},
+		}
+	case rest[0] == "groups" && len(rest) == 3 && rest[2] == "memberOfGroups":
+		params["groupID"] = rest[1]
+		ep = endpoint{
+			http.MethodGet:  {"readGroupNesting", (*Emulator).listGroupNesting},
+			http.MethodPost: {"createGroupNesting", (*Emulator).createGroupNesting},
+		}
+	case rest[0] == "groups" && len(rest) == 4 && rest[2] == "memberOfGroups":
+		params["groupID"], params["nestedGroupID"] = rest[1], rest[3]
+		ep = endpoint{
+			http.MethodGet:    {"readOneGroupNesting", (*Emulator).readGroupNesting},
+			http.MethodDelete: {"deleteGroupNesting", (*Emulator).deleteGroupNesting},
+		}
 	case rest[0] == "populations" && len(rest) == 1:
 		ep = endpoint{
 			http.MethodGet:  {"readAllPopulations", (*Emulator).listPopulations},

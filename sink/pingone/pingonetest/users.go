@@ -79,6 +79,18 @@ func (u *user) get(attr string) (any, bool) {
 	return v, ok
 }
 
+// userGetter is u.get for filters, with memberOfGroups holding the
+// user's direct and indirect groups: `memberOfGroups[id eq "g"]` lists a
+// group's members through nesting too [I] (SPEC L28308 does not say).
+func (e *Emulator) userGetter(u *user) func(string) (any, bool) {
+	return func(attr string) (any, bool) {
+		if attr == "memberOfGroups" {
+			return e.effectiveGroupsLocked(u), true
+		}
+		return u.get(attr)
+	}
+}
+
 func copyAttrs(m map[string]any) map[string]any {
 	out := make(map[string]any, len(m))
 	for k, v := range m {
@@ -150,6 +162,11 @@ func (e *Emulator) reindexLocked(u *user, oldName string) {
 }
 
 func (e *Emulator) removeUserLocked(u *user) {
+	for _, id := range u.groups {
+		if g := e.groups[id]; g != nil {
+			g.directUsers--
+		}
+	}
 	delete(e.users, u.id)
 	delete(e.byName, usernameKey(u.attrs["username"].(string)))
 	i := sort.Search(len(e.order), func(i int) bool { return e.order[i].seq >= u.seq })
@@ -324,8 +341,19 @@ func (e *Emulator) readUser(ar *apiRequest) *response {
 	}
 	m := e.renderUserLocked(ar.base, u)
 	for _, inc := range include {
-		// Groups are not modelled: ids only, names as ids.
-		m[inc] = append([]string{}, u.groups...)
+		// Direct and indirect groups (§3: include on a single GET only).
+		ids := e.effectiveGroupsLocked(u)
+		vals := make([]string, 0, len(ids))
+		for _, id := range ids {
+			g := e.groups[id]
+			switch {
+			case inc == "memberOfGroupIDs":
+				vals = append(vals, id)
+			case g != nil:
+				vals = append(vals, g.name)
+			}
+		}
+		m[inc] = vals
 	}
 	return &response{status: http.StatusOK, body: m}
 }
@@ -346,7 +374,7 @@ func (e *Emulator) listUsers(ar *apiRequest) *response {
 	}
 	items := make([]listItem, 0, len(e.users))
 	for _, u := range e.sortedUsersLocked() {
-		if f != nil && !f.Match(u.get) {
+		if f != nil && !f.Match(e.userGetter(u)) {
 			continue
 		}
 		items = append(items, listItem{seq: u.seq, render: func() map[string]any { return e.renderUserLocked(ar.base, u) }})
@@ -485,6 +513,7 @@ func (e *Emulator) updateUserPopulation(ar *apiRequest) *response {
 		return invalidData(detail{Code: "INVALID_VALUE", Target: "id", Message: "id does not reference an existing population"})
 	}
 	if u.popID != id {
+		e.dropPopulationGroupsLocked(u, u.popID)
 		u.popID = id
 		u.updatedAt = e.now()
 	}

@@ -153,7 +153,7 @@ func TestWrongEnvironmentAndUnknownPaths(t *testing.T) {
 	if r := c.do(http.MethodGet, other, nil); r.status != 403 || r.code() != "ACCESS_FAILED" {
 		t.Fatalf("other env: %d %s", r.status, r.raw)
 	}
-	if r := c.do(http.MethodGet, "/groups", nil); r.status != 404 || r.code() != "NOT_FOUND" {
+	if r := c.do(http.MethodGet, "/applications", nil); r.status != 404 || r.code() != "NOT_FOUND" {
 		t.Fatalf("unknown path: %d %s", r.status, r.raw)
 	}
 	if r := c.do(http.MethodDelete, "/users", nil); r.status != 405 {
