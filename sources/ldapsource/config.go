@@ -109,6 +109,13 @@ type Config struct {
 	// reported by usn or timestamp deltas either: the periodic full read
 	// handles them.
 	Delta string `yaml:"delta"`
+	// IgnoreReferrals lists DNs (or referral URLs, verbatim) whose
+	// continuation references a read may skip. Any other reference a
+	// search returns makes the read incomplete: the entries delegated to
+	// another server were not read, and must not be disabled. References
+	// into Active Directory's DomainDnsZones, ForestDnsZones and
+	// Configuration partitions are always skipped (they hold no users).
+	IgnoreReferrals []string `yaml:"ignore_referrals"`
 }
 
 // Delta methods (Config.Delta).
@@ -157,10 +164,35 @@ func (l *DNList) UnmarshalYAML(n *yaml.Node) error {
 		if err := n.Decode(&s); err != nil {
 			return err
 		}
+		if splitDN(n, s) {
+			one := strings.Join(s, ",")
+			return fmt.Errorf("line %d: base_dn [%s] is a YAML flow list of %d single RDNs (YAML splits a flow list at every comma), "+
+				"not the DN %q: quote it, base_dn: %q, or write a block list with one DN per line", n.Line, one, len(s), one, one)
+		}
 		*l = s
 		return nil
 	}
 	return fmt.Errorf("line %d: base_dn must be a DN or a list of DNs", n.Line)
+}
+
+// splitDN reports whether a base_dn sequence is really one DN that YAML's
+// flow syntax cut at its commas: `[ou=people,dc=example,dc=com]` is three
+// unquoted items, each a single RDN. A block list or quoted items are
+// taken as written.
+func splitDN(n *yaml.Node, items []string) bool {
+	if n.Style&yaml.FlowStyle == 0 || len(items) < 2 {
+		return false
+	}
+	for i, c := range n.Content {
+		if c.Kind != yaml.ScalarNode || c.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0 {
+			return false
+		}
+		dn, err := ldap.ParseDN(items[i])
+		if err != nil || len(dn.RDNs) != 1 {
+			return false
+		}
+	}
+	return true
 }
 
 // SetDefaults fills unset fields with their defaults.
@@ -301,6 +333,14 @@ func (c Config) Validate() error {
 		}
 	default:
 		l.Add("delta", "%q: want auto, syncrepl, usn, timestamp or none", c.Delta)
+	}
+	for i, ref := range c.IgnoreReferrals {
+		if referralDN(ref) != "" {
+			continue // a referral URL, listed verbatim
+		}
+		if _, err := ldap.ParseDN(ref); err != nil || strings.TrimSpace(ref) == "" {
+			l.Add(fmt.Sprintf("ignore_referrals[%d]", i), "%q is neither a DN nor an ldap:// URL with a DN", ref)
+		}
 	}
 	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
 		if c.TLS.CertFile == "" {

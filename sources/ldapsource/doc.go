@@ -10,8 +10,10 @@
 // size/time/admin limit, a missing paged-results control, a base DN that
 // does not exist, a cancelled context: each ends the read with a
 // *ReadError naming the base DN and page, never with a shorter read that
-// looks complete. Referrals (continuation references) are not followed;
-// they are logged at debug level.
+// looks complete. Referrals (continuation references) are not followed:
+// one returned by a search ends the read with a *ReferralError (the
+// delegated entries were not read), unless ignore_referrals names it or
+// it points into an Active Directory DNS or configuration partition.
 //
 // Identity is the anchor attribute: entryUUID by default, objectGUID for
 // AD (decoded from its 16 mixed-endian bytes to the canonical string, see

@@ -212,8 +212,12 @@ func (r *reader) fetch() bool {
 		entries = append(entries, fromLDAP(e))
 	}
 	for _, ref := range res.Referrals {
-		// Referrals point into other servers' naming contexts (AD's
-		// DomainDnsZones and friends): not followed, by design.
+		// Not followed, by design (see referral.go): either ignored on
+		// purpose, or the read is incomplete.
+		if !r.src.cfg.ignoredReferral(ref) {
+			r.fail(&ReferralError{Referral: ref})
+			return false
+		}
 		r.src.logger.Debug("ldap referral ignored", zap.String("base_dn", baseDN), zap.String("referral", ref))
 	}
 	ctrl, _ := ldap.FindControl(res.Controls, ldap.ControlTypePaging).(*ldap.ControlPaging)
