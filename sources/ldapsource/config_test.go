@@ -187,3 +187,34 @@ func TestResolveBindPassword(t *testing.T) {
 		})
 	}
 }
+
+// TestBaseDNFlowListSplittingADN: `base_dn: [ou=people,dc=example,dc=com]`
+// is three single-RDN items in YAML; it is refused with the quoting shown,
+// while quoted items and block lists are taken as written.
+func TestBaseDNFlowListSplittingADN(t *testing.T) {
+	tests := []struct {
+		doc     string
+		want    DNList
+		wantErr string
+	}{
+		{"base_dn: [ou=people,dc=example,dc=com]", nil, `quote it, base_dn: "ou=people,dc=example,dc=com"`},
+		{"base_dn: [ou=people, dc=example]", nil, "flow list of 2 single RDNs"},
+		{`base_dn: ["ou=people,dc=example,dc=com"]`, DNList{"ou=people,dc=example,dc=com"}, ""},
+		{`base_dn: ["ou=a,dc=x", "ou=b,dc=x"]`, DNList{"ou=a,dc=x", "ou=b,dc=x"}, ""},
+		{"base_dn: [dc=example]", DNList{"dc=example"}, ""},
+		{"base_dn:\n  - o=org1\n  - o=org2\n", DNList{"o=org1", "o=org2"}, ""},
+	}
+	for _, tt := range tests {
+		var c Config
+		err := yaml.Unmarshal([]byte(tt.doc), &c)
+		if tt.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("%s: err = %v, want one containing %q", tt.doc, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil || strings.Join(c.BaseDN, "|") != strings.Join(tt.want, "|") {
+			t.Errorf("%s: BaseDN = %q, err %v; want %q", tt.doc, c.BaseDN, err, tt.want)
+		}
+	}
+}
