@@ -114,7 +114,9 @@ type Job struct {
 	// BatchSize is how many operations are checkpointed together. Default 200.
 	BatchSize int `yaml:"batch_size"`
 	// Safety thresholds: max_disables (500), max_disable_percent (10),
-	// max_failures (count or "N%", default "5%").
+	// max_disable_percent_floor (10), max_failures (count or "N%", default
+	// "5%"), max_failures_floor (3), max_adoptions (100). A key set to 0
+	// means 0; only an unset key takes its default.
 	Safety reconcile.Safety `yaml:"safety"`
 
 	// Mapper is the compiled mapping, set by Load.
@@ -284,15 +286,7 @@ func (c *Config) setDefaults() {
 		if j.Match == nil {
 			j.Match = []string{reconcile.MatchExternalID, reconcile.MatchUsername}
 		}
-		if j.Safety.MaxDisables == 0 {
-			j.Safety.MaxDisables = 500
-		}
-		if j.Safety.MaxDisablePercent == 0 {
-			j.Safety.MaxDisablePercent = 10
-		}
-		if j.Safety.MaxFailures == (reconcile.Threshold{}) {
-			j.Safety.MaxFailures = reconcile.Threshold{Percent: 5, IsPct: true}
-		}
+		j.Safety.SetDefaults() // keys set to 0 stay 0
 	}
 }
 
@@ -415,12 +409,7 @@ func (c *Config) validate() error {
 		if j.BatchSize < 1 || j.BatchSize > 10000 {
 			errs.Add(p+".batch_size", "want 1..10000, not %d", j.BatchSize)
 		}
-		if j.Safety.MaxDisables < 0 {
-			errs.Add(p+".safety.max_disables", "must not be negative")
-		}
-		if j.Safety.MaxDisablePercent < 0 || j.Safety.MaxDisablePercent > 100 {
-			errs.Add(p+".safety.max_disable_percent", "want 0..100, not %g", j.Safety.MaxDisablePercent)
-		}
+		errs.AddErr(p+".safety", j.Safety.Validate())
 		m, err := mapper.Compile(j.Config)
 		if err != nil {
 			errs.AddErr(p, err)

@@ -270,7 +270,7 @@ func (e *Engine) apply(ctx context.Context, job *Job, ops []Op, rep *Report, opt
 		batch, batchOps = batch[:0], batchOps[:0]
 		report(opts, Progress{Phase: "apply", Records: rep.Counts.Records, Done: done, Total: total})
 		log.Debug("batch checkpointed", zap.Int("batch", b), zap.Int("batches", nb), zap.Int("done", done))
-		if limErr == nil && failed > 0 && job.Safety.MaxFailures.Exceeded(failed, total) {
+		if limErr == nil && job.Safety.failuresExceeded(failed, total) {
 			limErr = fmt.Errorf("apply batch %d/%d: %d of %d operations failed, above safety.max_failures=%s; stopping (first: %s)",
 				b, nb, failed, total, job.Safety.MaxFailures, rep.Failures[0].Error)
 			stopFeeding() // what is in flight still gets checkpointed

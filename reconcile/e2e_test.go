@@ -403,6 +403,7 @@ func TestSafetyGateWritesNothing(t *testing.T) {
 	backends(t, func(t *testing.T, backend string) {
 		e := newEnv(t, backend)
 		e.job.Safety.MaxDisablePercent = 10
+		e.job.Safety.MaxDisablePercentFloor = 3 // small fixture: let 3 disables count as a percentage
 		e.mustRun(reconcile.Options{})
 		before := e.emu.Stats().Writes
 

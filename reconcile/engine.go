@@ -72,15 +72,7 @@ func (j *Job) SetDefaults() {
 	if j.Workers == 0 {
 		j.Workers = 8
 	}
-	if j.Safety.MaxDisables == 0 {
-		j.Safety.MaxDisables = 500
-	}
-	if j.Safety.MaxDisablePercent == 0 {
-		j.Safety.MaxDisablePercent = 10
-	}
-	if j.Safety.MaxFailures == (Threshold{}) {
-		j.Safety.MaxFailures = Threshold{Percent: 5, IsPct: true}
-	}
+	j.Safety.SetDefaults()
 }
 
 // ValidateMatch checks match rules; paths are relative to the job.
@@ -119,8 +111,11 @@ type Options struct {
 	// DryRun plans and reports but writes nothing, neither to PingOne nor
 	// to state (DESIGN invariant 8).
 	DryRun bool
-	// AllowMassDisable overrides the safety gate for this run.
+	// AllowMassDisable overrides the safety gate for this run (disables
+	// and adoptions alike).
 	AllowMassDisable bool
+	// AllowMassAdoption overrides only safety.max_adoptions for this run.
+	AllowMassAdoption bool
 	// ForceFull asks the source for a complete read.
 	ForceFull bool
 	// Verify reads the managed users back from PingOne and repairs (or
@@ -317,11 +312,12 @@ func (e *Engine) run(ctx context.Context, job *Job, opts Options, rep *Report, l
 		return fmt.Errorf("%w: re-run `syncd plan` and review it again (saved %s, now %s)", ErrPlanChanged, opts.ExpectPlan, rep.PlanDigest)
 	}
 
-	if !opts.AllowMassDisable {
-		if g := gate(job.Name, job.Safety, ops, active, rd.records, rd.complete); g != nil {
-			log.Warn("safety gate tripped", zap.Int("disables", g.Disables), zap.Int("active", g.Active), zap.Bool("empty_source", g.EmptySource))
-			return g
-		}
+	// --allow-mass-disable overrides the whole gate, as it always has;
+	// --allow-mass-adoption only the adoption limit.
+	if g := gate(job.Name, job.Safety, ops, active, rd.records, rd.complete, opts.AllowMassDisable, opts.AllowMassDisable || opts.AllowMassAdoption); g != nil {
+		log.Warn("safety gate tripped", zap.Int("disables", g.Disables), zap.Int("active", g.Active), zap.Bool("empty_source", g.EmptySource),
+			zap.Int("adoptions", g.Adoptions))
+		return g
 	}
 
 	if opts.DryRun {

@@ -64,7 +64,7 @@ jobs:
       name.given: givenName
       name.family: sn
     population: Staff
-    safety: {max_disable_percent: 40}
+    safety: {max_disable_percent: 40, max_disable_percent_floor: 1}
 %s`, emu.APIURL(), emu.AuthURL(), emu.EnvironmentID(), emu.ClientID(), source, extra)
 	if err := os.WriteFile(h.conf, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)

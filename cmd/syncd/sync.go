@@ -23,6 +23,7 @@ import (
 type syncFlags struct {
 	dryRun           bool
 	allowMassDisable bool
+	allowMassAdopt   bool
 	full             bool
 	verify           bool
 	reportFile       string
@@ -34,6 +35,7 @@ func (m *Main) runSync(ctx context.Context, g *globalFlags, args []string, plan 
 	var f syncFlags
 	fs.BoolVar(&f.dryRun, "dry-run", plan, "plan only: write nothing")
 	fs.BoolVar(&f.allowMassDisable, "allow-mass-disable", false, "override the safety gate for this run")
+	fs.BoolVar(&f.allowMassAdopt, "allow-mass-adoption", false, "override only safety.max_adoptions for this run")
 	fs.BoolVar(&f.full, "full", false, "force a complete read of the source")
 	fs.BoolVar(&f.verify, "verify", false, "read the managed users back from PingOne and repair (or report) drift")
 	fs.StringVar(&f.reportFile, "report", "", "write the JSON run report to FILE")
@@ -61,6 +63,7 @@ func (m *Main) runApply(ctx context.Context, g *globalFlags, args []string) int 
 	fs := m.flagSet("apply", g)
 	var f syncFlags
 	fs.BoolVar(&f.allowMassDisable, "allow-mass-disable", false, "override the safety gate for this run")
+	fs.BoolVar(&f.allowMassAdopt, "allow-mass-adoption", false, "override only safety.max_adoptions for this run")
 	fs.StringVar(&f.reportFile, "report", "", "write the JSON run report to FILE")
 	pos, err := m.parse(fs, g, args)
 	if err != nil {
@@ -130,7 +133,7 @@ func (m *Main) syncJobs(ctx context.Context, g *globalFlags, f syncFlags, expect
 			code = worse(code, m.fail(usageError{fmt.Errorf("job %s: the saved plan has no plan digest for it", j.Name)}))
 			continue
 		}
-		opts := reconcile.Options{DryRun: f.dryRun, AllowMassDisable: f.allowMassDisable, ForceFull: f.full, Verify: f.verify, ExpectPlan: expect[j.Name]}
+		opts := reconcile.Options{DryRun: f.dryRun, AllowMassDisable: f.allowMassDisable, AllowMassAdoption: f.allowMassAdopt, ForceFull: f.full, Verify: f.verify, ExpectPlan: expect[j.Name]}
 		p := newProgress(m.Stderr, cfg.PingOne.RateLimit)
 		opts.Progress = p.update
 		rep, err := eng.Run(ctx, rj, opts)
