@@ -42,6 +42,9 @@ type Config struct {
 	// relative paths in the file are resolved against.
 	Path string `yaml:"-"`
 	Dir  string `yaml:"-"`
+	// Notices are warnings found while loading (an environment variable
+	// ignored because the file says otherwise), for the caller to log.
+	Notices []string `yaml:"-"`
 }
 
 // State configures the state store.
@@ -188,6 +191,12 @@ func Parse(ctx context.Context, r io.Reader, dir, name string, lookup envconfig.
 	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("config %s: %w", name, cleanYAMLError(err))
 	}
+	if err := refuseMoreDocuments(dec); err != nil {
+		return nil, fmt.Errorf("config %s: %w", name, err)
+	}
+	if err := refuseInlineSecrets(c); err != nil {
+		return nil, fmt.Errorf("config %s:\n%w", name, err)
+	}
 	if lookup == nil {
 		lookup = envconfig.OsLookuper()
 	}
@@ -227,35 +236,18 @@ func (c *Config) applyEnv(ctx context.Context, lookup envconfig.Lookuper) error 
 	set(&c.PingOne.AuthURL, e.PingOneAuthURL)
 	set(&c.PingOne.EnvironmentID, e.PingOneEnvironmentID)
 	set(&c.PingOne.ClientID, e.PingOneClientID)
-	set(&c.PingOne.ClientSecretFile, e.PingOneClientSecretFile)
 	set(&c.PingOne.AuthMethod, e.PingOneAuthMethod)
 	set(&c.Log.Level, e.LogLevel)
 	set(&c.Log.Format, e.LogFormat)
 	set(&c.HTTP.Listen, e.HTTPListen)
 	set(&c.Daemon.Timezone, e.Timezone)
-	if e.PingOneClientSecret != nil {
-		c.PingOne.ClientSecret = secret.New(*e.PingOneClientSecret)
-		c.PingOne.ClientSecretFile = ""
-	}
 	if e.PingOneRateLimit != nil {
 		c.PingOne.RateLimit = *e.PingOneRateLimit
 	}
 	if e.PingOneConcurrency != nil {
 		c.PingOne.Concurrency = *e.PingOneConcurrency
 	}
-	for i := range c.Jobs {
-		l := c.Jobs[i].Source.LDAP
-		if l == nil {
-			continue
-		}
-		if e.LDAPBindPasswordFile != nil {
-			l.BindPasswordFile = *e.LDAPBindPasswordFile
-		}
-		if e.LDAPBindPassword != nil && l.BindPasswordFile == "" {
-			l.BindPassword = secret.New(*e.LDAPBindPassword)
-		}
-	}
-	return nil
+	return c.applySecretEnv(e)
 }
 
 func (c *Config) setDefaults() {
@@ -354,6 +346,7 @@ func (c *Config) validate() error {
 	default:
 		errs.Add("state.url", "want postgres://… or sqlite://PATH")
 	}
+	errs.AddErr("state.url", validateStateURL(c.State.URL))
 	errs.AddErr("pingone", c.PingOne.Validate())
 	switch strings.ToLower(c.Log.Level) {
 	case "debug", "info", "warn", "error":

@@ -148,7 +148,7 @@ func TestSecretFiles(t *testing.T) {
 		t.Fatalf("a device as secret file: err = %v", err)
 	}
 	_, err = parse(t, strings.Replace(minimal, "client_id: app", "client_id: app\n  client_secret_file: "+open, 1), env{})
-	if err == nil || !strings.Contains(err.Error(), "readable or writable by others") || strings.Contains(err.Error(), "leaky") {
+	if err == nil || !strings.Contains(err.Error(), "readable or writable by others, or writable by its group") || strings.Contains(err.Error(), "leaky") {
 		t.Fatalf("err = %v, want a refusal that does not print the secret", err)
 	}
 }
@@ -222,14 +222,17 @@ func TestREADMEExample(t *testing.T) {
 		t.Fatal("README's Configuration section has no yaml example")
 	}
 	example, _, _ := strings.Cut(rest, "```")
-	pw := filepath.Join(t.TempDir(), "pw")
-	if err := os.WriteFile(pw, []byte("x"), 0o600); err != nil {
-		t.Fatal(err)
+	// The example names its secret files under systemd's credentials
+	// directory: put them in a temporary one (the file's *_file keys win
+	// over the environment).
+	creds := t.TempDir()
+	for _, f := range []string{"pingone-client-secret", "ldap-password"} {
+		if err := os.WriteFile(filepath.Join(creds, f), []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
-	c, err := config.Parse(context.Background(), strings.NewReader(example), t.TempDir(), "README.md", env{
-		"SYNCD_PINGONE_CLIENT_SECRET":   "x",
-		"SYNCD_LDAP_BIND_PASSWORD_FILE": pw,
-	})
+	example = strings.ReplaceAll(example, "/run/credentials/syncd.service", creds)
+	c, err := config.Parse(context.Background(), strings.NewReader(example), t.TempDir(), "README.md", env{})
 	if err != nil {
 		t.Fatalf("the README's example config does not load:\n%v", err)
 	}

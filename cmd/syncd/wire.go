@@ -83,7 +83,15 @@ func newLogger(cfg *config.Config, w io.Writer) *zap.Logger {
 	} else {
 		enc = zapcore.NewJSONEncoder(encCfg)
 	}
-	return zap.New(zapcore.NewCore(enc, zapcore.Lock(zapcore.AddSync(w)), level))
+	log := zap.New(zapcore.NewCore(enc, zapcore.Lock(zapcore.AddSync(w)), level))
+	if cfg != nil {
+		// A secret source that lost to another (config file > SYNCD_…_FILE
+		// > SYNCD_…) is said once, so an override nobody applied is seen.
+		for _, n := range cfg.Notices {
+			log.Warn("config: secret source ignored", zap.String("reason", n))
+		}
+	}
+	return log
 }
 
 func isTerminal(w io.Writer) bool {

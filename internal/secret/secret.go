@@ -44,7 +44,7 @@ func (s *Value) UnmarshalText(b []byte) error {
 
 // ReadFile reads a secret from a file (trailing newlines dropped). It
 // refuses what would not keep a secret or would hang start-up: a file that
-// others may read or write, anything but a regular file (a FIFO, a device),
+// others may read or write or its group may write, anything but a regular file (a FIFO, a device),
 // and an empty file. Errors name the path, never the content.
 func ReadFile(path string) (Value, error) {
 	fi, err := os.Stat(path)
@@ -54,8 +54,10 @@ func ReadFile(path string) (Value, error) {
 	if !fi.Mode().IsRegular() {
 		return Value{}, fmt.Errorf("secret file %s is not a regular file", path)
 	}
-	if fi.Mode().Perm()&0o006 != 0 {
-		return Value{}, fmt.Errorf("secret file %s is readable or writable by others (mode %#o): chmod o-rw it", path, fi.Mode().Perm())
+	if fi.Mode().Perm()&0o026 != 0 {
+		// Group write too: whoever may write the file chooses the secret
+		// syncd sends (and may swap it for a file others read).
+		return Value{}, fmt.Errorf("secret file %s is readable or writable by others, or writable by its group (mode %#o): chmod go-w,o-r it", path, fi.Mode().Perm())
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {

@@ -67,6 +67,8 @@ func TestReadFile(t *testing.T) {
 		{"group may read", write("grp", value, 0o640), value, ""},
 		{"others may read", write("o", value, 0o644), "", "by others"},
 		{"others may write", write("w", value, 0o602), "", "by others"},
+		{"group may write", write("gw", value, 0o660), "", "writable by its group"},
+		{"group may only write", write("gwo", value, 0o620), "", "writable by its group"},
 		{"empty", write("e", "\n", 0o600), "", "empty"},
 		{"device", "/dev/null", "", "not a regular file"},
 		{"missing", filepath.Join(dir, "nope"), "", "no such file"},

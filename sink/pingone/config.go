@@ -188,9 +188,14 @@ func regionCodes() []string {
 // checkBaseURL accepts an absolute https URL, or http for a loopback host
 // (the emulator): a bearer token never travels in clear over a network.
 func checkBaseURL(raw string) error {
+	// Checked before parsing, and never quoted: a URL with user info may
+	// carry a password, which must not reach an error message.
+	if strings.Contains(raw, "@") {
+		return fmt.Errorf("must not carry a user name or password ('user:pass@host'): the worker app authenticates with client_id and client_secret_file")
+	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return err
+		return fmt.Errorf("not a valid URL")
 	}
 	if u.Host == "" {
 		return fmt.Errorf("must be an absolute URL, got %q", raw)

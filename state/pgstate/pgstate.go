@@ -57,10 +57,13 @@ type Options struct {
 
 // Store is a state.Store on PostgreSQL. It is safe for concurrent use.
 type Store struct {
-	pool   *pgxpool.Pool
-	name   string // redacted URL, for messages
-	schema string // resolved current_schema()
-	log    *zap.Logger
+	pool *pgxpool.Pool
+	name string // redacted URL, for messages
+	// secrets are the URL's secret fragments, scrubbed from driver errors
+	// (their text may echo a host that is the tail of a password).
+	secrets []string
+	schema  string // resolved current_schema()
+	log     *zap.Logger
 
 	mu    sync.Mutex
 	locks map[*jobLock]struct{}
@@ -70,6 +73,7 @@ type Store struct {
 // runs Migrate when opts.AutoMigrate is set.
 func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	name := stateurl.Redact(url)
+	secrets := stateurl.Secrets(url)
 	log := opts.Logger
 	if log == nil {
 		log = zap.NewNop()
@@ -77,7 +81,7 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		// pgconn's parse errors already redact the password.
-		return nil, fmt.Errorf("state %s: parse url: %w (check state.url)", name, err)
+		return nil, fmt.Errorf("state %s: parse url: %w (check state.url)", name, stateurl.Scrub(err, secrets))
 	}
 	if opts.Schema != "" {
 		if !schemaName.MatchString(opts.Schema) {
@@ -87,9 +91,9 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("state %s: connect: %w %s", name, err, hint)
+		return nil, fmt.Errorf("state %s: connect: %w %s", name, stateurl.Scrub(err, secrets), hint)
 	}
-	s := &Store{pool: pool, name: name, log: log, locks: map[*jobLock]struct{}{}}
+	s := &Store{pool: pool, name: name, secrets: secrets, log: log, locks: map[*jobLock]struct{}{}}
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
 		return nil, s.wrap("connect", err)
@@ -125,6 +129,7 @@ func (s *Store) Schema() string { return s.schema }
 // wrap names the store and operation, and hints at the usual cause when the
 // error is a connection problem.
 func (s *Store) wrap(op string, err error) error {
+	err = stateurl.Scrub(err, s.secrets)
 	if isConnErr(err) {
 		return fmt.Errorf("state %s: %s: %w %s", s.name, op, err, hint)
 	}
