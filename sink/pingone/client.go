@@ -118,6 +118,11 @@ func New(cfg Config, logger *zap.Logger, opts ...Option) (*Client, error) {
 	for _, o := range opts {
 		o(c)
 	}
+	// Never follow a redirect, whatever client WithHTTPClient gave: a copy
+	// with the refusing policy serves both the API and the token requests.
+	hc := *c.http
+	hc.CheckRedirect = refuseRedirect
+	c.http = &hc
 	// The token request carries the same User-Agent as API calls.
 	th := *c.http
 	th.Transport = uaTransport{base: c.http.Transport, ua: c.userAgent}
@@ -340,12 +345,20 @@ func (c *Client) send(ctx context.Context, cl call, tok string) (int, []byte, ht
 
 	start := time.Now()
 	resp, err := c.http.Do(req)
+	if re := (*RedirectError)(nil); errors.As(err, &re) {
+		// net/http's url.Error quotes the Location in full (user info,
+		// query): keep only the redacted form.
+		err = re
+	}
 	var body []byte
 	status := 0
 	if err == nil {
 		status = resp.StatusCode
-		body, err = io.ReadAll(io.LimitReader(resp.Body, maxBody))
+		body, err = io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
 		resp.Body.Close()
+		if err == nil && len(body) > maxBody {
+			body, err = nil, errBodyTooLarge
+		}
 		if err != nil {
 			status = 0 // a cut-off response is a transport failure
 		}

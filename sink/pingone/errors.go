@@ -219,6 +219,12 @@ func transportRetryable(err error, parent context.Context) (bool, string) {
 	if isTLSError(err) {
 		return false, "tls"
 	}
+	if isRedirect(err) {
+		return false, "redirect"
+	}
+	if errors.Is(err, errBodyTooLarge) {
+		return false, "body too large"
+	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return true, "timeout"
 	}

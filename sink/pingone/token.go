@@ -95,6 +95,11 @@ func (ts *tokenSource) invalidate(access string) {
 
 func (ts *tokenSource) authError(err error) *AuthError {
 	ae := &AuthError{ClientID: ts.clientID, TokenURL: ts.tokenURL, Err: err}
+	var redirect *RedirectError
+	if errors.As(err, &redirect) {
+		ae.Err = redirect // not net/http's url.Error quoting the Location
+		return ae
+	}
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) {
 		if re.Response != nil {
