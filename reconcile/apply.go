@@ -156,7 +156,7 @@ func adoptOp(op *Op, u pingone.User, rule string) Op {
 //
 // A cancelled ctx stops handing out operations: those in flight finish and
 // everything applied is checkpointed before apply returns (graceful stop).
-func (e *Engine) apply(ctx context.Context, job *Job, ops []Op, rep *Report, opts Options, log *zap.Logger) error {
+func (e *Engine) apply(ctx context.Context, job *Job, ops []Op, rep *Report, opts Options, guard *firstDisable, log *zap.Logger) error {
 	var todo []int
 	for i := range ops {
 		if ops[i].writes() {
@@ -221,6 +221,11 @@ func (e *Engine) apply(ctx context.Context, job *Job, ops []Op, rep *Report, opt
 		go func() {
 			defer wg.Done()
 			for k := range feed {
+				if guard.allow(bctx, &ops[k]) != nil {
+					ops[k].failed = true // not sent, counted nowhere
+					stopFeeding()
+					continue
+				}
 				cp, failure := e.execute(bctx, job, &ops[k], log), ""
 				if ops[k].failed {
 					failure = cp.LastError
@@ -295,6 +300,8 @@ func (e *Engine) apply(ctx context.Context, job *Job, ops []Op, rep *Report, opt
 		return saveErr
 	case limErr != nil:
 		return limErr
+	case guard.failed() != nil:
+		return fmt.Errorf("%d of %d operations applied and checkpointed: %w", done, total, guard.failed())
 	case done < total && ctx.Err() != nil:
 		return fmt.Errorf("stopped after %d of %d operations, all of them checkpointed: %w", done, total, ctx.Err())
 	}

@@ -332,7 +332,7 @@ func (e *Engine) run(ctx context.Context, job *Job, opts Options, rep *Report, l
 
 	// Apply.
 	t0 = e.now()
-	applyErr := e.apply(ctx, job, ops, rep, opts, log)
+	applyErr := e.apply(ctx, job, ops, rep, opts, &firstDisable{check: rd.recheck}, log)
 	rep.Phases.Apply = e.now().Sub(t0)
 	rep.count(ops, paired)
 	if applyErr != nil {
@@ -416,6 +416,7 @@ type readResult struct {
 	complete   bool
 	records    int
 	cursor     []byte
+	recheck    func(context.Context) error // sources.Rechecker, if the reader is one
 }
 
 func (e *Engine) read(ctx context.Context, job *Job, req sources.ReadRequest, rep *Report, opts Options) (*readResult, error) {
@@ -465,6 +466,9 @@ func (e *Engine) read(ctx context.Context, job *Job, req sources.ReadRequest, re
 	}
 	res.cursor = r.Cursor()
 	res.complete = r.Mode() == sources.Full
+	if rc, ok := r.(sources.Rechecker); ok {
+		res.recheck = rc.Recheck
+	}
 	// Release what the source holds (a CSV duplicate-key index, an LDAP
 	// connection) before the records are checked and planned.
 	r.Close()

@@ -2,10 +2,14 @@ package csvsource
 
 import (
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"golang.org/x/text/encoding"
 	"golang.org/x/text/encoding/charmap"
+	"golang.org/x/text/encoding/htmlindex"
+	"golang.org/x/text/encoding/ianaindex"
+	"golang.org/x/text/encoding/unicode"
 
 	"github.com/syncd/syncd/internal/fielderr"
 )
@@ -28,10 +32,19 @@ type Config struct {
 	// group lists. The key column is never split. Default: none, each cell
 	// is one value.
 	MultiValueSeparator string `yaml:"multi_value_separator"`
-	// Encoding is the file's character encoding: utf-8 (with or without a
-	// byte order mark), latin1 (alias iso-8859-1) or windows-1252. Default
-	// utf-8.
+	// Encoding is the file's character encoding: utf-8 (default, with or
+	// without a byte order mark), or any name golang.org/x/text knows from
+	// the IANA registry or the WHATWG Encoding Standard: windows-1250,
+	// iso-8859-2, windows-1252, latin1 (= iso-8859-1), shift_jis, ...
 	Encoding string `yaml:"encoding"`
+	// Settle is how long the file must have been left unmodified before it
+	// is read; a younger file is waited for. Default 0: read at once. The
+	// file is compared (size, modification time, inode) after the read
+	// and before the first disable whatever this says.
+	Settle time.Duration `yaml:"settle"`
+	// MinRecords refuses a read with fewer data rows (rejected rows
+	// included) as incomplete: a cut or wrong export. Default 0: none.
+	MinRecords int `yaml:"min_records"`
 }
 
 // Validate reports every problem with the block at once, each naming the
@@ -73,6 +86,12 @@ func (c Config) Validate() error {
 	if _, err := lookupEncoding(c.Encoding); err != nil {
 		errs.AddErr("encoding", err)
 	}
+	if c.Settle < 0 {
+		errs.Add("settle", "must not be negative")
+	}
+	if c.MinRecords < 0 {
+		errs.Add("min_records", "must not be negative")
+	}
 	return errs.Err()
 }
 
@@ -108,15 +127,26 @@ func validDelim(r rune) bool {
 }
 
 // lookupEncoding maps a configured encoding name to a decoder; nil means
-// UTF-8 (read as is, byte order mark stripped).
+// UTF-8 (read as is, byte order mark stripped). Names are looked up in the
+// IANA registry first (iso-8859-1 is Latin-1 there, while WHATWG reads it
+// as windows-1252), then among the WHATWG labels (cp1250, latin2, ...).
 func lookupEncoding(name string) (encoding.Encoding, error) {
-	switch strings.ToLower(strings.TrimSpace(name)) {
+	n := strings.ToLower(strings.TrimSpace(name))
+	switch n {
 	case "", "utf-8", "utf8":
 		return nil, nil
-	case "latin1", "latin-1", "iso-8859-1", "iso8859-1":
+	case "latin1", "latin-1", "iso8859-1":
 		return charmap.ISO8859_1, nil
-	case "windows-1252", "cp1252":
-		return charmap.Windows1252, nil
 	}
-	return nil, fielderr.New("", "unknown %q (use utf-8, latin1/iso-8859-1, windows-1252)", name)
+	e, err := ianaindex.IANA.Encoding(n)
+	if err != nil || e == nil {
+		e, err = htmlindex.Get(n)
+	}
+	if err != nil || e == nil {
+		return nil, fielderr.New("", "unknown %q: not an encoding name golang.org/x/text knows (IANA or WHATWG), e.g. utf-8, windows-1250, iso-8859-2, windows-1252", name)
+	}
+	if e == unicode.UTF8 {
+		return nil, nil
+	}
+	return e, nil
 }

@@ -35,7 +35,8 @@ func TestConfigValidate(t *testing.T) {
 		{"comment equals delimiter", Config{Path: "p", Key: "k", Comment: ","}, []string{`comment: must differ from the delimiter ","`}},
 		{"long comment", Config{Path: "p", Key: "k", Comment: "//"}, []string{`comment: must be a single character, got "//"`}},
 		{"separator newline", Config{Path: "p", Key: "k", MultiValueSeparator: "\n"}, []string{"multi_value_separator: must not contain a line break"}},
-		{"unknown encoding", Config{Path: "p", Key: "k", Encoding: "x"}, []string{`encoding: unknown "x" (use utf-8, latin1/iso-8859-1, windows-1252)`}},
+		{"unknown encoding", Config{Path: "p", Key: "k", Encoding: "x"}, []string{`encoding: unknown "x": not an encoding name golang.org/x/text knows (IANA or WHATWG), e.g. utf-8, windows-1250, iso-8859-2, windows-1252`}},
+		{"negative settle and min_records", Config{Path: "p", Key: "k", Settle: -1, MinRecords: -1}, []string{"settle: must not be negative", "min_records: must not be negative"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

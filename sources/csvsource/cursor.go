@@ -21,7 +21,7 @@ import (
 // person reading the state database can make sense of it.
 type fingerprint struct {
 	Size  int64
-	MTime int64 // informational: equality is decided by size and hash
+	MTime int64 // with size and hash: a file rewritten with the same bytes is read again
 	Sum   [sha256.Size]byte
 }
 
@@ -73,8 +73,8 @@ func (s *Source) unchanged(ctx context.Context, cursor []byte) (fingerprint, boo
 		if err != nil {
 			return fingerprint{}, false, nil
 		}
-		if fi.Size() != want.Size {
-			return fingerprint{}, false, nil // cheap check first: no hashing
+		if fi.Size() != want.Size || fi.ModTime().UnixNano() != want.MTime {
+			return fingerprint{}, false, nil // cheap checks first: no hashing
 		}
 		got.MTime = fi.ModTime().UnixNano()
 	}

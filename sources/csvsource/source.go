@@ -15,6 +15,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"go.uber.org/zap"
@@ -45,6 +46,8 @@ type Source struct {
 	// mid-way. The returned value may implement Stat() (fs.FileInfo, error)
 	// (an *os.File does) so the cursor can record the modification time.
 	open func(path string) (io.ReadCloser, error)
+	// now is the clock settle is measured with.
+	now func() time.Time
 }
 
 // New validates cfg and returns a Source for it. A nil logger logs nothing.
@@ -64,6 +67,7 @@ func New(cfg Config, logger *zap.Logger) (*Source, error) {
 		comment: cfg.comment(),
 		logger:  logger.With(zap.String("source", "csv"), zap.String("path", cfg.Path)),
 		open:    func(path string) (io.ReadCloser, error) { return os.Open(path) },
+		now:     time.Now,
 	}, nil
 }
 
@@ -101,6 +105,9 @@ func (s *Source) Open(ctx context.Context, req sources.ReadRequest) (sources.Rea
 // a key seen on an earlier line is rejected (the index costs ~40 bytes a
 // row).
 func (s *Source) openFull(ctx context.Context, attrs []string, checkKeys bool) (*reader, error) {
+	if err := s.waitSettled(ctx); err != nil {
+		return nil, err
+	}
 	f, err := s.open(s.cfg.Path)
 	if err != nil {
 		return nil, fmt.Errorf("open csv file: %w", err)
@@ -116,6 +123,7 @@ func (s *Source) openFull(ctx context.Context, attrs []string, checkKeys bool) (
 		checkUT: s.enc == nil,
 		seed1:   maphash.MakeSeed(),
 		seed2:   maphash.MakeSeed(),
+		min:     s.cfg.MinRecords,
 	}
 	if checkKeys {
 		r.seen = make(map[[2]uint64]int)
@@ -123,6 +131,10 @@ func (s *Source) openFull(ctx context.Context, attrs []string, checkKeys bool) (
 	if st, ok := f.(interface{ Stat() (fs.FileInfo, error) }); ok {
 		if fi, err := st.Stat(); err == nil {
 			r.mtime = fi.ModTime().UnixNano()
+			if _, real := f.(*os.File); real {
+				st := statOf(fi)
+				r.stat = &st
+			}
 		}
 	}
 	if err := r.start(s, attrs); err != nil {
@@ -143,6 +155,8 @@ type reader struct {
 	hr      *hashingReader
 	cr      *csv.Reader
 	mtime   int64
+	stat    *fileStat // the opened file's identity (guard.go); nil: unknown
+	min     int       // min_records
 	sep     string
 	checkUT bool // check cells are valid UTF-8 (only when decoding is not done by a charmap)
 
@@ -374,6 +388,18 @@ func pos(line int) string {
 // complete ends a successful read: the cursor fingerprints exactly the
 // bytes that were parsed.
 func (r *reader) complete() {
+	if err := r.checkStat("during the read"); err != nil {
+		r.fail(err)
+		return
+	}
+	if r.stat != nil && r.hr.n != r.stat.Size {
+		r.fail(&ChangedError{Path: r.path, When: fmt.Sprintf("during the read (%d bytes read)", r.hr.n), Before: *r.stat, After: *r.stat})
+		return
+	}
+	if n := r.rows + r.rejects; n < r.min {
+		r.fail(&TooFewError{Path: r.path, Rows: n, Min: r.min})
+		return
+	}
 	r.finished = true
 	fp := fingerprint{Size: r.hr.n, MTime: r.mtime}
 	r.hr.h.Sum(fp.Sum[:0])
