@@ -23,6 +23,14 @@ const (
 	StatusDisabled Status = "disabled" // disabled by syncd (left the source or its scope, or disabled there)
 	StatusFailed   Status = "failed"   // the last operation on it failed; retried next run
 	StatusConflict Status = "conflict" // PingOne holds a user syncd may not take over (e.g. username taken, no match rule)
+	// StatusPending is a create whose intent was committed before its
+	// request was sent and whose outcome is not recorded yet (syncd
+	// stopped in between): the next run looks the user up by externalId
+	// before it creates it again (DESIGN invariant 6).
+	StatusPending Status = "pending"
+	// StatusGone is a user deleted in PingOne outside syncd (a write to it
+	// found 404); its user id is cleared.
+	StatusGone Status = "gone"
 )
 
 // Checkpoint is what syncd knows of one managed user after its last applied
