@@ -234,9 +234,22 @@ func (e *Engine) apply(ctx context.Context, job *Job, ops []Op, rep *Report, opt
 			}
 		}()
 	}
+	var intentErr error // set by the feeder before it closes feed
 	go func() {
 		defer close(feed)
-		for _, k := range todo {
+		recorded := 0 // todo[:recorded] have their creates' intents committed
+		for i, k := range todo {
+			if i >= recorded && ops[k].Has(ActCreate) {
+				if ctx.Err() != nil {
+					return
+				}
+				n, err := e.recordIntents(bctx, job, ops, todo[i:], job.BatchSize)
+				if err != nil {
+					intentErr = err
+					return
+				}
+				recorded = i + n
+			}
 			select {
 			case <-stop:
 				return
@@ -298,6 +311,8 @@ func (e *Engine) apply(ctx context.Context, job *Job, ops []Op, rep *Report, opt
 	switch {
 	case saveErr != nil:
 		return saveErr
+	case intentErr != nil:
+		return intentErr
 	case limErr != nil:
 		return limErr
 	case guard.failed() != nil:
@@ -338,6 +353,17 @@ func (e *Engine) execute(ctx context.Context, job *Job, op *Op, log *zap.Logger)
 		return cp
 	}
 
+	if op.Has(ActCreate) && mayExist(op.cp) {
+		u, err := e.findCreated(ctx, op.desired.matchKey().externalID)
+		if err != nil {
+			return fail(fmt.Errorf("create user anchor=%s: an earlier create may have reached PingOne: %w", op.Anchor(), err), state.StatusFailed)
+		}
+		if u != nil {
+			log.Info("earlier create found by externalId", zap.String("anchor", op.Anchor()), zap.String("user_id", u.ID))
+			adoptCreated(op, *u)
+			return e.execute(ctx, job, op, log)
+		}
+	}
 	if op.Has(ActCreate) {
 		u, err := e.Target.CreateUser(ctx, op.ToPopulation, d.Attributes)
 		if err != nil {
@@ -361,6 +387,13 @@ func (e *Engine) execute(ctx context.Context, job *Job, op *Op, log *zap.Logger)
 	}
 
 	id := op.UserID()
+	if id == "" && op.desired == nil && op.Has(ActDisable) && mayExist(op.cp) {
+		c, err := e.disableCreated(ctx, job, op, cp, log)
+		if err != nil {
+			return fail(err, state.StatusFailed)
+		}
+		return c
+	}
 	if op.Has(ActAdopt) || op.Has(ActUpdate) {
 		set, clear := map[string]string{}, []string(nil)
 		for _, c := range op.changes() {

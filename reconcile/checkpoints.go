@@ -38,6 +38,7 @@ const (
 	sumSettled              // status active or disabled: nothing pending
 	sumHash                 // hash holds the checkpoint's hash
 	sumConflict             // status conflict
+	sumMayExist             // an earlier create may have reached PingOne (mayExist)
 )
 
 func summarize(cp *state.Checkpoint) summary {
@@ -53,6 +54,9 @@ func summarize(cp *state.Checkpoint) summary {
 		s.flags |= sumSettled
 	case state.StatusConflict:
 		s.flags |= sumConflict
+	}
+	if mayExist(cp) {
+		s.flags |= sumMayExist
 	}
 	if h, ok := decodeHash(cp.Hash); ok {
 		s.hash, s.flags = h, s.flags|sumHash
@@ -133,7 +137,7 @@ func (e *Engine) pair(ctx context.Context, job string, in diffInput, cs *checkpo
 	var wants []want
 	absent := func(s *summary) {
 		if !all {
-			if acts, _ := absentAction(s.anchor, s.flags&sumUser != 0, s.flags&sumEnabled != 0, in); acts.Has(ActNoop) {
+			if acts, _ := absentAction(s.anchor, s.flags&sumUser != 0, s.flags&sumEnabled != 0, s.flags&sumMayExist != 0, in); acts.Has(ActNoop) {
 				p.skipped++
 				if s.flags&sumConflict != 0 {
 					p.skippedConflicts++

@@ -318,8 +318,16 @@ func planPresent(d *record, cp *state.Checkpoint, popID string) Op {
 		}
 		op.Actions = Actions(ActCreate)
 		op.ToPopulation = popID
-		op.Why = "new in the source"
-		if cp != nil {
+		switch {
+		case cp == nil:
+			op.Why = "new in the source"
+		case cp.Status == state.StatusPending:
+			op.Why = "an earlier create's outcome was not recorded: looked up by externalId first"
+		case cp.Status == state.StatusGone:
+			op.Why = "deleted in PingOne outside syncd: created again"
+		case mayExist(cp):
+			op.Why = "retry, looked up by externalId first: " + cp.LastError
+		default:
 			op.Why = "retry: " + cp.LastError
 		}
 		return op
@@ -402,16 +410,28 @@ func whyPresent(op Op, d *record) string {
 }
 
 func planAbsent(anchor string, cp *state.Checkpoint, in diffInput) Op {
-	acts, why := absentAction(anchor, cp.UserID != "", cp.Enabled, in)
+	acts, why := absentAction(anchor, cp.UserID != "", cp.Enabled, mayExist(cp), in)
 	return Op{Actions: acts, Why: why}
 }
 
 // absentAction is what happens to a managed anchor that this read did not
 // carry as a record to sync, given whether its user exists in PingOne and
-// is enabled.
-func absentAction(anchor string, exists, enabled bool, in diffInput) (ActionSet, string) {
+// is enabled, or may exist after a create whose outcome was not recorded.
+func absentAction(anchor string, exists, enabled, mayExist bool, in diffInput) (ActionSet, string) {
 	if reason, ok := in.rejected[anchor]; ok {
 		return Actions(ActReject), "record rejected, user left as it is: " + reason
+	}
+	if !exists && mayExist {
+		// The user an earlier create may have made is looked up and
+		// disabled: never left enabled and unmanaged.
+		switch {
+		case in.outOfScope[anchor]:
+			return Actions(ActDisable), "left the scope of the job after a create whose outcome was not recorded (looked up by externalId)"
+		case in.deleted[anchor]:
+			return Actions(ActDisable), "deleted in the source after a create whose outcome was not recorded (looked up by externalId)"
+		case in.complete:
+			return Actions(ActDisable), "absent from a complete read after a create whose outcome was not recorded (looked up by externalId)"
+		}
 	}
 	switch {
 	case !exists:
