@@ -1,7 +1,8 @@
 // Package chaos holds syncd's reliability tests; it has no API. They run
 // the real syncd binary (built once per test process) against the PingOne
 // emulator served from the test process on loopback, and break things on
-// purpose: SIGKILL at random points of an apply, injected 5xx answers,
+// purpose: SIGKILL at random points of an apply (and between creates and
+// their checkpoint, followed by a rename in the source), injected 5xx answers,
 // lost responses, 429 storms, expiring and revoked tokens, a directory
 // server killed (or its connection cut) mid-read, a wrong base DN, a CSV export cut inside a quoted field, a
 // private PostgreSQL restarted mid-run, and debug logging around secrets.
