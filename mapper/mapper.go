@@ -298,6 +298,7 @@ func reject(rec sources.Record, attr, reason string) Result {
 }
 
 func (m *Mapper) mapRecord(rec sources.Record, ex *[]Explanation) Result {
+	rec = normalizeRecord(rec)
 	switch {
 	case rec.Deleted:
 		return reject(rec, "", "record is a deletion: deletions are handled by the engine, not mapped")
@@ -580,6 +581,45 @@ func runtimeMessage(err error) string {
 	}
 	s, _, _ := strings.Cut(err.Error(), "\n")
 	return s
+}
+
+// NormalizeAnchor returns the anchor as syncd keys it: in Unicode
+// normalisation form C, so that one key exported composed one day and
+// decomposed the next (a macOS export) is one anchor, one checkpoint, one
+// PingOne user. Map normalises every record's anchor with it; whoever keys
+// by an anchor that did not come through Map (a deletion a delta read
+// reports) must too.
+func NormalizeAnchor(a string) string { return nfc(a) }
+
+// normalizeRecord returns rec with its anchor, DN and every attribute value
+// in NFC, so that expressions (scope, enabled, population rules, the
+// mapping) compare source values with the config's literals — NFC, as YAML
+// files are written — whatever form the source used. A record that is
+// already NFC (the common case: ASCII) is returned as it is, without a copy.
+func normalizeRecord(rec sources.Record) sources.Record {
+	rec.Anchor, rec.DN = nfc(rec.Anchor), nfc(rec.DN)
+	var attrs map[string][]string
+	for k, vs := range rec.Attrs {
+		for i, v := range vs {
+			if isASCII(v) || norm.NFC.IsNormalString(v) {
+				continue
+			}
+			if attrs == nil {
+				attrs = make(map[string][]string, len(rec.Attrs))
+				for k2, vs2 := range rec.Attrs {
+					attrs[k2] = vs2
+				}
+			}
+			if &attrs[k][0] == &vs[0] {
+				attrs[k] = append([]string(nil), vs...) // copy before writing: the source owns vs
+			}
+			attrs[k][i] = norm.NFC.String(v)
+		}
+	}
+	if attrs != nil {
+		rec.Attrs = attrs
+	}
+	return rec
 }
 
 // nfc returns v in Unicode normalisation form C; it does not allocate when

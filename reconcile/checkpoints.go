@@ -22,6 +22,9 @@ type checkpoints struct {
 	// active counts the users syncd created or adopted and has enabled:
 	// the safety gate's base.
 	active int
+	// renames are the checkpoints to move to their normalised anchor
+	// (old -> new) before the run writes (anchors.go).
+	renames map[string]string
 }
 
 // summary is what the sync rules need of a checkpoint to see that nothing
@@ -76,13 +79,17 @@ func (e *Engine) loadCheckpoints(ctx context.Context, job string, whole bool) (*
 		shared[s] = s
 		return s
 	}
+	var legacy legacyAnchors
 	err := e.Store.Checkpoints(ctx, job, func(c state.Checkpoint) error {
-		s := summarize(&c)
-		s.anchor = cs.arena.string(c.Anchor)
-		cs.sums.add(s)
 		if c.UserID != "" && c.Enabled {
 			cs.active++
 		}
+		if legacy.take(c) {
+			return nil
+		}
+		s := summarize(&c)
+		s.anchor = cs.arena.string(c.Anchor)
+		cs.sums.add(s)
 		if whole {
 			c.PopulationID, c.Status = intern(c.PopulationID), state.Status(intern(string(c.Status)))
 			cs.full[c.Anchor] = &c
@@ -95,6 +102,7 @@ func (e *Engine) loadCheckpoints(ctx context.Context, job string, whole bool) (*
 	// Stores return checkpoints in their own order (a collation may not be
 	// Go's byte order): sort here. Sorted input costs one pass.
 	cs.sums.sortBy(func(a, b *summary) bool { return a.anchor < b.anchor })
+	cs.renames = legacy.settle(cs)
 	return cs, nil
 }
 

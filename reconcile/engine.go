@@ -268,6 +268,11 @@ func (e *Engine) run(ctx context.Context, job *Job, opts Options, rep *Report, l
 		return ld.err
 	}
 	cps, active := ld.cps, ld.cps.active
+	if !opts.DryRun {
+		if err := e.renameLegacyAnchors(ctx, job.Name, cps.renames); err != nil {
+			return err
+		}
+	}
 	in := diffInput{
 		desired: rd.desired, rejected: rd.rejected, outOfScope: rd.outOfScope,
 		deleted: rd.deleted, complete: rd.complete,
@@ -441,15 +446,15 @@ func (e *Engine) read(ctx context.Context, job *Job, req sources.ReadRequest, re
 			report(opts, Progress{Phase: "read", Records: res.records})
 		}
 		if rec.Deleted {
-			res.deleted[rec.Anchor] = true
+			res.deleted[mapper.NormalizeAnchor(rec.Anchor)] = true
 			continue
 		}
-		out := job.Mapper.Map(rec)
+		out := job.Mapper.Map(rec) // anchors come out NFC (mapper.NormalizeAnchor)
 		switch out.Outcome {
 		case mapper.Mapped:
 			recs.add(&out.Desired)
 		case mapper.OutOfScope:
-			res.outOfScope[rec.Anchor] = true
+			res.outOfScope[out.Desired.Anchor] = true
 		case mapper.Rejected:
 			rep.Rejects = append(rep.Rejects, out.Reject)
 			if out.Reject.Anchor == "" {
