@@ -30,6 +30,7 @@ INSERT INTO checkpoints_v3 (job, anchor, user_id, username, population_id, enabl
 DROP TABLE checkpoints;
 ALTER TABLE checkpoints_v3 RENAME TO checkpoints;
 CREATE INDEX checkpoints_job_status_idx ON checkpoints (job, status);
+CREATE UNIQUE INDEX checkpoints_job_user_idx ON checkpoints (job, user_id) WHERE user_id <> ''; -- 00002
 
 -- +goose Down
 CREATE TABLE checkpoints_v1 (
@@ -58,3 +59,4 @@ INSERT INTO checkpoints_v1 (job, anchor, user_id, username, population_id, enabl
 DROP TABLE checkpoints;
 ALTER TABLE checkpoints_v1 RENAME TO checkpoints;
 CREATE INDEX checkpoints_job_status_idx ON checkpoints (job, status);
+CREATE UNIQUE INDEX checkpoints_job_user_idx ON checkpoints (job, user_id) WHERE user_id <> ''; -- 00002
