@@ -132,6 +132,8 @@ func (m *Main) runValidate(ctx context.Context, g *globalFlags, args []string) i
 	if err == nil {
 		err = st.Ping(ctx)
 		st.Close()
+	} else if cfg.State.Migrate() && errors.Is(err, state.ErrSchemaOutdated) {
+		err = nil // reachable; the first run applies the pending migrations (state.auto_migrate)
 	}
 	check("state "+cfg.State.URL, err)
 

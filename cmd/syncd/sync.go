@@ -180,13 +180,12 @@ func (m *Main) storeFor(ctx context.Context, cfg *config.Config, log *zap.Logger
 		}
 	}
 	st, err := openStore(ctx, cfg, log, false)
+	if errors.Is(err, state.ErrNoSchema) {
+		log.Info("state database has no syncd schema yet: planning against empty state")
+		return emptyStore(ctx, log)
+	}
 	if err != nil {
 		return nil, nil, err
-	}
-	if _, err := st.Runs(ctx, "", 1); err != nil {
-		st.Close()
-		log.Info("state database has no syncd schema yet: planning against empty state", zap.Error(err))
-		return emptyStore(ctx, log)
 	}
 	return st, func() { st.Close() }, nil
 }

@@ -103,7 +103,9 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
-// openStore opens the state store and, when configured, migrates it.
+// openStore opens the state store and, when migrate is set, migrates it.
+// Either way it then checks the schema version: a schema newer than this
+// binary, or one with migrations pending, is refused (state.CheckSchema).
 func openStore(ctx context.Context, cfg *config.Config, log *zap.Logger, migrate bool) (state.Store, error) {
 	st, err := backend.Open(ctx, cfg.State.URL, backend.Options{Logger: log, BaseDir: cfg.Dir})
 	if err != nil {
@@ -114,6 +116,10 @@ func openStore(ctx context.Context, cfg *config.Config, log *zap.Logger, migrate
 			st.Close()
 			return nil, err
 		}
+	}
+	if err := state.CheckSchema(ctx, st); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("state %s: %w", backend.Redact(cfg.State.URL), err)
 	}
 	return st, nil
 }
