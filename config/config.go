@@ -56,6 +56,18 @@ type State struct {
 	// AutoMigrate applies pending schema migrations at start. Default true;
 	// set false to migrate only with `syncd migrate`.
 	AutoMigrate *bool `yaml:"auto_migrate"`
+	// JournalRetention is how long the journal of writes and the run
+	// records are kept; `syncd run` prunes older ones. Default 400d; a
+	// revert needs the journal of the run it reverts.
+	JournalRetention *Period `yaml:"journal_retention"`
+}
+
+// Retention is how long the journal and the run records are kept.
+func (s State) Retention() time.Duration {
+	if s.JournalRetention == nil {
+		return DefaultJournalRetention.Duration()
+	}
+	return s.JournalRetention.Duration()
 }
 
 // Migrate reports whether migrations run at start.
@@ -254,6 +266,10 @@ func (c *Config) setDefaults() {
 	if c.State.URL == "" {
 		c.State.URL = "sqlite://syncd.db"
 	}
+	if c.State.JournalRetention == nil {
+		r := DefaultJournalRetention
+		c.State.JournalRetention = &r
+	}
 	if c.Log.Level == "" {
 		c.Log.Level = "info"
 	}
@@ -347,6 +363,9 @@ func (c *Config) validate() error {
 		errs.Add("state.url", "want postgres://… or sqlite://PATH")
 	}
 	errs.AddErr("state.url", validateStateURL(c.State.URL))
+	if r := c.State.JournalRetention; r != nil && *r <= 0 {
+		errs.Add("state.journal_retention", "must be longer than 0: the journal and the run records are what `syncd journal` and `syncd revert` read")
+	}
 	errs.AddErr("pingone", c.PingOne.Validate())
 	switch strings.ToLower(c.Log.Level) {
 	case "debug", "info", "warn", "error":

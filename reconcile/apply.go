@@ -157,6 +157,7 @@ func adoptOp(op *Op, u pingone.User, rule string) Op {
 // A cancelled ctx stops handing out operations: those in flight finish and
 // everything applied is checkpointed before apply returns (graceful stop).
 func (e *Engine) apply(ctx context.Context, job *Job, ops []Op, rep *Report, opts Options, guard *firstDisable, log *zap.Logger) error {
+	e = e.journaling() // every write below is journaled (journal.go)
 	var todo []int
 	for i := range ops {
 		if ops[i].writes() {
@@ -209,6 +210,7 @@ func (e *Engine) apply(ctx context.Context, job *Job, ops []Op, rep *Report, opt
 		k       int
 		cp      state.Checkpoint
 		failure string
+		entries []state.JournalEntry
 	}
 	results := make(chan result, job.BatchSize)
 	stop := make(chan struct{})
@@ -226,11 +228,12 @@ func (e *Engine) apply(ctx context.Context, job *Job, ops []Op, rep *Report, opt
 					stopFeeding()
 					continue
 				}
-				cp, failure := e.execute(bctx, job, &ops[k], log), ""
+				j := &opJournal{op: &ops[k]}
+				cp, failure := e.execute(withOpJournal(bctx, j), job, &ops[k], log), ""
 				if ops[k].failed {
 					failure = cp.LastError
 				}
-				results <- result{k, cp, failure}
+				results <- result{k, cp, failure, j.entries}
 			}
 		}()
 	}
@@ -264,6 +267,7 @@ func (e *Engine) apply(ctx context.Context, job *Job, ops []Op, rep *Report, opt
 	var (
 		batch           []state.Checkpoint
 		batchOps        []result
+		entries         []state.JournalEntry
 		done, failed, b int
 		saveErr, limErr error
 	)
@@ -272,7 +276,7 @@ func (e *Engine) apply(ctx context.Context, job *Job, ops []Op, rep *Report, opt
 			return
 		}
 		b++
-		if err := e.Store.SaveCheckpoints(bctx, job.Name, batch); err != nil {
+		if err := e.saveBatch(bctx, job.Name, rep.RunID, batch, entries); err != nil {
 			saveErr = fmt.Errorf("checkpoint batch %d/%d: %w (its PingOne changes will be found by externalId next run)", b, nb, err)
 			stopFeeding()
 			return
@@ -285,7 +289,7 @@ func (e *Engine) apply(ctx context.Context, job *Job, ops []Op, rep *Report, opt
 			}
 		}
 		done += len(batch)
-		batch, batchOps = batch[:0], batchOps[:0]
+		batch, batchOps, entries = batch[:0], batchOps[:0], entries[:0]
 		report(opts, Progress{Phase: "apply", Records: rep.Counts.Records, Done: done, Total: total})
 		log.Debug("batch checkpointed", zap.Int("batch", b), zap.Int("batches", nb), zap.Int("done", done))
 		if limErr == nil && job.Safety.failuresExceeded(failed, total) {
@@ -298,7 +302,7 @@ func (e *Engine) apply(ctx context.Context, job *Job, ops []Op, rep *Report, opt
 		if saveErr != nil {
 			continue // state is gone: drain the workers, record nothing more
 		}
-		batch, batchOps = append(batch, r.cp), append(batchOps, result{k: r.k, failure: r.failure})
+		batch, batchOps, entries = append(batch, r.cp), append(batchOps, result{k: r.k, failure: r.failure}), append(entries, r.entries...)
 		if len(batch) == job.BatchSize {
 			flush()
 		}

@@ -38,6 +38,7 @@ Commands:
   map             map a fixture offline: --job NAME --input FILE.csv|FILE.ldif [--explain]
   migrate         apply state schema migrations
   status          show recent runs and object counts per job
+  journal         print the journal of writes: [--run N] [--anchor A] [--since DATE] [--output text|json|jsonl]
   state rebuild   rebuild a job's state from PingOne (--job NAME)
   version         print the version
 
@@ -118,6 +119,8 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 		code = m.runMigrate(ctx, &g, rest)
 	case "status":
 		code = m.runStatus(ctx, &g, rest)
+	case "journal":
+		code = m.runJournal(ctx, &g, rest)
 	case "state":
 		code = m.runState(ctx, &g, rest)
 	case "version":
@@ -160,7 +163,7 @@ func (m *Main) parse(fs *flag.FlagSet, g *globalFlags, args []string) ([]string,
 		pos = append(pos, args[0])
 		args = args[1:]
 	}
-	if g.output != "text" && g.output != "json" {
+	if g.output != "text" && g.output != "json" && (g.output != "jsonl" || fs.Name() != "journal") {
 		return nil, fmt.Errorf("--output: want text or json, not %q", g.output)
 	}
 	return pos, nil

@@ -29,6 +29,7 @@ type service struct {
 	client *pingone.Client
 	log    *zap.Logger
 	met    *metrics.Metrics
+	pruner *pruner
 }
 
 func (m *Main) runDaemon(ctx context.Context, g *globalFlags, args []string) int {
@@ -126,7 +127,8 @@ func (m *Main) newService(ctx context.Context, cfg *config.Config, log *zap.Logg
 		st.Close()
 		return nil, usageError{err}
 	}
-	return &service{cfg: cfg, store: st, client: client, log: log, met: met}, nil
+	return &service{cfg: cfg, store: st, client: client, log: log, met: met,
+		pruner: &pruner{retention: cfg.State.Retention(), interval: time.Hour, now: time.Now}}, nil
 }
 
 // runJob runs one job once for the daemon and reports it to the metrics.
@@ -145,6 +147,7 @@ func (s *service) runJob(ctx context.Context, name string) error {
 		return err // the daemon counts the skip
 	}
 	s.met.ObserveRun(runResult(rep, s.objects(ctx, name)))
+	s.pruner.prune(ctx, s.store, s.log)
 	return err
 }
 

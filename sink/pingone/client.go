@@ -364,6 +364,9 @@ func (c *Client) send(ctx context.Context, cl call, tok string) (int, []byte, ht
 		}
 	}
 	d := time.Since(start)
+	if resp != nil {
+		recordOutcome(ctx, status, resp.Header)
+	}
 	c.st.request(cl.op, status)
 	c.obs.Request(cl.op, status, d)
 	if ce := c.logger.Check(zap.DebugLevel, "pingone request"); ce != nil {

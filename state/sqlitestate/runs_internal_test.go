@@ -8,7 +8,7 @@ import (
 
 // TestRunListingUsesJobIndex checks the plan SQLite makes for listing one
 // job's runs: a search of runs_job_started_idx, not a scan of every job's
-// runs (which an "? = '' OR job = ?" WHERE forces).
+// runs (which an "? = ” OR job = ?" WHERE forces).
 func TestRunListingUsesJobIndex(t *testing.T) {
 	t.Parallel()
 	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "state.db"), Options{AutoMigrate: true})
