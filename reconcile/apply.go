@@ -224,14 +224,16 @@ func (e *Engine) apply(ctx context.Context, job *Job, ops []Op, rep *Report, opt
 			defer wg.Done()
 			for k := range feed {
 				if guard.allow(bctx, &ops[k]) != nil {
-					ops[k].failed = true // not sent, counted nowhere
-					stopFeeding()
+					stopFeeding() // not sent: counted as not applied
 					continue
 				}
 				j := &opJournal{op: &ops[k]}
 				cp, failure := e.execute(withOpJournal(bctx, j), job, &ops[k], log), ""
-				if ops[k].failed {
+				switch {
+				case ops[k].failed():
 					failure = cp.LastError
+				case ops[k].result == planned:
+					ops[k].result = applied
 				}
 				results <- result{k, cp, failure, j.entries}
 			}
@@ -345,7 +347,7 @@ func (e *Engine) execute(ctx context.Context, job *Job, op *Op, log *zap.Logger)
 	}
 
 	fail := func(err error, status state.Status) state.Checkpoint {
-		op.failed = true
+		op.result = failedOp
 		cp.Status, cp.LastError = status, shorten(err.Error(), 1000)
 		cp.Failures++
 		if status == state.StatusFailed {
@@ -354,6 +356,16 @@ func (e *Engine) execute(ctx context.Context, job *Job, op *Op, log *zap.Logger)
 			cp.Hash = d.Hash
 		}
 		log.Warn("operation failed", zap.String("anchor", op.Anchor()), zap.Stringer("actions", op.Actions), zap.Error(err))
+		return cp
+	}
+	// A 404 on a user syncd manages: an admin deleted it in PingOne. That
+	// is recorded, not retried forever (it would fail every run).
+	gone := func(call string, err error) state.Checkpoint {
+		op.result = goneOp
+		op.Why = fmt.Sprintf("deleted in PingOne outside syncd (%s found 404): recorded as gone", call)
+		cp.LastError = shorten(fmt.Sprintf("deleted in PingOne outside syncd: %s user id=%s: %v", call, cp.UserID, err), 1000)
+		cp.UserID, cp.Status, cp.Hash, cp.Failures, cp.LastSynced = "", state.StatusGone, "", 0, e.now()
+		log.Warn("user deleted in PingOne outside syncd", zap.String("anchor", op.Anchor()), zap.String("call", call), zap.Error(err))
 		return cp
 	}
 
@@ -410,8 +422,7 @@ func (e *Engine) execute(ctx context.Context, job *Job, op *Op, log *zap.Logger)
 		if len(set)+len(clear) > 0 {
 			if _, err := e.Target.UpdateUser(ctx, id, set, clear); err != nil {
 				if pingone.IsNotFound(err) {
-					cp.UserID = ""
-					return fail(fmt.Errorf("update user anchor=%s id=%s: deleted in PingOne outside syncd; it will be created again next run: %w", op.Anchor(), id, err), state.StatusFailed)
+					return gone("update", err)
 				}
 				return fail(fmt.Errorf("update user anchor=%s id=%s: %w", op.Anchor(), id, err), state.StatusFailed)
 			}
@@ -438,6 +449,9 @@ func (e *Engine) execute(ctx context.Context, job *Job, op *Op, log *zap.Logger)
 	}
 	if op.Has(ActMove) {
 		if err := e.Target.SetPopulation(ctx, id, op.ToPopulation); err != nil {
+			if pingone.IsNotFound(err) && !errors.Is(err, pingone.ErrPopulationNotFound) {
+				return gone("move", err)
+			}
 			return fail(fmt.Errorf("move user anchor=%s id=%s to population %s: %w", op.Anchor(), id, op.ToPopulation, err), state.StatusFailed)
 		}
 		log.Info("user moved", zap.String("anchor", op.Anchor()), zap.String("user_id", id), zap.String("population_id", op.ToPopulation))
@@ -448,6 +462,9 @@ func (e *Engine) execute(ctx context.Context, job *Job, op *Op, log *zap.Logger)
 	if op.Has(ActEnable) || op.Has(ActDisable) {
 		enabled := op.Has(ActEnable)
 		if err := e.Target.SetEnabled(ctx, id, enabled); err != nil {
+			if pingone.IsNotFound(err) {
+				return gone(map[bool]string{true: "enable", false: "disable"}[enabled], err)
+			}
 			return fail(fmt.Errorf("set enabled=%t user anchor=%s id=%s: %w", enabled, op.Anchor(), id, err), state.StatusFailed)
 		}
 		cp.Enabled = enabled

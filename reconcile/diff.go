@@ -53,9 +53,8 @@ type Op struct {
 	// Why says which rule decided, with the value that decided it.
 	Why     string
 	Actions ActionSet
-	// failed is set by apply when the op failed (the error is in the
-	// report's failures).
-	failed bool
+	// result is what the apply phase made of the op (outcome.go).
+	result outcome
 }
 
 // opMore holds what some operations carry besides the common fields.
@@ -238,7 +237,8 @@ func (o Op) MarshalJSON() ([]byte, error) {
 		FromPopulation string    `json:"from_population,omitempty"`
 		ToPopulation   string    `json:"to_population,omitempty"`
 		Why            string    `json:"why"`
-	}{o.Anchor(), o.Username(), o.UserID(), o.Actions, o.AttributeChanges(), o.FromPopulation(), o.ToPopulation, o.Why})
+		Result         string    `json:"result,omitempty"`
+	}{o.Anchor(), o.Username(), o.UserID(), o.Actions, o.AttributeChanges(), o.FromPopulation(), o.ToPopulation, o.Why, o.Result()})
 }
 
 // writes reports whether applying the op calls PingOne.

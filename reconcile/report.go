@@ -19,6 +19,12 @@ type Counts struct {
 	Rejected  int `json:"rejected"`
 	Conflicts int `json:"conflicts"`
 	Failed    int `json:"failed"`
+	// Gone counts managed users found deleted in PingOne outside syncd
+	// (a 404), recorded as such.
+	Gone int `json:"gone"`
+	// NotApplied counts planned writes the run stopped before (SIGTERM,
+	// safety.max_failures): none of them is in the counts above.
+	NotApplied int `json:"not_applied"`
 }
 
 // Map returns the counts keyed by name, as the state's run record keeps them.
@@ -27,6 +33,7 @@ func (c Counts) Map() map[string]int {
 		"records": c.Records, "created": c.Created, "adopted": c.Adopted, "updated": c.Updated,
 		"enabled": c.Enabled, "disabled": c.Disabled, "moved": c.Moved, "unchanged": c.Unchanged,
 		"rejected": c.Rejected, "conflicts": c.Conflicts, "failed": c.Failed,
+		"gone": c.Gone, "not_applied": c.NotApplied,
 	}
 }
 
@@ -84,7 +91,8 @@ const (
 )
 
 // countOps fills the operation counts from the plan (dry run) or from the
-// applied results, and keeps every op but no-ops as the report's
+// executed results — a write the run stopped before is counted as not
+// applied, never as done — and keeps every op but no-ops as the report's
 // operations. It is the last use of ops: it compacts them in place rather
 // than copy a million of them.
 func (r *Report) countOps(ops []Op) {
@@ -92,9 +100,21 @@ func (r *Report) countOps(ops []Op) {
 	defer func() { r.Operations = kept }()
 	for i := range ops {
 		op := &ops[i]
-		if op.failed {
+		if !r.DryRun && op.result == planned && op.writes() {
+			op.result = notApplied
+		}
+		switch op.result {
+		case failedOp: // counted in Failed
 			kept = append(kept, *op)
-			continue // counted in Failed
+			continue
+		case goneOp:
+			r.Counts.Gone++
+			kept = append(kept, *op)
+			continue
+		case notApplied:
+			r.Counts.NotApplied++
+			kept = append(kept, *op)
+			continue
 		}
 		for _, a := range op.Actions.List() {
 			switch a {

@@ -110,7 +110,11 @@ func printOps(w io.Writer, r *reconcile.Report) {
 			fmt.Fprintf(w, "  … %d more operations (use --output json or --report FILE for all)\n", len(r.Operations)-i)
 			break
 		}
-		fmt.Fprintf(w, "  %s %-16s %-28s %s  (%s)\n", mark(op.Actions), op.Actions, clip(op.Username(), 28), clip(op.Anchor(), 40), op.Why)
+		why := op.Why
+		if res := op.Result(); res == "not applied" || res == "failed" {
+			why += "; " + res // failures are listed below with their error
+		}
+		fmt.Fprintf(w, "  %s %-16s %-28s %s  (%s)\n", mark(op.Actions), op.Actions, clip(op.Username(), 28), clip(op.Anchor(), 40), why)
 		for _, c := range op.AttributeChanges() {
 			switch {
 			case c.Old == "":
