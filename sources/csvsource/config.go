@@ -45,6 +45,36 @@ type Config struct {
 	// MinRecords refuses a read with fewer data rows (rejected rows
 	// included) as incomplete: a cut or wrong export. Default 0: none.
 	MinRecords int `yaml:"min_records"`
+	// MaxLineBytes caps one record in bytes (a line, or several when a
+	// quoted field holds line breaks). A longer one fails the read: it is
+	// not an HR export but a wrong path (/dev/zero) or a broken file, and
+	// holding it would cost memory without bound. Default 1 MiB.
+	MaxLineBytes *int `yaml:"max_line_bytes"`
+	// MaxFieldBytes caps one field in bytes; a longer one fails the read.
+	// Default 64 KiB (PingOne's longest attribute is far shorter).
+	MaxFieldBytes *int `yaml:"max_field_bytes"`
+}
+
+// Defaults of the size caps.
+const (
+	DefaultMaxLineBytes  = 1 << 20
+	DefaultMaxFieldBytes = 64 << 10
+)
+
+// maxLine returns the record cap.
+func (c Config) maxLine() int {
+	if c.MaxLineBytes == nil {
+		return DefaultMaxLineBytes
+	}
+	return *c.MaxLineBytes
+}
+
+// maxField returns the field cap.
+func (c Config) maxField() int {
+	if c.MaxFieldBytes == nil {
+		return DefaultMaxFieldBytes
+	}
+	return *c.MaxFieldBytes
 }
 
 // Validate reports every problem with the block at once, each naming the
@@ -91,6 +121,12 @@ func (c Config) Validate() error {
 	}
 	if c.MinRecords < 0 {
 		errs.Add("min_records", "must not be negative")
+	}
+	if c.MaxLineBytes != nil && *c.MaxLineBytes < 1 {
+		errs.Add("max_line_bytes", "want at least 1, not %d", *c.MaxLineBytes)
+	}
+	if c.MaxFieldBytes != nil && *c.MaxFieldBytes < 1 {
+		errs.Add("max_field_bytes", "want at least 1, not %d", *c.MaxFieldBytes)
 	}
 	return errs.Err()
 }

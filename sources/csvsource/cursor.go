@@ -7,12 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"strconv"
 	"strings"
 
 	"go.uber.org/zap"
 
+	"github.com/syncd/syncd/internal/ctxio"
 	"github.com/syncd/syncd/sources"
 )
 
@@ -62,29 +62,31 @@ func (s *Source) unchanged(ctx context.Context, cursor []byte) (fingerprint, boo
 		s.logger.Debug("csv cursor unusable, full read", zap.Error(err))
 		return fingerprint{}, false, nil
 	}
-	f, err := s.open(s.cfg.Path)
+	f, info, err := ctxio.Open(ctx, func() (io.ReadCloser, error) { return s.open(s.cfg.Path) })
 	if err != nil {
+		if ctx.Err() != nil {
+			return fingerprint{}, false, fmt.Errorf("open csv %s: compare with cursor: %w", s.cfg.Path, ctx.Err())
+		}
 		return fingerprint{}, false, nil
 	}
 	defer f.Close()
 	var got fingerprint
-	if st, ok := f.(interface{ Stat() (fs.FileInfo, error) }); ok {
-		fi, err := st.Stat()
-		if err != nil {
-			return fingerprint{}, false, nil
-		}
-		if fi.Size() != want.Size || fi.ModTime().UnixNano() != want.MTime {
+	if info != nil {
+		if info.Size() != want.Size || info.ModTime().UnixNano() != want.MTime {
 			return fingerprint{}, false, nil // cheap checks first: no hashing
 		}
-		got.MTime = fi.ModTime().UnixNano()
+		got.MTime = info.ModTime().UnixNano()
 	}
+	// Never hash more than the fingerprint's size: a stream that does not
+	// end (/dev/zero) is simply "changed".
+	in := io.LimitReader(f, want.Size+1)
 	h := sha256.New()
 	buf := make([]byte, bufSize)
 	for {
 		if err := ctx.Err(); err != nil {
 			return fingerprint{}, false, fmt.Errorf("open csv %s: compare with cursor: %w", s.cfg.Path, err)
 		}
-		n, err := f.Read(buf)
+		n, err := in.Read(buf)
 		h.Write(buf[:n])
 		got.Size += int64(n)
 		if errors.Is(err, io.EOF) {

@@ -11,7 +11,6 @@ import (
 	"hash"
 	"hash/maphash"
 	"io"
-	"io/fs"
 	"os"
 	"strconv"
 	"strings"
@@ -21,6 +20,7 @@ import (
 	"go.uber.org/zap"
 	"golang.org/x/text/encoding"
 
+	"github.com/syncd/syncd/internal/ctxio"
 	"github.com/syncd/syncd/sources"
 )
 
@@ -108,33 +108,43 @@ func (s *Source) openFull(ctx context.Context, attrs []string, checkKeys bool) (
 	if err := s.waitSettled(ctx); err != nil {
 		return nil, err
 	}
-	f, err := s.open(s.cfg.Path)
+	// The open, and every read after it, returns when ctx ends: a FIFO
+	// nobody writes to or a dead mount must not outlive SIGTERM.
+	isFile := false
+	f, info, err := ctxio.Open(ctx, func() (io.ReadCloser, error) {
+		rc, err := s.open(s.cfg.Path)
+		_, isFile = rc.(*os.File)
+		return rc, err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("open csv file: %w", err)
 	}
+	maxLine := s.cfg.maxLine()
+	guard := &sizeGuard{r: f, limit: int64(maxLine) + guardSlack, maxLine: maxLine}
 	r := &reader{
-		ctx:     ctx,
-		done:    ctx.Done(),
-		path:    s.cfg.Path,
-		logger:  s.logger,
-		f:       f,
-		hr:      &hashingReader{r: f, h: sha256.New()},
-		sep:     s.cfg.MultiValueSeparator,
-		checkUT: s.enc == nil,
-		seed1:   maphash.MakeSeed(),
-		seed2:   maphash.MakeSeed(),
-		min:     s.cfg.MinRecords,
+		ctx:      ctx,
+		done:     ctx.Done(),
+		path:     s.cfg.Path,
+		logger:   s.logger,
+		f:        f,
+		guard:    guard,
+		hr:       &hashingReader{r: guard, h: sha256.New()},
+		maxLine:  int64(maxLine),
+		maxField: s.cfg.maxField(),
+		sep:      s.cfg.MultiValueSeparator,
+		checkUT:  s.enc == nil,
+		seed1:    maphash.MakeSeed(),
+		seed2:    maphash.MakeSeed(),
+		min:      s.cfg.MinRecords,
 	}
 	if checkKeys {
 		r.seen = make(map[[2]uint64]int)
 	}
-	if st, ok := f.(interface{ Stat() (fs.FileInfo, error) }); ok {
-		if fi, err := st.Stat(); err == nil {
-			r.mtime = fi.ModTime().UnixNano()
-			if _, real := f.(*os.File); real {
-				st := statOf(fi)
-				r.stat = &st
-			}
+	if info != nil {
+		r.mtime = info.ModTime().UnixNano()
+		if isFile {
+			st := statOf(info)
+			r.stat = &st
 		}
 	}
 	if err := r.start(s, attrs); err != nil {
@@ -151,14 +161,21 @@ type reader struct {
 	path   string
 	logger *zap.Logger
 
-	f       io.ReadCloser
-	hr      *hashingReader
-	cr      *csv.Reader
-	mtime   int64
-	stat    *fileStat // the opened file's identity (guard.go); nil: unknown
-	min     int       // min_records
-	sep     string
-	checkUT bool // check cells are valid UTF-8 (only when decoding is not done by a charmap)
+	f     io.ReadCloser
+	guard *sizeGuard
+	hr    *hashingReader
+	// maxLine and maxField are the size caps (Config.MaxLineBytes,
+	// MaxFieldBytes); offset is the input offset after the last record.
+	maxLine  int64
+	maxField int
+	offset   int64
+	lastLine int
+	cr       *csv.Reader
+	mtime    int64
+	stat     *fileStat // the opened file's identity (guard.go); nil: unknown
+	min      int       // min_records
+	sep      string
+	checkUT  bool // check cells are valid UTF-8 (only when decoding is not done by a charmap)
 
 	header []string   // lower-case attribute names, one per column
 	keyCol int        // index of the key column
@@ -212,7 +229,11 @@ func (r *reader) start(s *Source, attrs []string) error {
 	case err != nil:
 		return fmt.Errorf("read csv %s: header: %w", r.path, err)
 	}
+	if err := r.checkSize(fields); err != nil {
+		return fmt.Errorf("read csv %s: header: %w", r.path, err)
+	}
 	line, _ := r.cr.FieldPos(0)
+	r.lastLine = line
 	r.header = make([]string, len(fields))
 	r.keyCol = -1
 	index := make(map[string]int, len(fields))
@@ -294,12 +315,76 @@ func (r *reader) Next() bool {
 			r.reject(pe.StartLine, "", fmt.Sprintf("malformed CSV at column %d of line %d: %v", pe.Column, pe.Line, pe.Err))
 			return true
 		}
+		if errors.Is(err, errTooLong) {
+			r.fail(fmt.Errorf("read csv %s: after line %d: %w", r.path, r.lastLine, err))
+			return false
+		}
 		r.fail(fmt.Errorf("read csv %s: %w", r.path, err))
 		return false
 	}
 	line, _ := r.cr.FieldPos(0)
+	if err := r.checkSize(fields); err != nil {
+		r.fail(fmt.Errorf("read csv %s: line %d: %w", r.path, line, err))
+		return false
+	}
+	r.lastLine = line
 	r.row(fields, line)
 	return true
+}
+
+// guardSlack is how far the guard lets the bytes read since the last
+// record run past maxLine: what the buffers above it read ahead. The exact
+// check is checkSize's.
+const guardSlack = 4 * bufSize
+
+// errTooLong marks a record or field over its cap.
+var errTooLong = errors.New("size cap exceeded")
+
+// checkSize fails a record longer than max_line_bytes or with a field
+// longer than max_field_bytes, and lets the guard count afresh.
+func (r *reader) checkSize(fields []string) error {
+	off := r.cr.InputOffset()
+	n := off - r.offset
+	r.offset = off
+	r.guard.reset()
+	if n > r.maxLine {
+		return fmt.Errorf("a record of %d bytes, longer than max_line_bytes (%d): %w", n, r.maxLine, errTooLong)
+	}
+	for i, f := range fields {
+		if len(f) > r.maxField {
+			return fmt.Errorf("field %d is %d bytes, longer than max_field_bytes (%d): %w", i+1, len(f), r.maxField, errTooLong)
+		}
+	}
+	return nil
+}
+
+// sizeGuard fails the read when more than limit bytes pass without a
+// record ending (reset): a file with no line break (/dev/zero) or one
+// endless quoted field would otherwise grow encoding/csv's buffers until
+// the process dies.
+type sizeGuard struct {
+	r       io.Reader
+	n       int64
+	limit   int64
+	maxLine int
+}
+
+func (g *sizeGuard) reset() { g.n = 0 }
+
+func (g *sizeGuard) Read(p []byte) (int, error) {
+	if g.n > g.limit {
+		return 0, g.tooLong()
+	}
+	n, err := g.r.Read(p)
+	g.n += int64(n)
+	if g.n > g.limit {
+		return n, g.tooLong()
+	}
+	return n, err
+}
+
+func (g *sizeGuard) tooLong() error {
+	return fmt.Errorf("a record longer than max_line_bytes (%d bytes): not a CSV export (check source.csv.path), or raise max_line_bytes: %w", g.maxLine, errTooLong)
 }
 
 // row turns one parsed row into the current record (or a reject).

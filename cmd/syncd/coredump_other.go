@@ -1,0 +1,6 @@
+//go:build !linux
+
+package main
+
+// noCoreDump does nothing off Linux.
+func noCoreDump() {}
