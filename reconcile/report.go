@@ -80,6 +80,10 @@ type Report struct {
 	Warnings []string   `json:"warnings"`
 	Gate     *GateError `json:"gate,omitempty"`
 	Error    string     `json:"error,omitempty"`
+	// RevertOf is the run a revert plan undoes (`syncd revert`), and
+	// Refused the users it leaves alone because a later run changed them.
+	RevertOf int64     `json:"revert_of,omitempty"`
+	Refused  []Refusal `json:"refused,omitempty"`
 }
 
 // Run statuses a report carries.

@@ -38,6 +38,7 @@ Commands:
   map             map a fixture offline: --job NAME --input FILE.csv|FILE.ldif [--explain]
   migrate         apply state schema migrations
   status          show recent runs and object counts per job
+  revert RUN      plan the inverse of a run from the journal (--out FILE saves it for 'apply')
   journal         print the journal of writes: [--run N] [--anchor A] [--since DATE] [--output text|json|jsonl]
   state rebuild   rebuild a job's state from PingOne (--job NAME)
   version         print the version
@@ -121,6 +122,8 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 		code = m.runStatus(ctx, &g, rest)
 	case "journal":
 		code = m.runJournal(ctx, &g, rest)
+	case "revert":
+		code = m.runRevert(ctx, &g, rest)
 	case "state":
 		code = m.runState(ctx, &g, rest)
 	case "version":

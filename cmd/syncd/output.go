@@ -101,7 +101,11 @@ func mark(s reconcile.ActionSet) string {
 }
 
 func printOps(w io.Writer, r *reconcile.Report) {
-	fmt.Fprintf(w, "job %s: %s (%s read, %d records)\n", r.Job, r.Status, r.Mode, r.Counts.Records)
+	if r.RevertOf != 0 {
+		fmt.Fprintf(w, "job %s: %s (revert of run %d, from the journal)\n", r.Job, r.Status, r.RevertOf)
+	} else {
+		fmt.Fprintf(w, "job %s: %s (%s read, %d records)\n", r.Job, r.Status, r.Mode, r.Counts.Records)
+	}
 	if len(r.Operations) == 0 && len(r.Rejects) == 0 {
 		fmt.Fprintf(w, "  nothing to do: PingOne is in step\n")
 	}

@@ -11,6 +11,8 @@ import (
 // planJob is what `syncd apply` needs of one job in a saved plan.
 type planJob struct {
 	Job, Status, PlanDigest string
+	// RevertOf is the run a revert plan (`syncd revert --out`) undoes.
+	RevertOf int64
 }
 
 // readPlan reads a plan saved by `syncd plan --out`: its version and each
@@ -72,6 +74,8 @@ func readPlanJobs(dec *json.Decoder) ([]planJob, error) {
 				err = dec.Decode(&j.Status)
 			case "plan_digest":
 				err = dec.Decode(&j.PlanDigest)
+			case "revert_of":
+				err = dec.Decode(&j.RevertOf)
 			default:
 				err = skipValue(dec)
 			}

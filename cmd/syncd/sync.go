@@ -28,6 +28,9 @@ type syncFlags struct {
 	verify           bool
 	reportFile       string
 	outFile          string
+	// revertOf maps a job to the run whose revert (`syncd revert`) is
+	// planned or applied instead of a sync.
+	revertOf map[string]int64
 }
 
 func (m *Main) runSync(ctx context.Context, g *globalFlags, args []string, plan bool) int {
@@ -95,6 +98,12 @@ func (m *Main) runApply(ctx context.Context, g *globalFlags, args []string) int 
 		}
 		expect[r.Job] = r.PlanDigest
 		g.jobs = append(g.jobs, r.Job)
+		if r.RevertOf != 0 {
+			if f.revertOf == nil {
+				f.revertOf = map[string]int64{}
+			}
+			f.revertOf[r.Job] = r.RevertOf
+		}
 	}
 	return m.syncJobs(ctx, g, f, expect)
 }
@@ -136,7 +145,13 @@ func (m *Main) syncJobs(ctx context.Context, g *globalFlags, f syncFlags, expect
 		opts := reconcile.Options{DryRun: f.dryRun, AllowMassDisable: f.allowMassDisable, AllowMassAdoption: f.allowMassAdopt, ForceFull: f.full, Verify: f.verify, ExpectPlan: expect[j.Name]}
 		p := newProgress(m.Stderr, cfg.PingOne.RateLimit)
 		opts.Progress = p.update
-		rep, err := eng.Run(ctx, rj, opts)
+		run := eng.Run
+		if id := f.revertOf[j.Name]; id != 0 {
+			run = func(ctx context.Context, rj *reconcile.Job, opts reconcile.Options) (*reconcile.Report, error) {
+				return eng.Revert(ctx, rj, id, opts)
+			}
+		}
+		rep, err := run(ctx, rj, opts)
 		p.done()
 		reports = append(reports, rep)
 		c := exitCode(rep, err)
