@@ -61,6 +61,28 @@ func (e *Engine) verify(ctx context.Context, job *Job, ops []Op, popIDs map[stri
 		}
 	}
 
+	// A managed user missing from the listings is not deleted until PingOne
+	// says so: an admin may have moved it to a population the job does not
+	// list. One GET per such user.
+	for i := range ops {
+		op := &ops[i]
+		cp := op.cp
+		if cp == nil || cp.UserID == "" || op.Has(ActCreate) || op.Has(ActAdopt) || op.Has(ActReject) || cp.Status == state.StatusConflict {
+			continue
+		}
+		if _, ok := actual[cp.UserID]; ok {
+			continue
+		}
+		u, err := e.Target.GetUser(ctx, cp.UserID)
+		switch {
+		case pingone.IsNotFound(err):
+			continue // deleted
+		case err != nil:
+			return nil, fmt.Errorf("verify: read user anchor=%s id=%s missing from its population: %w", op.Anchor(), cp.UserID, err)
+		}
+		actual[u.ID] = u
+	}
+
 	managed := job.Mapper.ManagedAttributes()
 	var drifts []Drift
 	for i := range ops {

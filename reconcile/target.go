@@ -19,6 +19,8 @@ type Target interface {
 	SetEnabled(ctx context.Context, id string, enabled bool) error
 	// SetPopulation moves the user through its own endpoint.
 	SetPopulation(ctx context.Context, id, populationID string) error
+	// GetUser reads one user by id; a 404 satisfies pingone.IsNotFound.
+	GetUser(ctx context.Context, id string) (pingone.User, error)
 	// FindUsers calls fn for every user matching filter.
 	FindUsers(ctx context.Context, filter pingone.Filter, fn func(pingone.User) error) error
 	// ResolvePopulation turns a population name or id into its id.
