@@ -40,7 +40,7 @@ func (c *candidates) add(u pingone.User) {
 // checkpoints at all — a first run, or a lost state database — since that is
 // when pre-existing users are expected; later runs discover a pre-existing
 // user from the create's uniqueness violation instead, at no extra call.
-func (e *Engine) planAdoptions(ctx context.Context, job *Job, ops []Op, checkpoints int) error {
+func (e *Engine) planAdoptions(ctx context.Context, job *Job, ops []Op, checkpoints int, rep *Report) error {
 	if checkpoints > 0 {
 		return nil
 	}
@@ -64,6 +64,22 @@ func (e *Engine) planAdoptions(ctx context.Context, job *Job, ops []Op, checkpoi
 			continue
 		}
 		u, rule, conflict := match(job.Match, op.desired.matchKey(), c, managed)
+		if u != nil {
+			// Only a user inside the job's populations may be adopted;
+			// one another job manages is rejected later (checkOwners).
+			why, err := job.reach.outside(*u, rule)
+			if err != nil {
+				return err
+			}
+			if why != "" {
+				// Recorded as a conflict, so that later runs, which list no
+				// users, know it: unchanged, it stays as it is; changed,
+				// its create looks the externalId up first (execute).
+				reject(rep, op, "population", why)
+				op.cp = &state.Checkpoint{Anchor: op.Anchor(), Status: state.StatusConflict, LastError: why}
+				continue
+			}
+		}
 		switch {
 		case conflict != "":
 			op.Actions, op.Why = Actions(ActNoop), "conflict: "+conflict
@@ -369,12 +385,24 @@ func (e *Engine) execute(ctx context.Context, job *Job, op *Op, log *zap.Logger)
 		return cp
 	}
 
-	if op.Has(ActCreate) && mayExist(op.cp) {
+	if op.Has(ActCreate) && (mayExist(op.cp) || conflicted(op.cp)) {
 		u, err := e.findCreated(ctx, op.desired.matchKey().externalID)
 		if err != nil {
 			return fail(fmt.Errorf("create user anchor=%s: an earlier create may have reached PingOne: %w", op.Anchor(), err), state.StatusFailed)
 		}
 		if u != nil {
+			rule := "" // the job's own earlier create
+			if !mayExist(op.cp) {
+				rule = MatchExternalID
+			}
+			why, err := e.claim(ctx, job, op, *u, rule)
+			if err != nil {
+				return fail(fmt.Errorf("create user anchor=%s: %w", op.Anchor(), err), state.StatusFailed)
+			}
+			if why != "" {
+				op.Actions, op.Why = Actions(ActNoop), "conflict: "+why
+				return fail(errors.New(why), state.StatusConflict)
+			}
 			log.Info("earlier create found by externalId", zap.String("anchor", op.Anchor()), zap.String("user_id", u.ID))
 			adoptCreated(op, *u)
 			return e.execute(ctx, job, op, log)
@@ -544,6 +572,9 @@ func (e *Engine) resolveExisting(ctx context.Context, job *Job, op *Op) (Op, str
 	}
 	if u == nil {
 		return Op{}, "PingOne reports the username as taken but no user matches it; retrying next run", nil
+	}
+	if why, err := e.claim(ctx, job, op, *u, rule); why != "" || err != nil {
+		return Op{}, why, err
 	}
 	return adoptOp(op, *u, rule), "", nil
 }

@@ -505,7 +505,7 @@ func TestAdoptionOnlyByAllowedMatchRule(t *testing.T) {
 		e := newEnv(t, backend)
 		// Pre-existing users: one carrying the anchor, one with a matching
 		// username only, one matching by email only.
-		staff := map[string]any{"id": e.emu.PopulationID("Default")}
+		staff := map[string]any{"id": e.emu.PopulationID("Staff")} // inside the job's populations: adoptable
 		mk := func(u map[string]any) string {
 			u["population"] = staff
 			id, err := e.emu.AddUser(u)

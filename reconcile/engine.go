@@ -54,6 +54,9 @@ type Job struct {
 	// Drift is what verify does about drift: DriftRepair (default) or
 	// DriftReport.
 	Drift string
+	// reach is the populations the job routes to, resolved when an
+	// adoption first needs them; Run sets it (owners.go).
+	reach *reach
 	// ConfigDigest identifies the job's source and mapping settings. A
 	// cursor saved under another digest is not used: after a mapping
 	// change, a delta read ("nothing changed in the file") would never
@@ -186,6 +189,7 @@ func (e *Engine) Run(ctx context.Context, job *Job, opts Options) (*Report, erro
 }
 
 func (e *Engine) run(ctx context.Context, job *Job, opts Options, rep *Report, log *zap.Logger) (runErr error) {
+	job.reach = e.newReach(ctx, job)
 	if !opts.DryRun {
 		unlock, err := e.Store.Lock(ctx, job.Name)
 		if err != nil {
@@ -297,7 +301,7 @@ func (e *Engine) run(ctx context.Context, job *Job, opts Options, rep *Report, l
 	}
 	in.popIDs, in.paired = popIDs, paired
 	ops := diff(in)
-	if err := e.planAdoptions(ctx, job, ops, cps.len()); err != nil {
+	if err := e.planAdoptions(ctx, job, ops, cps.len(), rep); err != nil {
 		return err
 	}
 	if opts.Verify || job.Verify {
@@ -309,6 +313,9 @@ func (e *Engine) run(ctx context.Context, job *Job, opts Options, rep *Report, l
 		for _, d := range drifts {
 			log.Warn("drift found", zap.String("anchor", d.Anchor), zap.String("user_id", d.UserID), zap.Bool("repair", d.Repaired))
 		}
+	}
+	if err := e.checkOwners(ctx, job, ops, rep); err != nil {
+		return err
 	}
 	rep.Phases.Plan = e.now().Sub(t0)
 	rep.PlanDigest = planDigest(ops)

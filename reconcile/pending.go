@@ -122,6 +122,18 @@ func (e *Engine) disableCreated(ctx context.Context, job *Job, op *Op, cp state.
 	}
 	now := e.now()
 	cp.LastError, cp.Failures, cp.LastSynced, cp.Hash = "", 0, now, ""
+	if u != nil {
+		// A user another job manages is not this anchor's earlier create.
+		why, err := e.claim(ctx, job, op, *u, "")
+		if err != nil {
+			return cp, err
+		}
+		if why != "" {
+			op.Actions, op.Why = Actions(ActNoop), "never created by this job: "+why
+			cp.Status, cp.Enabled = state.StatusDisabled, false
+			return cp, nil
+		}
+	}
 	if u == nil {
 		op.Actions, op.Why = Actions(ActNoop), "never created in PingOne (looked up by externalId)"
 		cp.Status, cp.Enabled = state.StatusDisabled, false

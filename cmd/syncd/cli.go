@@ -40,7 +40,7 @@ Commands:
   status          show recent runs and object counts per job
   revert RUN      plan the inverse of a run from the journal (--out FILE saves it for 'apply')
   journal         print the journal of writes: [--run N] [--anchor A] [--since DATE] [--output text|json|jsonl]
-  state rebuild   rebuild a job's state from PingOne (--job NAME)
+  state rebuild   rebuild a job's state from PingOne (--job NAME; --force without its source)
   version         print the version
 
 Global flags (before or after the command):

@@ -4,19 +4,31 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"time"
 
+	"github.com/syncd/syncd/mapper"
 	"github.com/syncd/syncd/reconcile"
 	"github.com/syncd/syncd/sink/pingone"
+	"github.com/syncd/syncd/sources"
 	"github.com/syncd/syncd/state"
 )
 
 // runRebuild rebuilds a job's state from PingOne: the users in the job's
-// populations that carry an externalId become checkpoints, PingOne's current
-// values taken as last applied. A normal run then continues with no
-// duplicate user and no mass update: only real differences are written.
+// populations whose externalId the job's mapping produces from a current
+// read of its source become checkpoints, PingOne's current values taken as
+// last applied. A normal run then continues with no duplicate user and no
+// mass update: only real differences are written.
+//
+// A user carrying an externalId the job does not produce (another tool's,
+// another job's export) is never claimed, nor is one another job sharing
+// the state database manages. When the source cannot be read, rebuild
+// refuses; --force claims every user carrying an externalId in the job's
+// populations (the old, trusting behaviour), still leaving other jobs'
+// users alone.
 func (m *Main) runRebuild(ctx context.Context, g *globalFlags, args []string) int {
 	fs := m.flagSet("state rebuild", g)
+	force := fs.Bool("force", false, "when the source cannot be read, claim every user carrying an externalId in the job's populations")
 	if _, err := m.parse(fs, g, args); err != nil {
 		return m.usageErr(err)
 	}
@@ -43,18 +55,26 @@ func (m *Main) runRebuild(ctx context.Context, g *globalFlags, args []string) in
 		return m.fail(usageError{err})
 	}
 
-	managed := j.Mapper.ManagedAttributes()
-	var cps []state.Checkpoint
-	total := 0
-	flush := func() error {
-		if len(cps) == 0 {
-			return nil
+	// Which externalIds does the job produce today, and under which anchor?
+	produced, readErr := func() (map[string]string, error) {
+		src, err := newSource(j, log)
+		if err != nil {
+			return nil, err
 		}
-		err := st.SaveCheckpoints(ctx, j.Name, cps)
-		total += len(cps)
-		cps = cps[:0]
-		return err
+		return producedExternalIDs(ctx, src, j.Mapper)
+	}()
+	if readErr != nil {
+		if !*force {
+			return m.fail(fmt.Errorf("job %s: state rebuild: read the source: %w; nothing rebuilt: without the source syncd cannot tell its users from others carrying an externalId (re-run with --force to claim every user carrying one in the job's populations)", j.Name, readErr))
+		}
+		fmt.Fprintf(m.Stderr, "syncd: job %s: the source could not be read (%v): --force claims every user carrying an externalId in the job's populations\n", j.Name, readErr)
+		produced = nil
 	}
+
+	managed := j.Mapper.ManagedAttributes()
+	now := time.Now()
+	var cps []state.Checkpoint
+	notProduced := 0
 	seen := map[string]bool{}
 	for _, p := range populationConstants(j.Population) {
 		id, err := client.ResolvePopulation(ctx, p)
@@ -70,21 +90,138 @@ func (m *Main) runRebuild(ctx context.Context, g *globalFlags, args []string) in
 			if ext == "" {
 				return nil // not created by syncd nor adopted: not ours
 			}
-			cps = append(cps, rebuiltCheckpoint(u, ext, managed, time.Now()))
-			if len(cps) == 500 {
-				return flush()
+			anchor := ext
+			if produced != nil {
+				a, ok := produced[ext]
+				if !ok {
+					notProduced++
+					return nil
+				}
+				anchor = a
 			}
+			cps = append(cps, rebuiltCheckpoint(u, anchor, managed, now))
 			return nil
 		})
-		if err == nil {
-			err = flush()
-		}
 		if err != nil {
 			return m.fail(fmt.Errorf("job %s: rebuild from population %q: %w", j.Name, p, err))
 		}
 	}
+
+	cps, ambiguous := dropAmbiguous(cps)
+	cps, owned, err := dropOwnedElsewhere(ctx, st, j.Name, cps)
+	if err != nil {
+		return m.fail(fmt.Errorf("job %s: rebuild: %w", j.Name, err))
+	}
+	total := 0
+	for len(cps) > 0 {
+		n := min(len(cps), 500)
+		if err := st.SaveCheckpoints(ctx, j.Name, cps[:n]); err != nil {
+			return m.fail(fmt.Errorf("job %s: rebuild: %w", j.Name, err))
+		}
+		total += n
+		cps = cps[n:]
+	}
 	fmt.Fprintf(m.Stdout, "job %s: rebuilt %d checkpoints from PingOne\n", j.Name, total)
+	if notProduced > 0 {
+		fmt.Fprintf(m.Stdout, "job %s: left %d users alone whose externalId the job's mapping does not produce from the source\n", j.Name, notProduced)
+	}
+	if ambiguous > 0 {
+		fmt.Fprintf(m.Stdout, "job %s: left %d users alone that share an externalId with another user (keep one, then rebuild again)\n", j.Name, ambiguous)
+	}
+	for _, o := range owned {
+		fmt.Fprintf(m.Stdout, "job %s: left PingOne user %s alone: managed by job %q\n", j.Name, o.userID, o.job)
+	}
 	return ExitOK
+}
+
+// producedExternalIDs reads the source completely and maps every record:
+// the externalIds the job would give its users, each with its anchor.
+func producedExternalIDs(ctx context.Context, src sources.Source, mp *mapper.Mapper) (map[string]string, error) {
+	r, err := src.Open(ctx, sources.ReadRequest{Full: true, Attributes: mp.SourceAttributes()})
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	out := map[string]string{}
+	for r.Next() {
+		rec := r.Record()
+		if rec.Deleted {
+			continue
+		}
+		if res := mp.Map(rec); res.Outcome == mapper.Mapped {
+			out[res.Desired.Attributes["externalId"]] = res.Desired.Anchor
+		}
+	}
+	if err := r.Err(); err != nil {
+		return nil, err
+	}
+	if r.Mode() != sources.Full {
+		return nil, errors.New("the source gave a delta read, not a complete one")
+	}
+	return out, nil
+}
+
+// dropAmbiguous leaves out the users of an anchor that several users claim.
+func dropAmbiguous(cps []state.Checkpoint) ([]state.Checkpoint, int) {
+	n := map[string]int{}
+	for _, c := range cps {
+		n[c.Anchor]++
+	}
+	kept := cps[:0]
+	dropped := 0
+	for _, c := range cps {
+		if n[c.Anchor] > 1 {
+			dropped++
+			continue
+		}
+		kept = append(kept, c)
+	}
+	return kept, dropped
+}
+
+type ownedUser struct{ userID, job string }
+
+// dropOwnedElsewhere leaves out the users another job sharing the state
+// database manages: a user has one owner.
+func dropOwnedElsewhere(ctx context.Context, st state.Store, job string, cps []state.Checkpoint) ([]state.Checkpoint, []ownedUser, error) {
+	o, ok := st.(state.Owners)
+	if !ok || len(cps) == 0 {
+		return cps, nil, nil
+	}
+	jobs, err := o.Jobs(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	ids := make([]string, len(cps))
+	for i, c := range cps {
+		ids[i] = c.UserID
+	}
+	owner := map[string]string{}
+	for _, other := range jobs {
+		if other == job {
+			continue
+		}
+		err := o.CheckpointsOfUsers(ctx, other, ids, func(c state.Checkpoint) error {
+			if _, ok := owner[c.UserID]; !ok {
+				owner[c.UserID] = other
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+	}
+	var owned []ownedUser
+	kept := cps[:0]
+	for _, c := range cps {
+		if other, ok := owner[c.UserID]; ok {
+			owned = append(owned, ownedUser{c.UserID, other})
+			continue
+		}
+		kept = append(kept, c)
+	}
+	sort.Slice(owned, func(i, j int) bool { return owned[i].userID < owned[j].userID })
+	return kept, owned, nil
 }
 
 func rebuiltCheckpoint(u pingone.User, anchor string, managed []string, now time.Time) state.Checkpoint {
