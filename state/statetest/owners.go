@@ -1,9 +1,12 @@
 package statetest
 
 import (
+	"io/fs"
 	"slices"
 	"sort"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/syncd/syncd/state"
 )
@@ -116,4 +119,45 @@ func testRenameAnchors(t *testing.T, b Backend) {
 		t.Error("renaming to an empty anchor was accepted")
 	}
 	expect(t, s, "hr", []state.Checkpoint{renamed, twinRenamed, keep})
+}
+
+// UpSection returns the Up part of a goose migration file.
+func UpSection(t *testing.T, fsys fs.FS, name string) string {
+	t.Helper()
+	b, err := fs.ReadFile(fsys, name)
+	if err != nil {
+		t.Fatalf("read migration %s: %v", name, err)
+	}
+	up, _, _ := strings.Cut(string(b), "-- +goose Down")
+	return strings.TrimPrefix(up, "-- +goose Up")
+}
+
+// CheckUserUniqueMigration checks migration 00002 on a database that holds
+// two anchors of one job claiming one PingOne user (written before the
+// unique index): s is a migrated store, exec runs SQL on its database. The
+// checkpoint synced last keeps the user; the other falls back to a failed
+// create with no user; the index holds afterwards.
+func CheckUserUniqueMigration(t *testing.T, s state.Store, dropIndex, up string, exec func(sql string)) {
+	exec(dropIndex)
+	older, newer, alone := checkpoint(1), checkpoint(2), checkpoint(3)
+	newer.UserID = older.UserID
+	older.LastSynced = newer.LastSynced.Add(-time.Hour)
+	other := older // another job may hold the same user as far as the index goes
+	save(t, s, "hr", []state.Checkpoint{older, newer, alone})
+	save(t, s, "other", []state.Checkpoint{other})
+	exec(up)
+	got := all(t, s, "hr")
+	if got[newer.Anchor].UserID != newer.UserID || diff(got[alone.Anchor], alone) != "" {
+		t.Errorf("the checkpoint synced last lost its user, or another changed: %+v", got)
+	}
+	o := got[older.Anchor]
+	if o.UserID != "" || o.Status != state.StatusFailed || o.Hash != "" || !strings.Contains(o.LastError, older.UserID) {
+		t.Errorf("the older claim: %+v, want no user, failed, naming the user", o)
+	}
+	expect(t, s, "other", []state.Checkpoint{other})
+	c := checkpoint(4)
+	c.UserID = alone.UserID
+	if err := s.SaveCheckpoints(ctx(t), "hr", []state.Checkpoint{c}); err == nil {
+		t.Error("after the migration, a second anchor claimed a user")
+	}
 }
