@@ -233,6 +233,10 @@ func (e *Engine) apply(ctx context.Context, job *Job, ops []Op, rep *Report, opt
 	stopFeeding := sync.OnceFunc(func() { close(stop) })
 	defer stopFeeding()
 
+	var (
+		fatalOnce sync.Once
+		fatalErr  error // read after the workers are done
+	)
 	var wg sync.WaitGroup
 	for w := 0; w < min(job.Workers, total); w++ {
 		wg.Add(1)
@@ -245,6 +249,10 @@ func (e *Engine) apply(ctx context.Context, job *Job, ops []Op, rep *Report, opt
 				}
 				j := &opJournal{op: &ops[k]}
 				cp, failure := e.execute(withOpJournal(bctx, j), job, &ops[k], log), ""
+				if j.fatal != nil {
+					fatalOnce.Do(func() { fatalErr = j.fatal })
+					stopFeeding() // every further call would fail the same way
+				}
 				switch {
 				case ops[k].failed():
 					failure = cp.LastError
@@ -335,6 +343,8 @@ func (e *Engine) apply(ctx context.Context, job *Job, ops []Op, rep *Report, opt
 		return saveErr
 	case intentErr != nil:
 		return intentErr
+	case fatalErr != nil:
+		return fmt.Errorf("stopped after %d of %d operations, all of them checkpointed: PingOne refused syncd's credentials: %w", done, total, fatalErr)
 	case limErr != nil:
 		return limErr
 	case guard.failed() != nil:
@@ -372,6 +382,10 @@ func (e *Engine) execute(ctx context.Context, job *Job, op *Op, log *zap.Logger)
 			cp.Hash = d.Hash
 		}
 		log.Warn("operation failed", zap.String("anchor", op.Anchor()), zap.Stringer("actions", op.Actions), zap.Error(err))
+		var authErr *pingone.AuthError
+		if j, _ := ctx.Value(opJournalKey{}).(*opJournal); j != nil && errors.As(err, &authErr) {
+			j.fatal = err
+		}
 		return cp
 	}
 	// A 404 on a user syncd manages: an admin deleted it in PingOne. That

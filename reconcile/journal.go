@@ -37,6 +37,10 @@ func (v journalValues) encode() []byte {
 type opJournal struct {
 	op      *Op
 	entries []state.JournalEntry
+	// fatal is set when the operation failed in a way every other
+	// operation would too (PingOne refused syncd's credentials): apply
+	// stops handing out work instead of counting one failure per user.
+	fatal error
 }
 
 type opJournalKey struct{}
