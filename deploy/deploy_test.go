@@ -301,26 +301,30 @@ func configSecretFiles(t *testing.T, all map[string][]obj) []string {
 }
 
 // TestConfigMapConfigLoads loads the sample config through syncd's own
-// config loader, with the secret files the Secret would provide.
+// config loader, with the secret files the Secret mounts (a temporary
+// directory stands in for /etc/syncd/secrets, with the mount's mode 0440).
 func TestConfigMapConfigLoads(t *testing.T) {
 	t.Parallel()
 	all := manifests(t)
 	dir := t.TempDir()
-	env := map[string]string{"SYNCD_STATE_URL": "postgres://syncd@db.example.com/syncd"}
-	for envName, file := range map[string]string{
-		"SYNCD_PINGONE_CLIENT_SECRET_FILE": "pingone-client-secret",
-		"SYNCD_LDAP_BIND_PASSWORD_FILE":    "ldap-bind-password",
-	} {
+	for _, file := range []string{"pingone-client-secret", "ldap-bind-password"} {
 		p := filepath.Join(dir, file)
-		if err := os.WriteFile(p, []byte("s3cret\n"), 0o600); err != nil {
+		if err := os.WriteFile(p, []byte("s3cret\n"), 0o440); err != nil {
 			t.Fatal(err)
 		}
-		env[envName] = p
 	}
-	lookup := lookuper(env)
-	cfg, err := config.Parse(context.Background(), strings.NewReader(configText(t, all)), "/etc/syncd", "configmap:syncd.yaml", lookup)
+	text := configText(t, all)
+	if !strings.Contains(text, "/etc/syncd/secrets/") {
+		t.Fatal("the ConfigMap names no secret file under /etc/syncd/secrets, where the Deployment mounts the Secret")
+	}
+	text = strings.ReplaceAll(text, "/etc/syncd/secrets/", dir+"/")
+	lookup := lookuper(map[string]string{"SYNCD_STATE_URL": "postgres://syncd@db.example.com/syncd"})
+	cfg, err := config.Parse(context.Background(), strings.NewReader(text), "/etc/syncd", "configmap:syncd.yaml", lookup)
 	if err != nil {
 		t.Fatalf("the ConfigMap's syncd.yaml does not load: %v", err)
+	}
+	if len(cfg.Notices) > 0 {
+		t.Errorf("loading the ConfigMap's syncd.yaml gives notices: %q", cfg.Notices)
 	}
 	if strings.HasPrefix(cfg.HTTP.Listen, "127.") || strings.HasPrefix(cfg.HTTP.Listen, "localhost") {
 		t.Errorf("http.listen %q is loopback: kubelet probes and Prometheus cannot reach it", cfg.HTTP.Listen)
