@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -41,20 +40,19 @@ func (m *Main) runDaemon(ctx context.Context, g *globalFlags, args []string) int
 	if err != nil {
 		return m.fail(err)
 	}
-	log := newLogger(cfg, m.Stderr)
+	log, level := newLevelLogger(cfg, m.Stderr)
 	defer log.Sync() //nolint:errcheck
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	met := metrics.New(reg)
 
-	var mu sync.Mutex
 	svc, err := m.newService(ctx, cfg, log, met)
 	if err != nil {
 		return m.fail(err)
 	}
-	current := func() *service { mu.Lock(); defer mu.Unlock(); return svc }
-	defer func() { current().store.Close() }()
+	svcs := newServices(svc)
+	defer svcs.close()
 
 	ctx, reload, stop := daemon.Signals(ctx, log, nil)
 	defer stop()
@@ -66,12 +64,23 @@ func (m *Main) runDaemon(ctx context.Context, g *globalFlags, args []string) int
 	}
 	d := daemon.New(daemon.Options{
 		Logger: log, Timezone: tz, ShutdownTimeout: cfg.Daemon.ShutdownTimeout, Listen: listen,
-		Ready:    func(ctx context.Context) error { return current().store.Ping(ctx) },
+		Ready: func(ctx context.Context) error {
+			s := svcs.acquire()
+			defer svcs.release(s)
+			return s.store.Ping(ctx)
+		},
 		Registry: reg, Metrics: met,
 	})
-	run := func(ctx context.Context, job string) error { return current().runJob(ctx, job) }
+	// Each run keeps the service it started with (its store, its locks,
+	// its config) to the end, whatever SIGHUP does meanwhile.
+	run := func(ctx context.Context, job string) error {
+		s := svcs.acquire()
+		defer svcs.release(s)
+		return s.runJob(ctx, job)
+	}
 
 	go func() {
+		running := cfg
 		for range reload {
 			next, err := config.Load(ctx, g.config, lookupFunc(m.lookup))
 			if err != nil {
@@ -84,16 +93,17 @@ func (m *Main) runDaemon(ctx context.Context, g *globalFlags, args []string) int
 				continue
 			}
 			if err := d.Reload(daemonJobs(next), run); err != nil {
-				nsvc.store.Close()
+				nsvc.close()
 				log.Error("config reload failed: keeping the running config", zap.Error(err))
 				continue
 			}
-			mu.Lock()
-			old := svc
-			svc = nsvc
-			mu.Unlock()
-			old.store.Close()
-			log.Info("config reloaded", zap.Int("jobs", len(next.Jobs)))
+			svcs.swap(nsvc)
+			level.SetLevel(logLevel(next))
+			if keys := restartOnly(running, next); len(keys) > 0 {
+				log.Warn("config reloaded, but these settings take effect only after a restart", zap.Strings("settings", keys))
+			}
+			running = next
+			log.Info("config reloaded", zap.Int("jobs", len(next.Jobs)), zap.Stringer("log_level", level.Level()))
 		}
 	}()
 
@@ -102,6 +112,25 @@ func (m *Main) runDaemon(ctx context.Context, g *globalFlags, args []string) int
 		return ExitFailed
 	}
 	return ExitOK
+}
+
+// restartOnly names the settings that differ between running and next but
+// that a reload cannot apply (README: Running it).
+func restartOnly(running, next *config.Config) []string {
+	var keys []string
+	if running.Log.Format != next.Log.Format {
+		keys = append(keys, "log.format")
+	}
+	if running.HTTP.Listen != next.HTTP.Listen {
+		keys = append(keys, "http.listen")
+	}
+	if running.Daemon.Timezone != next.Daemon.Timezone {
+		keys = append(keys, "daemon.timezone")
+	}
+	if running.Daemon.ShutdownTimeout != next.Daemon.ShutdownTimeout {
+		keys = append(keys, "daemon.shutdown_timeout")
+	}
+	return keys
 }
 
 func daemonJobs(cfg *config.Config) []daemon.Job {
@@ -129,6 +158,14 @@ func (m *Main) newService(ctx context.Context, cfg *config.Config, log *zap.Logg
 	}
 	return &service{cfg: cfg, store: st, client: client, log: log, met: met,
 		pruner: &pruner{retention: cfg.State.Retention(), interval: time.Hour, now: time.Now}}, nil
+}
+
+// close releases the service's state store (and any lock still held
+// through it).
+func (s *service) close() {
+	if err := s.store.Close(); err != nil {
+		s.log.Warn("close state store", zap.Error(err))
+	}
 }
 
 // runJob runs one job once for the daemon and reports it to the metrics.

@@ -60,10 +60,23 @@ func (m *Main) lookup(key string) (string, bool) {
 // newLogger builds the one logger of the process: JSON on stderr unless it
 // is a terminal or log.format says console.
 func newLogger(cfg *config.Config, w io.Writer) *zap.Logger {
+	log, _ := newLevelLogger(cfg, w)
+	return log
+}
+
+// logLevel is cfg's log.level (info when unset).
+func logLevel(cfg *config.Config) zapcore.Level {
 	level := zapcore.InfoLevel
 	if cfg != nil {
 		_ = level.Set(strings.ToLower(cfg.Log.Level)) // validated by config
 	}
+	return level
+}
+
+// newLevelLogger is newLogger with its level exposed, so that `syncd run`
+// applies a reloaded log.level to the one logger every component holds.
+func newLevelLogger(cfg *config.Config, w io.Writer) (*zap.Logger, zap.AtomicLevel) {
+	level := zap.NewAtomicLevelAt(logLevel(cfg))
 	format := ""
 	if cfg != nil {
 		format = cfg.Log.Format
@@ -91,7 +104,7 @@ func newLogger(cfg *config.Config, w io.Writer) *zap.Logger {
 			log.Warn("config: secret source ignored", zap.String("reason", n))
 		}
 	}
-	return log
+	return log, level
 }
 
 func isTerminal(w io.Writer) bool {
