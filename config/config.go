@@ -119,6 +119,11 @@ type Job struct {
 	// Match lists the rules that may adopt pre-existing PingOne users, in
 	// order. Default [externalId, username]; add email explicitly.
 	Match []string `yaml:"match"`
+	// CreateDisabled creates new records disabled in the source (the
+	// enabled expression false) as disabled users: pre-hires, people on
+	// leave. Default false: they are not created, and each run counts
+	// them as "not created (disabled in the source)".
+	CreateDisabled bool `yaml:"create_disabled"`
 	// Verify reads the managed users back from PingOne on every run and
 	// compares them with what syncd wants (drift). Default false; `sync
 	// --verify` does it for one run.

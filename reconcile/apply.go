@@ -441,7 +441,18 @@ func (e *Engine) execute(ctx context.Context, job *Job, op *Op, log *zap.Logger)
 		}
 		log.Info("user created", zap.String("anchor", op.Anchor()), zap.String("user_id", u.ID))
 		op.setUserID(u.ID)
-		return e.synced(cp, u.ID, d, op.ToPopulation, true)
+		cp = e.synced(cp, u.ID, d, op.ToPopulation, true)
+		if !d.Enabled {
+			// create_disabled: PingOne creates users enabled; enabled is
+			// set through its own endpoint. Should this fail, the next run
+			// plans the disable (the checkpoint says enabled, no hash).
+			if err := e.Target.SetEnabled(ctx, u.ID, false); err != nil {
+				return fail(fmt.Errorf("create user anchor=%s disabled: set enabled=false id=%s: %w", op.Anchor(), u.ID, err), state.StatusFailed)
+			}
+			cp.Enabled, cp.Status = false, state.StatusDisabled
+			log.Info("user disabled", zap.String("anchor", op.Anchor()), zap.String("user_id", u.ID))
+		}
+		return cp
 	}
 
 	id := op.UserID()

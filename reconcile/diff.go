@@ -255,6 +255,9 @@ type diffInput struct {
 	outOfScope map[string]bool
 	deleted    map[string]bool // delta reads: deletions the source reported
 	complete   bool            // a full read that ended without error
+	// createDisabled creates new records disabled in the source, as
+	// disabled users (jobs[].create_disabled).
+	createDisabled bool
 	paired     pairing         // each record's checkpoint, and those of anchors not read
 }
 
@@ -262,8 +265,9 @@ type diffInput struct {
 // the pairing found needing nothing are only counted). These are the sync
 // rules:
 //
-//   - a record with no checkpoint is created (enabled, in its population,
-//     carrying its anchor), unless it is disabled in the source;
+//   - a record with no checkpoint is created (in its population, carrying
+//     its anchor), unless it is disabled in the source: then it is counted
+//     as not created, or created disabled with create_disabled;
 //   - a record with a checkpoint gets a PATCH of only the changed managed
 //     attributes, a population move only when the population changed, and
 //     an enable/disable only when the enabled flag changed;
@@ -289,7 +293,7 @@ func diff(in diffInput) []Op {
 			if !ok && cp != nil {
 				popID = cp.PopulationID // not looked up: the same population (samePopulation)
 			}
-			op = planPresent(d, cp, popID)
+			op = planPresent(d, cp, popID, in.createDisabled)
 			op.desired, op.cp = d, cp
 			i++
 		} else {
@@ -303,7 +307,7 @@ func diff(in diffInput) []Op {
 	return ops
 }
 
-func planPresent(d *record, cp *state.Checkpoint, popID string) Op {
+func planPresent(d *record, cp *state.Checkpoint, popID string, createDisabled bool) Op {
 	var op Op
 	if cp == nil || cp.UserID == "" {
 		if cp != nil && cp.Status == state.StatusConflict && d.hashIs(cp.Hash) {
@@ -311,9 +315,10 @@ func planPresent(d *record, cp *state.Checkpoint, popID string) Op {
 			op.Why = "conflict unchanged since last run: " + cp.LastError
 			return op
 		}
-		if !d.enabled {
+		if !d.enabled && !createDisabled {
 			op.Actions = Actions(ActNoop)
-			op.Why = "disabled in the source: not created"
+			op.Why = "disabled in the source: not created (jobs[].create_disabled creates it disabled)"
+			op.result = notCreated
 			return op
 		}
 		op.Actions = Actions(ActCreate)

@@ -48,6 +48,10 @@ type Job struct {
 	// FullEvery forces a complete read when the last one is older. Zero:
 	// every read is complete.
 	FullEvery time.Duration
+	// CreateDisabled creates new records disabled in the source as
+	// disabled users (a POST, then PUT enabled=false) rather than not
+	// creating them: pre-hires, people on leave. Default false.
+	CreateDisabled bool
 	// Verify reads the managed users back from PingOne on every run and
 	// compares them with what syncd wants (also `sync --verify`).
 	Verify bool
@@ -279,7 +283,7 @@ func (e *Engine) run(ctx context.Context, job *Job, opts Options, rep *Report, l
 	}
 	in := diffInput{
 		desired: rd.desired, rejected: rd.rejected, outOfScope: rd.outOfScope,
-		deleted: rd.deleted, complete: rd.complete,
+		deleted: rd.deleted, complete: rd.complete, createDisabled: job.CreateDisabled,
 	}
 	// Verifying compares every managed user with PingOne: nothing is
 	// skipped then.

@@ -12,6 +12,9 @@ const (
 	applied                   // executed and succeeded
 	failedOp                  // executed and failed (in the report's failures)
 	goneOp                    // its user was deleted in PingOne outside syncd (a 404)
+	// notCreated is decided by the plan: a new record disabled in the
+	// source is not created (unless jobs[].create_disabled).
+	notCreated
 )
 
 // failed reports whether the op was executed and failed.
@@ -19,8 +22,8 @@ func (o *Op) failed() bool { return o.result == failedOp }
 
 // Result says what became of the op: "" in a plan (a dry run, or an op
 // that calls nothing), "applied", "failed", "gone" (its user was deleted
-// in PingOne outside syncd and is recorded as such) or "not applied" (the
-// run stopped before it).
+// in PingOne outside syncd and is recorded as such), "not applied" (the
+// run stopped before it) or "not created (disabled in the source)".
 func (o *Op) Result() string {
 	switch o.result {
 	case notApplied:
@@ -31,6 +34,8 @@ func (o *Op) Result() string {
 		return "failed"
 	case goneOp:
 		return "gone"
+	case notCreated:
+		return "not created (disabled in the source)"
 	}
 	return ""
 }

@@ -25,6 +25,9 @@ type Counts struct {
 	// NotApplied counts planned writes the run stopped before (SIGTERM,
 	// safety.max_failures): none of them is in the counts above.
 	NotApplied int `json:"not_applied"`
+	// NotCreated counts new records disabled in the source, not created
+	// (jobs[].create_disabled creates them disabled).
+	NotCreated int `json:"not_created"`
 }
 
 // Map returns the counts keyed by name, as the state's run record keeps them.
@@ -33,7 +36,7 @@ func (c Counts) Map() map[string]int {
 		"records": c.Records, "created": c.Created, "adopted": c.Adopted, "updated": c.Updated,
 		"enabled": c.Enabled, "disabled": c.Disabled, "moved": c.Moved, "unchanged": c.Unchanged,
 		"rejected": c.Rejected, "conflicts": c.Conflicts, "failed": c.Failed,
-		"gone": c.Gone, "not_applied": c.NotApplied,
+		"gone": c.Gone, "not_applied": c.NotApplied, "not_created": c.NotCreated,
 	}
 }
 
@@ -117,6 +120,10 @@ func (r *Report) countOps(ops []Op) {
 			continue
 		case notApplied:
 			r.Counts.NotApplied++
+			kept = append(kept, *op)
+			continue
+		case notCreated:
+			r.Counts.NotCreated++
 			kept = append(kept, *op)
 			continue
 		}

@@ -172,7 +172,7 @@ func newJob(j *config.Job, cfg *config.Config, log *zap.Logger) (*reconcile.Job,
 	rj := &reconcile.Job{
 		Name: j.Name, Source: src, Mapper: j.Mapper, Match: j.Match, Safety: j.Safety,
 		BatchSize: j.BatchSize, Workers: cfg.PingOne.Concurrency, FullEvery: j.FullEvery,
-		ConfigDigest: jobDigest(j), Verify: j.Verify, Drift: j.Drift,
+		ConfigDigest: jobDigest(j), Verify: j.Verify, Drift: j.Drift, CreateDisabled: j.CreateDisabled,
 	}
 	rj.SetDefaults()
 	return rj, nil
@@ -185,7 +185,10 @@ func jobDigest(j *config.Job) string {
 		Source config.Source
 		Mapper mapper.Config
 		Match  []string
-	}{j.Source, j.Config, j.Match})
+		// A delta read would not carry the records create_disabled
+		// now creates; omitted when false, so older digests still hold.
+		CreateDisabled bool `yaml:",omitempty"`
+	}{j.Source, j.Config, j.Match, j.CreateDisabled})
 	if err != nil {
 		return "" // cannot happen for these types; "" just means "unknown"
 	}
