@@ -258,7 +258,7 @@ type diffInput struct {
 	// createDisabled creates new records disabled in the source, as
 	// disabled users (jobs[].create_disabled).
 	createDisabled bool
-	paired     pairing         // each record's checkpoint, and those of anchors not read
+	paired         pairing // each record's checkpoint, and those of anchors not read
 }
 
 // diff plans one op per anchor that needs one, sorted by anchor (anchors
