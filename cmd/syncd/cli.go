@@ -85,6 +85,16 @@ func (m *Main) flagSet(name string, g *globalFlags) *flag.FlagSet {
 
 // Run runs the command line args and returns the process exit code.
 func (m *Main) Run(ctx context.Context, args []string) int {
+	// Every text on stdout passes through the escaper (escape.go); stderr's
+	// messages are escaped where they are printed (the logger and the
+	// progress line write their own escapes there).
+	esc := newTextEscaper(m.Stdout)
+	stdout := m.Stdout
+	m.Stdout = esc
+	defer func() {
+		_ = esc.Flush()
+		m.Stdout = stdout
+	}()
 	var g globalFlags
 	// Global flags may come before the command.
 	pre := m.flagSet("syncd", &g)
@@ -140,7 +150,7 @@ func (m *Main) usageErr(err error) int {
 	if errors.Is(err, flag.ErrHelp) {
 		return ExitOK // parse printed the command's flags
 	}
-	fmt.Fprintf(m.Stderr, "syncd: %v\nRun 'syncd help' for usage.\n", err)
+	fmt.Fprintf(m.Stderr, "syncd: %s\nRun 'syncd help' for usage.\n", escapeText(err.Error()))
 	return ExitUsage
 }
 

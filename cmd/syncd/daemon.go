@@ -108,7 +108,7 @@ func (m *Main) runDaemon(ctx context.Context, g *globalFlags, args []string) int
 	}()
 
 	if err := d.Run(ctx, daemonJobs(cfg), run); err != nil {
-		fmt.Fprintf(m.Stderr, "syncd: %v\n", err)
+		fmt.Fprintf(m.Stderr, "syncd: %s\n", escapeText(err.Error()))
 		return ExitFailed
 	}
 	return ExitOK

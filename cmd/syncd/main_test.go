@@ -252,7 +252,11 @@ func TestApplyRefusesBrokenPlans(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	start := strings.Index(string(b), "\"jobs\": [\n") + len("\"jobs\": [\n")
+	entry := strings.TrimSuffix(string(b[start:]), "]}\n")
 	for name, body := range map[string]string{
+		"job twice":    string(b[:start]) + strings.TrimSpace(entry) + ",\n" + entry + "]}\n",
+		"padded":       strings.Replace(string(b), "\"jobs\": [", "\"jobs\": "+strings.Repeat(" ", 9<<20)+"[", 1),
 		"no jobs":      `{"version":1,"config":"x","jobs":[]}`,
 		"jobs null":    `{"version":1,"config":"x","jobs":null}`,
 		"no job list":  `{"version":1,"config":"x"}`,

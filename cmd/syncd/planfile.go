@@ -20,11 +20,13 @@ type planJob struct {
 // lists (a million for a million-user initial sync, half a gigabyte of
 // JSON) are read one at a time and dropped, never held together.
 func readPlan(r io.Reader) (version int, jobs []planJob, err error) {
-	dec := json.NewDecoder(bufio.NewReaderSize(r, 1<<16))
+	lim := &valueLimit{r: bufio.NewReaderSize(r, 1<<16), max: maxPlanValue}
+	dec := json.NewDecoder(lim)
 	if err := delim(dec, '{'); err != nil {
 		return 0, nil, err
 	}
 	for dec.More() {
+		lim.reset()
 		key, err := dec.Token()
 		if err != nil {
 			return 0, nil, err
@@ -33,9 +35,9 @@ func readPlan(r io.Reader) (version int, jobs []planJob, err error) {
 		case "version":
 			err = dec.Decode(&version)
 		case "jobs":
-			jobs, err = readPlanJobs(dec)
+			jobs, err = readPlanJobs(dec, lim)
 		default:
-			err = skipValue(dec)
+			err = skipValue(dec, lim)
 		}
 		if err != nil {
 			return 0, nil, fmt.Errorf("%s: %w", key, err)
@@ -50,7 +52,7 @@ func readPlan(r io.Reader) (version int, jobs []planJob, err error) {
 	return version, jobs, nil
 }
 
-func readPlanJobs(dec *json.Decoder) ([]planJob, error) {
+func readPlanJobs(dec *json.Decoder, lim *valueLimit) ([]planJob, error) {
 	var jobs []planJob
 	if t, err := dec.Token(); err != nil || t == nil {
 		return nil, err // null: no jobs
@@ -58,6 +60,7 @@ func readPlanJobs(dec *json.Decoder) ([]planJob, error) {
 		return nil, fmt.Errorf("want a list, got %v", t)
 	}
 	for dec.More() {
+		lim.reset()
 		var j planJob
 		if err := delim(dec, '{'); err != nil {
 			return nil, err
@@ -77,7 +80,7 @@ func readPlanJobs(dec *json.Decoder) ([]planJob, error) {
 			case "revert_of":
 				err = dec.Decode(&j.RevertOf)
 			default:
-				err = skipValue(dec)
+				err = skipValue(dec, lim)
 			}
 			if err != nil {
 				return nil, fmt.Errorf("job %d: %s: %w", len(jobs)+1, key, err)
@@ -87,6 +90,7 @@ func readPlanJobs(dec *json.Decoder) ([]planJob, error) {
 			return nil, err
 		}
 		jobs = append(jobs, j)
+		lim.reset()
 	}
 	return jobs, delim(dec, ']')
 }
@@ -106,7 +110,7 @@ func delim(dec *json.Decoder, d json.Delim) error {
 // skipValue reads past one value, however large, holding one element of it
 // at a time: an object's or a list's elements are decoded (so checked) into
 // one reused buffer, which is far faster than walking their tokens.
-func skipValue(dec *json.Decoder) error {
+func skipValue(dec *json.Decoder, lim *valueLimit) error {
 	t, err := dec.Token()
 	if err != nil {
 		return err
@@ -117,6 +121,7 @@ func skipValue(dec *json.Decoder) error {
 	}
 	var raw json.RawMessage
 	for dec.More() {
+		lim.reset()
 		if open == '{' {
 			if _, err := dec.Token(); err != nil { // the key
 				return err
@@ -128,4 +133,38 @@ func skipValue(dec *json.Decoder) error {
 	}
 	_, err = dec.Token() // the closing delimiter
 	return err
+}
+
+// maxPlanValue bounds one element of a saved plan (an operation, a reject,
+// a scalar) and the white space before it: a plan is streamed element by
+// element, and one huge or padded element would otherwise be held whole
+// (a 100 MB padded plan cost 348 MB to refuse).
+const maxPlanValue = 8 << 20
+
+// errPlanValueTooLarge is a plan element over maxPlanValue.
+var errPlanValueTooLarge = fmt.Errorf("an element larger than %d MiB (padded, or not a plan)", maxPlanValue>>20)
+
+// valueLimit fails a read once more than max bytes came through since the
+// last reset; the plan reader resets it at each element.
+type valueLimit struct {
+	r   io.Reader
+	n   int64
+	max int64
+}
+
+func (l *valueLimit) reset() { l.n = 0 }
+
+func (l *valueLimit) Read(p []byte) (int, error) {
+	room := l.max + 1 - l.n
+	if room <= 0 {
+		return 0, errPlanValueTooLarge
+	}
+	// Never hand over more than the room left: json.Decoder looks at an
+	// error only once its buffer holds no whole value.
+	if int64(len(p)) > room {
+		p = p[:room]
+	}
+	n, err := l.r.Read(p)
+	l.n += int64(n)
+	return n, err
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 )
@@ -39,4 +40,28 @@ func FuzzReadPlan(f *testing.F) {
 			t.Fatalf("accepted invalid JSON %q", s)
 		}
 	})
+}
+
+// TestReadPlanCapsEachElement: a padded or oversized element fails the
+// read once it passes maxPlanValue, however large the file.
+func TestReadPlanCapsEachElement(t *testing.T) {
+	// The cap counts from each element's start as the decoder reads, which
+	// may already hold some of it: a little over the cap may pass.
+	over := maxPlanValue + 64<<10
+	big := strings.Repeat("x", over)
+	for name, plan := range map[string]string{
+		"padding between members":  `{"version":1,` + strings.Repeat(" ", over) + `"jobs":[]}`,
+		"padding between elements": `{"version":1,"jobs":[{"job":"a","operations":[{},` + strings.Repeat("\n", over) + `{}]}]}`,
+		"one huge string":          `{"version":1,"jobs":[{"job":"a","operations":["` + big + `"]}]}`,
+		"one huge job name":        `{"version":1,"jobs":[{"job":"` + big + `"}]}`,
+	} {
+		if _, _, err := readPlan(strings.NewReader(plan)); !errors.Is(err, errPlanValueTooLarge) {
+			t.Errorf("%s: err = %v, want errPlanValueTooLarge", name, err)
+		}
+	}
+	// Many elements, each small, add up to more than the cap: fine.
+	ops := strings.Repeat(`{"anchor":"`+strings.Repeat("a", 1000)+`"},`, (maxPlanValue/1000)+100)
+	if _, jobs, err := readPlan(strings.NewReader(`{"version":1,"jobs":[{"job":"a","operations":[` + ops + `{}]}]}`)); err != nil || len(jobs) != 1 {
+		t.Errorf("a large plan of small elements: %v", err)
+	}
 }

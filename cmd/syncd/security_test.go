@@ -2,9 +2,11 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -110,5 +112,84 @@ func TestRedirectsAreNeverFollowed(t *testing.T) {
 				t.Errorf("the redirect target received %d requests: %q", len(got), got)
 			}
 		})
+	}
+}
+
+// TestOutputsNeverFollowSymlinks: --out and --report refuse a path that is
+// a symbolic link (before the run: nothing is applied), and otherwise
+// write through a temporary file renamed into place, mode 0600.
+func TestOutputsNeverFollowSymlinks(t *testing.T) {
+	h := newHarness(t, csvSource(), "")
+	h.writeCSV(rows(3)...)
+	victim := filepath.Join(h.dir, "victim")
+	if err := os.WriteFile(victim, []byte("precious"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(h.dir, "link.json")
+	if err := os.Symlink(victim, link); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"plan", "--out", link}, {"sync", "--report", link}, {"plan", "--report", h.dir}} {
+		code, _, errs := h.syncd(args...)
+		if code != ExitUsage || (!strings.Contains(errs, "symbolic link") && !strings.Contains(errs, "not a regular file")) {
+			t.Errorf("%v: exit %d, %q", args, code, errs)
+		}
+	}
+	if b, _ := os.ReadFile(victim); string(b) != "precious" {
+		t.Errorf("the link's target was overwritten: %q", b)
+	}
+	if n := h.emu.UserCount(); n != 0 {
+		t.Errorf("%d users created by a refused sync", n)
+	}
+
+	out, report := filepath.Join(h.dir, "plan.json"), filepath.Join(h.dir, "report.json")
+	if err := os.WriteFile(report, []byte("old report"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h.expect(ExitOK, "plan", "--out", out)
+	h.expect(ExitOK, "sync", "--report", report)
+	for _, p := range []string{out, report} {
+		fi, err := os.Lstat(p)
+		if err != nil || !fi.Mode().IsRegular() || fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s: %v mode %v, want a regular file, 0600", p, err, fi.Mode())
+		}
+		b, _ := os.ReadFile(p)
+		if !json.Valid(b) {
+			t.Errorf("%s is not whole JSON", p)
+		}
+	}
+	left, _ := filepath.Glob(filepath.Join(h.dir, ".*.tmp-*"))
+	if len(left) > 0 {
+		t.Errorf("temporary files left: %v", left)
+	}
+}
+
+// TestTextOutputEscapesControlCharacters: a CSV key and name carrying
+// terminal escapes (clear screen, OSC retitle, a C1 CSI, a bidi override)
+// reach the plan table, the report and the errors only as visible escapes.
+func TestTextOutputEscapesControlCharacters(t *testing.T) {
+	h := newHarness(t, csvSource(), "")
+	h.writeCSV(
+		"e1\x1b[2J,user1,user1@example.com,Giv\x1b]0;pwned\x07en,Fam\u202eily",
+		"e2\u009b31m,user2,broken-email,A,B",
+	)
+	code, out, errs := h.syncd("plan")
+	if code != ExitRejected {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
+	}
+	for _, raw := range []string{"\x1b", "\x07", "\u009b", "\u202e"} {
+		if strings.Contains(out, raw) {
+			t.Errorf("plan output holds a raw %q:\n%s", raw, out)
+		}
+	}
+	for _, want := range []string{`e1\u001b[2J`, `e2\u009b31m`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("plan output lacks %q:\n%s", want, out)
+		}
+	}
+	// An error naming a file whose name holds an escape.
+	code, _, errs = h.syncd("validate", "--config", filepath.Join(h.dir, "no\x1b[2Jsuch.yaml"))
+	if code != ExitUsage || strings.Contains(errs, "\x1b") || !strings.Contains(errs, `no\u001b[2Jsuch.yaml`) {
+		t.Errorf("exit %d, stderr %q", code, errs)
 	}
 }

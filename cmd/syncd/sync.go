@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -52,6 +51,9 @@ func (m *Main) runSync(ctx context.Context, g *globalFlags, args []string, plan 
 	if len(pos) > 0 {
 		return m.usageErr(fmt.Errorf("unexpected argument %q", pos[0]))
 	}
+	if err := checkOutputs(f); err != nil {
+		return m.usageErr(err)
+	}
 	return m.syncJobs(ctx, g, f, nil)
 }
 
@@ -75,6 +77,9 @@ func (m *Main) runApply(ctx context.Context, g *globalFlags, args []string) int 
 	if len(pos) != 1 {
 		return m.usageErr(errors.New("apply takes one argument: the plan file saved with 'syncd plan --out FILE'"))
 	}
+	if err := checkOutputs(f); err != nil {
+		return m.usageErr(err)
+	}
 	pf, err := os.Open(pos[0])
 	if err != nil {
 		return m.usageErr(fmt.Errorf("read plan: %w", err))
@@ -93,6 +98,10 @@ func (m *Main) runApply(ctx context.Context, g *globalFlags, args []string) int 
 	expect := map[string]string{}
 	g.jobs = g.jobs[:0]
 	for _, r := range planned {
+		if _, twice := expect[r.Job]; twice {
+			// Which of the two digests would hold? Neither is applied.
+			return m.usageErr(fmt.Errorf("plan %s lists job %s twice: not a plan 'syncd plan --out' saved", pos[0], r.Job))
+		}
 		if r.Status != reconcile.StatusPlanned {
 			return m.usageErr(fmt.Errorf("plan %s: job %s did not plan successfully (%s): nothing to apply", pos[0], r.Job, r.Status))
 		}
@@ -156,21 +165,21 @@ func (m *Main) syncJobs(ctx context.Context, g *globalFlags, f syncFlags, expect
 		reports = append(reports, rep)
 		c := exitCode(rep, err)
 		if err != nil {
-			fmt.Fprintf(m.Stderr, "syncd: %v\n", err)
+			fmt.Fprintf(m.Stderr, "syncd: %s\n", escapeText(err.Error()))
 		}
 		code = worse(code, c)
 	}
 	m.printReports(g.output, reports)
 	if f.reportFile != "" {
 		if err := writeFile(f.reportFile, func(w io.Writer) error { return writeReports(w, "", reports) }); err != nil {
-			fmt.Fprintf(m.Stderr, "syncd: write report: %v\n", err)
+			fmt.Fprintf(m.Stderr, "syncd: write report: %s\n", escapeText(err.Error()))
 			code = worse(code, ExitFailed)
 		}
 	}
 	if f.outFile != "" {
 		head, _ := json.Marshal(savedPlan{Version: 1, Config: cfg.Path}) // two scalars: cannot fail
 		if err := writeFile(f.outFile, func(w io.Writer) error { return writeReports(w, string(head[1:len(head)-1]), reports) }); err != nil {
-			fmt.Fprintf(m.Stderr, "syncd: save plan: %v\n", err)
+			fmt.Fprintf(m.Stderr, "syncd: save plan: %s\n", escapeText(err.Error()))
 			code = worse(code, ExitFailed)
 		}
 	}
@@ -223,24 +232,6 @@ func emptyStore(ctx context.Context, log *zap.Logger) (state.Store, func(), erro
 }
 
 func (m *Main) fail(err error) int {
-	fmt.Fprintf(m.Stderr, "syncd: %v\n", err)
+	fmt.Fprintf(m.Stderr, "syncd: %s\n", escapeText(err.Error()))
 	return exitCode(nil, err)
-}
-
-// writeFile writes a report file through a buffer, reporting the first
-// error of writing, flushing or closing.
-func writeFile(path string, write func(io.Writer) error) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o640)
-	if err != nil {
-		return err
-	}
-	bw := bufio.NewWriterSize(f, 1<<16)
-	err = write(bw)
-	if ferr := bw.Flush(); err == nil {
-		err = ferr
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }
