@@ -79,6 +79,7 @@ type compiler struct {
 	opts      []expr.Option
 	funcNames map[string]bool // user-callable functions (not builtins)
 	rc        *regexCache
+	usesClock bool // an expression calls today, daysUntil or daysSince
 }
 
 func newCompiler(rc *regexCache) *compiler {
@@ -404,6 +405,13 @@ func (rw *rewriter) call(node *ast.Node, n *ast.CallNode, scope []string) {
 		return
 	case !rw.c.funcNames[name]:
 		rw.errorf("unknown function %s (known: %s)", name, strings.Join(rw.c.knownFunctions(), ", "))
+		return
+	case clockFuncs[name] != "":
+		for i := range n.Arguments {
+			rw.walk(&n.Arguments[i], scope)
+		}
+		rw.c.usesClock = true
+		ast.Patch(node, hiddenCall(n, clockFuncs[name], append([]ast.Node{envNode()}, n.Arguments...)...))
 		return
 	case name == "regexReplace" && len(n.Arguments) == 3:
 		if s, ok := n.Arguments[1].(*ast.StringNode); ok {

@@ -82,6 +82,17 @@
 //	adDisabled(uac)             true when userAccountControl has ACCOUNTDISABLE (0x2) set; fails when
 //	                            uac is not a number (the attribute was not read)
 //	adEnabled(uac)              the opposite of adDisabled
+//	date(value, layout)         value as an ISO date ("2026-12-24"), "" for ""; layout: DD/MM/YYYY,
+//	                            MM/DD/YYYY, DD.MM.YYYY, YYYYMMDD, D/M/YY (any separators), iso,
+//	                            rfc3339, generalized (LDAP), excel (serial), filetime (AD accountExpires)
+//	today()                     the current date, ISO, from the job's clock (Mapper WithClock)
+//	daysUntil(d)                days from today to the ISO date d, negative once passed; fails on ""
+//	daysSince(d)                days from the ISO date d to today, negative before it; fails on ""
+//
+// A mapping that calls today, daysUntil or daysSince depends on the date:
+// the engine reads the source completely on the first run of each day, so
+// that a start date arriving or an end date passing applies on that day
+// even when the source did not change (Mapper.UsesClock).
 //
 // expr's own builtins are kept with their meaning: lower, upper, trim(s) (white
 // space) and trim(s, cutset), split(s, sep), join(list, sep), replace(s, old,
@@ -89,8 +100,8 @@
 // filter, map, any, all, string, int, and the operators ==, !=, in, not in,
 // matches (regular expression), contains, startsWith, endsWith, ?:, ??, and,
 // or, not. values is the one builtin syncd replaces. Avoid now() in
-// mappings: a value that changes each run changes the hash and updates the
-// user every run.
+// mappings (use today()): a value that changes each run changes the hash and
+// updates the user every run.
 //
 // # Output
 //

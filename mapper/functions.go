@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -23,6 +24,9 @@ import (
 // *evalEnv per evaluation is all the VM needs (no map per record).
 type evalEnv struct {
 	rec recordView
+	// today is the evaluation's calendar date (dates.go), set only when
+	// the mapping reads the clock.
+	today time.Time
 }
 
 // recordView is the part of sources.Record expressions read.
@@ -114,6 +118,10 @@ type function struct {
 // own). Shadowed expr builtins: values (expr's map values) is replaced by
 // the attribute function of the same name.
 func functions(rc *regexCache) []function {
+	return append(baseFunctions(rc), clockFunctions()...)
+}
+
+func baseFunctions(rc *regexCache) []function {
 	return []function{
 		// hidden: the rewrite targets.
 		{name: fnAttr, types: []any{new(func(any, string) string)}, fn: func(args ...any) (any, error) {

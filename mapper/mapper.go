@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 	"unicode/utf8"
 
 	"github.com/expr-lang/expr/file"
@@ -33,6 +34,8 @@ type Mapper struct {
 	enabled       *program // nil: true
 	sourceAttrs   []string // nil: cannot tell
 	pool          sync.Pool
+	now           func() time.Time // the clock of today() and friends (dates.go)
+	usesClock     bool
 }
 
 type compiledAttr struct {
@@ -59,7 +62,7 @@ type runner struct {
 // problem at once as internal/fielderr errors with paths relative to the
 // job: "mapping.name.giv: unknown PingOne attribute ...", "scope: ...",
 // "population[2].when: ...".
-func Compile(cfg Config) (*Mapper, error) {
+func Compile(cfg Config, opts ...Option) (*Mapper, error) {
 	var errs fielderr.List
 	rc := &regexCache{}
 	c := newCompiler(rc)
@@ -212,6 +215,10 @@ func Compile(cfg Config) (*Mapper, error) {
 		}
 		sort.Strings(m.sourceAttrs)
 	}
+	m.usesClock = c.usesClock
+	for _, o := range opts {
+		o(m)
+	}
 	return m, nil
 }
 
@@ -284,6 +291,15 @@ func (m *Mapper) Map(rec sources.Record) Result {
 	return m.mapRecord(rec, nil)
 }
 
+// mapRecord maps rec on the clock's day when the mapping reads it.
+func (m *Mapper) mapRecord(rec sources.Record, ex *[]Explanation) Result {
+	var day time.Time
+	if m.usesClock {
+		day = m.Today()
+	}
+	return m.mapRecordOn(rec, ex, day)
+}
+
 // Explain maps rec like Map and also says, for every expression it
 // evaluated (each attribute, scope, population rules, enabled), which
 // source values it read and what it produced.
@@ -297,7 +313,7 @@ func reject(rec sources.Record, attr, reason string) Result {
 	return Result{Outcome: Rejected, Reject: Reject{Anchor: rec.Anchor, Pos: rec.Pos, Attribute: attr, Reason: reason}}
 }
 
-func (m *Mapper) mapRecord(rec sources.Record, ex *[]Explanation) Result {
+func (m *Mapper) mapRecordOn(rec sources.Record, ex *[]Explanation, day time.Time) Result {
 	rec = normalizeRecord(rec)
 	switch {
 	case rec.Deleted:
@@ -309,6 +325,7 @@ func (m *Mapper) mapRecord(rec sources.Record, ex *[]Explanation) Result {
 	}
 	r := m.pool.Get().(*runner)
 	r.env.rec = recordView{anchor: rec.Anchor, dn: rec.DN, attrs: rec.Attrs}
+	r.env.today = day
 	defer func() {
 		r.env.rec = recordView{}
 		m.pool.Put(r)

@@ -130,6 +130,10 @@ type Options struct {
 	Verify bool
 	// Progress, when set, is called as the run advances.
 	Progress func(Progress)
+	// Until, when set, lists in the report the transitions the mapping's
+	// dates will make up to that day (`syncd plan --until`); it forces a
+	// complete read.
+	Until time.Time
 	// ExpectPlan, when set, is the digest of a plan saved earlier (`syncd
 	// plan --out`): the run applies only if it plans exactly that again,
 	// and otherwise fails with ErrPlanChanged before any write.
@@ -217,7 +221,8 @@ func (e *Engine) run(ctx context.Context, job *Job, opts Options, rep *Report, l
 	}
 	srcCursor, sameConfig := splitCursor(cursor.Value, job.ConfigDigest)
 	full := opts.ForceFull || len(srcCursor) == 0 || !sameConfig || job.FullEvery == 0 ||
-		e.now().Sub(cursor.LastFullRead) >= job.FullEvery
+		e.now().Sub(cursor.LastFullRead) >= job.FullEvery ||
+		dateReadDue(job, cursor.LastFullRead) || !opts.Until.IsZero() // dates.go
 	if !sameConfig && len(cursor.Value) > 0 {
 		log.Info("job settings changed since the last run: reading the source completely")
 	}
@@ -461,6 +466,9 @@ func (e *Engine) read(ctx context.Context, job *Job, req sources.ReadRequest, re
 			continue
 		}
 		out := job.Mapper.Map(rec) // anchors come out NFC (mapper.NormalizeAnchor)
+		if !opts.Until.IsZero() {
+			rep.Transitions = append(rep.Transitions, transitions(job.Mapper, rec, out, opts.Until)...)
+		}
 		switch out.Outcome {
 		case mapper.Mapped:
 			recs.add(&out.Desired)

@@ -87,6 +87,9 @@ type Report struct {
 	// Refused the users it leaves alone because a later run changed them.
 	RevertOf int64     `json:"revert_of,omitempty"`
 	Refused  []Refusal `json:"refused,omitempty"`
+	// Transitions are the changes the mapping's dates will make with no
+	// change in the source, up to `plan --until` (dates.go).
+	Transitions []Transition `json:"transitions,omitempty"`
 }
 
 // Run statuses a report carries.

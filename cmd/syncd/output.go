@@ -162,6 +162,7 @@ func printOps(w io.Writer, r *reconcile.Report) {
 	for _, f := range r.Failures {
 		fmt.Fprintf(w, "  x failed           anchor=%s %s: %s\n", f.Anchor, f.Username, f.Error)
 	}
+	printTransitions(w, r)
 	for _, wn := range r.Warnings {
 		fmt.Fprintf(w, "  warning: %s\n", wn)
 	}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -27,6 +28,7 @@ type syncFlags struct {
 	verify           bool
 	reportFile       string
 	outFile          string
+	until            string // plan --until DATE
 	// revertOf maps a job to the run whose revert (`syncd revert`) is
 	// planned or applied instead of a sync.
 	revertOf map[string]int64
@@ -43,6 +45,7 @@ func (m *Main) runSync(ctx context.Context, g *globalFlags, args []string, plan 
 	fs.StringVar(&f.reportFile, "report", "", "write the JSON run report to FILE")
 	if plan {
 		fs.StringVar(&f.outFile, "out", "", "save the plan to FILE for 'syncd apply'")
+		fs.StringVar(&f.until, "until", "", "also list the changes the mapping's dates make up to DATE (2026-12-31; a complete read)")
 	}
 	pos, err := m.parse(fs, g, args)
 	if err != nil {
@@ -151,7 +154,13 @@ func (m *Main) syncJobs(ctx context.Context, g *globalFlags, f syncFlags, expect
 			code = worse(code, m.fail(usageError{fmt.Errorf("job %s: the saved plan has no plan digest for it", j.Name)}))
 			continue
 		}
-		opts := reconcile.Options{DryRun: f.dryRun, AllowMassDisable: f.allowMassDisable, AllowMassAdoption: f.allowMassAdopt, ForceFull: f.full, Verify: f.verify, ExpectPlan: expect[j.Name]}
+		var until time.Time
+		if f.until != "" {
+			if until, err = parseDay(f.until); err != nil {
+				return m.fail(usageError{fmt.Errorf("--until: %w", err)})
+			}
+		}
+		opts := reconcile.Options{Until: until, DryRun: f.dryRun, AllowMassDisable: f.allowMassDisable, AllowMassAdoption: f.allowMassAdopt, ForceFull: f.full, Verify: f.verify, ExpectPlan: expect[j.Name]}
 		p := newProgress(m.Stderr, cfg.PingOne.RateLimit)
 		opts.Progress = p.update
 		run := eng.Run
