@@ -601,5 +601,10 @@ func (e *Engine) resolveExisting(ctx context.Context, job *Job, op *Op) (Op, str
 	if why, err := e.claim(ctx, job, op, *u, rule); why != "" || err != nil {
 		return Op{}, why, err
 	}
+	if job.adoptLeft != nil && job.adoptLeft.Add(-1) < 0 {
+		// An error, not a conflict: the next run tries again.
+		return Op{}, "", fmt.Errorf("PingOne user %s matched by %s not adopted: this run already adopts safety.max_adoptions=%d users (the next run goes on; --allow-mass-adoption adopts them all)",
+			u.ID, rule, job.Safety.MaxAdoptions)
+	}
 	return adoptOp(op, *u, rule), "", nil
 }

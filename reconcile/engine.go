@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -61,6 +62,10 @@ type Job struct {
 	// reach is the populations the job routes to, resolved when an
 	// adoption first needs them; Run sets it (owners.go).
 	reach *reach
+	// adoptLeft is how many more adoptions safety.max_adoptions lets this
+	// run make while applying (a create meeting a taken username); nil:
+	// no limit (an override). Run sets it after the gate.
+	adoptLeft *atomic.Int64
 	// ConfigDigest identifies the job's source and mapping settings. A
 	// cursor saved under another digest is not used: after a mapping
 	// change, a delta read ("nothing changed in the file") would never
@@ -339,6 +344,19 @@ func (e *Engine) run(ctx context.Context, job *Job, opts Options, rep *Report, l
 		log.Warn("safety gate tripped", zap.Int("disables", g.Disables), zap.Int("active", g.Active), zap.Bool("empty_source", g.EmptySource),
 			zap.Int("adoptions", g.Adoptions))
 		return g
+	}
+	job.adoptLeft = nil
+	if !opts.AllowMassDisable && !opts.AllowMassAdoption {
+		// Adoptions found while applying count against the same limit as
+		// the planned ones the gate let through.
+		planned := 0
+		for i := range ops {
+			if ops[i].Has(ActAdopt) {
+				planned++
+			}
+		}
+		job.adoptLeft = new(atomic.Int64)
+		job.adoptLeft.Store(int64(job.Safety.MaxAdoptions - planned))
 	}
 
 	if opts.DryRun {

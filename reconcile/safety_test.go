@@ -176,3 +176,34 @@ func TestMoreAdoptionsThanMaxAdoptionsStopAtTheGate(t *testing.T) {
 		}
 	})
 }
+
+// Adoptions found while applying (a create meeting a taken username) count
+// against max_adoptions too: beyond it they fail for this run and are
+// retried by the next.
+func TestAdoptionsFoundWhileApplyingStopAtMaxAdoptions(t *testing.T) {
+	backends(t, func(t *testing.T, backend string) {
+		e := newEnv(t, backend)
+		e.safetyFromYAML(`{max_adoptions: 1}`)
+		e.mustRun(reconcile.Options{})
+		rows := people(10)
+		for _, n := range []string{"k", "l", "m"} {
+			_, err := e.emu.AddUser(map[string]any{"username": "user." + n, "email": n + "@example.com",
+				"population": map[string]any{"id": e.emu.PopulationID("Staff")}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rows = append(rows, []string{"id-" + n, "user." + n, n + "@example.com", "G", "F", "Engineer", "yes", "eng"})
+		}
+		e.write(rows)
+		rep, err := e.run(reconcile.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Counts.Adopted != 1 || rep.Counts.Failed != 2 || !strings.Contains(rep.Failures[0].Error, "safety.max_adoptions=1") {
+			t.Fatalf("counts %+v failures %+v", rep.Counts, rep.Failures)
+		}
+		if rep := e.mustRun(reconcile.Options{AllowMassAdoption: true}); rep.Counts.Adopted != 2 || len(e.emu.Users()) != 13 {
+			t.Fatalf("with the override: %+v, %d users", rep.Counts, len(e.emu.Users()))
+		}
+	})
+}
