@@ -70,6 +70,10 @@ type Options struct {
 	// Ready reports whether the daemon can do its work (the state store is
 	// reachable); nil means ready as soon as the jobs are scheduled.
 	Ready func(ctx context.Context) error
+	// ReadyCache is how long one Ready result answers /readyz (probes come
+	// from every kubelet and load balancer: one state query per second at
+	// most). Default 1s; negative: call Ready on every probe.
+	ReadyCache time.Duration
 	// Registry is what /metrics serves; nil means no /metrics endpoint.
 	Registry *prometheus.Registry
 	// Metrics, when set, counts lock-held skips and publishes each job's
@@ -105,6 +109,7 @@ type Daemon struct {
 	addr        atomic.Value // net.Addr
 	bg          sync.WaitGroup
 	wasNotReady atomic.Bool
+	ready       readyCache
 }
 
 // New returns a Daemon configured by opts, with defaults filled in.
@@ -246,7 +251,7 @@ func (d *Daemon) Run(ctx context.Context, jobs []Job, run RunFunc) error {
 			return fmt.Errorf("daemon: listen %s: %w", d.opts.Listen, err)
 		}
 		d.addr.Store(ln.Addr())
-		srv = &http.Server{Handler: d.Handler(), ReadHeaderTimeout: 5 * time.Second}
+		srv = newHTTPServer(d.Handler())
 	}
 
 	runCtx, cancelRuns := context.WithCancel(context.WithoutCancel(ctx))

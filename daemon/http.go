@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -48,9 +49,7 @@ func (d *Daemon) readyz(w http.ResponseWriter, r *http.Request) {
 	case !d.loaded.Load():
 		reason = "starting: jobs not scheduled yet"
 	case d.opts.Ready != nil:
-		ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
-		err := d.opts.Ready(ctx)
-		cancel()
+		err := d.ready.check(r.Context(), d.opts.Ready, d.opts.ReadyCache)
 		if err != nil {
 			reason = "state store unreachable"
 			// Log on the transition only: probes come every few seconds.
@@ -67,4 +66,52 @@ func (d *Daemon) readyz(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	_, _ = w.Write([]byte("ready\n"))
+}
+
+// HTTP server timeouts: a client that opens a connection and sends
+// nothing, reads nothing, or keeps an idle keep-alive connection open must
+// not hold a goroutine and a file descriptor forever.
+const (
+	httpReadHeaderTimeout = 5 * time.Second
+	httpReadTimeout       = 10 * time.Second
+	httpWriteTimeout      = 30 * time.Second // a /metrics scrape is the longest answer
+	httpIdleTimeout       = 60 * time.Second
+	defaultReadyCache     = time.Second
+)
+
+// newHTTPServer returns the server of /healthz, /readyz and /metrics.
+func newHTTPServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: httpReadHeaderTimeout,
+		ReadTimeout:       httpReadTimeout,
+		WriteTimeout:      httpWriteTimeout,
+		IdleTimeout:       httpIdleTimeout,
+		MaxHeaderBytes:    16 << 10,
+	}
+}
+
+// readyCache keeps the last readiness check's result for a while, so
+// probes never cost more than one state query per period. Concurrent
+// probes wait for one check rather than each running their own.
+type readyCache struct {
+	mu  sync.Mutex
+	at  time.Time
+	err error
+}
+
+func (c *readyCache) check(ctx context.Context, ready func(context.Context) error, ttl time.Duration) error {
+	if ttl == 0 {
+		ttl = defaultReadyCache
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if ttl > 0 && !c.at.IsZero() && time.Since(c.at) < ttl {
+		return c.err
+	}
+	cctx, cancel := context.WithTimeout(ctx, readyTimeout)
+	defer cancel()
+	c.err = ready(cctx)
+	c.at = time.Now()
+	return c.err
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -39,9 +40,10 @@ func TestEndpoints(t *testing.T) {
 	m.RunSkipped("corp-ad")
 	var readyErr atomic.Pointer[error]
 	h := start(t, daemon.Options{
-		Listen:   "127.0.0.1:0",
-		Registry: reg,
-		Metrics:  m,
+		Listen:     "127.0.0.1:0",
+		Registry:   reg,
+		Metrics:    m,
+		ReadyCache: -1, // every probe sees the current state
 		Ready: func(ctx context.Context) error {
 			if p := readyErr.Load(); p != nil {
 				return *p
@@ -125,5 +127,47 @@ func TestListenError(t *testing.T) {
 	err := d.Run(context.Background(), []daemon.Job{{Name: "a", Schedule: "@hourly"}}, func(context.Context, string) error { return nil })
 	if err == nil || !strings.Contains(err.Error(), "listen 127.0.0.1:notaport") {
 		t.Fatalf("Run = %v, want a listen error", err)
+	}
+}
+
+// TestReadyzCachesTheCheck: a burst of probes costs one readiness check.
+func TestReadyzCachesTheCheck(t *testing.T) {
+	t.Parallel()
+	var calls atomic.Int32
+	h := start(t, daemon.Options{
+		Listen:     "127.0.0.1:0",
+		ReadyCache: time.Hour, // long enough that this test never sees it expire
+		Ready:      func(context.Context) error { calls.Add(1); return nil },
+	}, []daemon.Job{{Name: "a", Schedule: "@every 15m"}}, func(context.Context, string) error { return nil })
+	base := "http://" + h.d.Addr().String()
+	for range 20 {
+		if status, _ := get(t, base+"/readyz"); status != 200 {
+			t.Fatalf("readyz %d", status)
+		}
+	}
+	if n := calls.Load(); n != 1 {
+		t.Errorf("20 probes ran the check %d times, want 1", n)
+	}
+	if err := h.stop(t); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestIdleConnectionsAreClosed: a client that connects and sends nothing
+// is disconnected by the server's read-header timeout, not kept forever.
+func TestIdleConnectionsAreClosed(t *testing.T) {
+	t.Parallel()
+	h := start(t, daemon.Options{Listen: "127.0.0.1:0"}, []daemon.Job{{Name: "a", Schedule: "@every 15m"}}, func(context.Context, string) error { return nil })
+	conn, err := net.Dial("tcp", h.d.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetReadDeadline(time.Now().Add(time.Minute))
+	if _, err := conn.Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
+		t.Errorf("silent connection: read = %v, want the server to close it (EOF)", err)
+	}
+	if err := h.stop(t); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -79,11 +79,17 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if fi, err := os.Stat(filepath.Dir(abs)); err != nil || !fi.IsDir() {
 		return nil, fmt.Errorf("state %s: directory %s does not exist (create it, or fix state.url)", name, filepath.Dir(abs))
 	}
+	if err := checkFiles(name, abs); err != nil {
+		return nil, err
+	}
 	f, err := os.OpenFile(abs, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("state %s: open: %w (check the path and its permissions)", name, err)
 	}
 	f.Close()
+	if err := tighten(name, abs, log); err != nil {
+		return nil, err
+	}
 
 	common := fmt.Sprintf("file:%s?_pragma=busy_timeout(%d)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)",
 		abs, busy.Milliseconds())
@@ -110,6 +116,12 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if err := s.r.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_schema").Scan(&n); err != nil {
 		s.closeDBs()
 		return nil, s.wrap("open", err)
+	}
+	// The WAL and shared-memory files SQLite just created follow the
+	// umask, not the database: tighten them too.
+	if err := tighten(name, abs, log); err != nil {
+		s.closeDBs()
+		return nil, err
 	}
 	if opts.AutoMigrate {
 		if err := s.Migrate(ctx); err != nil {
