@@ -165,7 +165,7 @@ func (s *Store) SaveGroups(ctx context.Context, job string, b state.GroupBatch) 
 				return fmt.Errorf("journal: %w", err)
 			}
 		}
-		return nil
+		return s.verifyLock(ctx, tx, job)
 	})
 	if err != nil {
 		return s.wrap(fmt.Sprintf("save %d groups, %d memberships added, %d removed job=%s (nothing written)",

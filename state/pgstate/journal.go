@@ -57,11 +57,12 @@ func (s *Store) SaveJournaled(ctx context.Context, job string, cps []state.Check
 				return err
 			}
 		}
-		if n == 0 {
-			return nil
+		if n > 0 {
+			if _, err := tx.Exec(ctx, journalSQL, job, runIDs, anchors, userIDs, groupIDs, ops, befores, afters, statuses, corrIDs, errs, ats); err != nil {
+				return err
+			}
 		}
-		_, err := tx.Exec(ctx, journalSQL, job, runIDs, anchors, userIDs, groupIDs, ops, befores, afters, statuses, corrIDs, errs, ats)
-		return err
+		return s.verifyLock(ctx, tx, job)
 	})
 	if err != nil {
 		return s.wrap(fmt.Sprintf("save %d checkpoints and %d journal entries job=%s (nothing written)", len(cps), n, job), err)

@@ -584,8 +584,10 @@ func (s *Store) SaveCheckpoints(ctx context.Context, job string, cps []state.Che
 	}
 	n := len(cps)
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, upsertSQL, upsertArgs(job, cps)...)
-		return err
+		if _, err := tx.Exec(ctx, upsertSQL, upsertArgs(job, cps)...); err != nil {
+			return err
+		}
+		return s.verifyLock(ctx, tx, job)
 	})
 	if err != nil {
 		return s.wrap(fmt.Sprintf("save %d checkpoints job=%s (nothing written)", n, job), err)
