@@ -138,6 +138,8 @@ type Job struct {
 	// "5%"), max_failures_floor (3), max_adoptions (100). A key set to 0
 	// means 0; only an unset key takes its default.
 	Safety reconcile.Safety `yaml:"safety"`
+	// Groups syncs the directory's groups and memberships (groups.go).
+	Groups *Groups `yaml:"groups"`
 
 	// Mapper is the compiled mapping, set by Load.
 	Mapper *mapper.Mapper `yaml:"-"`
@@ -300,6 +302,7 @@ func (c *Config) setDefaults() {
 			j.Match = []string{reconcile.MatchExternalID, reconcile.MatchUsername}
 		}
 		j.Safety.SetDefaults() // keys set to 0 stay 0
+		setGroupDefaults(j)
 	}
 }
 
@@ -427,6 +430,7 @@ func (c *Config) validate() error {
 			errs.Add(p+".batch_size", "want 1..10000, not %d", j.BatchSize)
 		}
 		errs.AddErr(p+".safety", j.Safety.Validate())
+		errs.AddErr(p, validateGroups(j))
 		m, err := mapper.Compile(j.Config)
 		if err != nil {
 			errs.AddErr(p, err)

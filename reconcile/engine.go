@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"runtime"
 	"slices"
 	"strings"
@@ -71,6 +72,9 @@ type Job struct {
 	// change, a delta read ("nothing changed in the file") would never
 	// apply it.
 	ConfigDigest string
+	// Groups, when set, syncs the directory's groups and memberships
+	// (groups.go, memberships.go). Nil: users only.
+	Groups *Groups
 }
 
 // SetDefaults fills unset fields with their defaults.
@@ -263,7 +267,7 @@ func (e *Engine) run(ctx context.Context, job *Job, opts Options, rep *Report, l
 		loadc <- loaded{cps, err}
 	}()
 	t0 := e.now()
-	rd, err := e.read(ctx, job, sources.ReadRequest{Cursor: srcCursor, Full: full, Attributes: job.Mapper.SourceAttributes(), AnchorsChecked: true}, rep, opts)
+	rd, err := e.read(ctx, job, sources.ReadRequest{Cursor: srcCursor, Full: full, Attributes: job.Groups.UserAttributes(job.Mapper.SourceAttributes()), AnchorsChecked: true}, rep, opts)
 	if err != nil {
 		cancelLoad()
 		<-loadc
@@ -331,8 +335,14 @@ func (e *Engine) run(ctx context.Context, job *Job, opts Options, rep *Report, l
 	if err := e.checkOwners(ctx, job, ops, rep); err != nil {
 		return err
 	}
+	var gp *groupPlan
+	if job.Groups != nil {
+		if gp, err = e.planGroups(ctx, job, rd, popIDs, ops, rep); err != nil {
+			return fmt.Errorf("groups: %w", err)
+		}
+	}
 	rep.Phases.Plan = e.now().Sub(t0)
-	rep.PlanDigest = planDigest(ops)
+	rep.PlanDigest = gp.digest(planDigest(ops))
 	report(opts, Progress{Phase: "plan", Records: rep.Counts.Records})
 	if opts.ExpectPlan != "" && opts.ExpectPlan != rep.PlanDigest {
 		return fmt.Errorf("%w: re-run `syncd plan` and review it again (saved %s, now %s)", ErrPlanChanged, opts.ExpectPlan, rep.PlanDigest)
@@ -358,12 +368,23 @@ func (e *Engine) run(ctx context.Context, job *Job, opts Options, rep *Report, l
 		job.adoptLeft = new(atomic.Int64)
 		job.adoptLeft.Store(int64(job.Safety.MaxAdoptions - planned))
 	}
+	if gp != nil && !opts.AllowMassDisable {
+		if g := gp.gate(job.Name, job.Groups.Safety); g != nil {
+			log.Warn("safety gate tripped", zap.Int("membership_removals", g.Memberships.Removals), zap.Strings("emptied_groups", g.Memberships.Emptied))
+			rep.Groups = gp.report()
+			return g
+		}
+	}
 
 	if opts.DryRun {
 		for i := range ops {
 			if ops[i].writes() && log.Core().Enabled(zap.DebugLevel) {
 				log.Debug("would apply", zap.String("anchor", ops[i].Anchor()), zap.Stringer("actions", ops[i].Actions))
 			}
+		}
+		if gp != nil {
+			gp.countPlanned()
+			rep.Groups = gp.report()
 		}
 		rep.count(ops, paired)
 		return nil
@@ -372,6 +393,11 @@ func (e *Engine) run(ctx context.Context, job *Job, opts Options, rep *Report, l
 	// Apply.
 	t0 = e.now()
 	applyErr := e.apply(ctx, job, ops, rep, opts, &firstDisable{check: rd.recheck}, log)
+	if applyErr == nil && gp != nil {
+		// Users before groups before memberships, in the same run.
+		applyErr = e.applyGroups(ctx, job, gp, rep, log)
+		rep.Groups = gp.report()
+	}
 	rep.Phases.Apply = e.now().Sub(t0)
 	rep.count(ops, paired)
 	if applyErr != nil {
@@ -414,6 +440,9 @@ func (r *Report) count(ops []Op, p pairing) {
 func (e *Engine) finishRun(ctx context.Context, run state.Run, rep *Report, runErr error, log *zap.Logger) {
 	run.FinishedAt = e.now()
 	run.Counts = rep.Counts.Map()
+	if rep.Groups != nil {
+		maps.Copy(run.Counts, rep.Groups.Counts.Map())
+	}
 	if rep.Mode != "" {
 		run.Mode = rep.Mode
 	}
@@ -456,6 +485,7 @@ type readResult struct {
 	records    int
 	cursor     []byte
 	recheck    func(context.Context) error // sources.Rechecker, if the reader is one
+	users      *userIndex                  // what the groups need from the users (nil: no groups)
 }
 
 func (e *Engine) read(ctx context.Context, job *Job, req sources.ReadRequest, rep *Report, opts Options) (*readResult, error) {
@@ -470,12 +500,14 @@ func (e *Engine) read(ctx context.Context, job *Job, req sources.ReadRequest, re
 		rejected:   map[string]string{},
 		outOfScope: map[string]bool{},
 		deleted:    map[string]bool{},
+		users:      newUserIndex(job.Groups),
 	}
 	recs := newRecords()
 	anonymous := 0
 	for r.Next() {
 		rec := r.Record()
 		res.records++
+		res.users.observe(job.Groups, &rec)
 		if res.records%10000 == 0 {
 			report(opts, Progress{Phase: "read", Records: res.records})
 		}

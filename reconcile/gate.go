@@ -21,9 +21,14 @@ type GateError struct {
 	MaxAdoptions   int
 	MassAdoption   bool
 	ManagedEnabled int
+	// Memberships is set when the membership gate (groups.safety) tripped.
+	Memberships *MembershipGate `json:"memberships,omitempty"`
 }
 
 func (e *GateError) Error() string {
+	if e.Memberships != nil {
+		return e.Memberships.message(e.Job)
+	}
 	if e.EmptySource {
 		return fmt.Sprintf("safety gate: a complete read of the source returned no records while the job manages %d active users; "+
 			"nothing was written (check the source; if every user really left, re-run with --allow-mass-disable)", e.Active)

@@ -90,6 +90,8 @@ type Report struct {
 	// Transitions are the changes the mapping's dates will make with no
 	// change in the source, up to `plan --until` (dates.go).
 	Transitions []Transition `json:"transitions,omitempty"`
+	// Groups is the group and membership part (jobs with groups only).
+	Groups *GroupReport `json:"groups,omitempty"`
 }
 
 // Run statuses a report carries.

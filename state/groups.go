@@ -85,6 +85,28 @@ type GroupStore interface {
 	Memberships(ctx context.Context, job string, fn func(Membership) error) error
 	// SaveGroups writes b in one transaction: all of it or nothing.
 	SaveGroups(ctx context.Context, job string, b GroupBatch) error
+
+	// UserNames streams the job's user name index (how group entries name
+	// the users: DN and uid), ordered by anchor.
+	UserNames(ctx context.Context, job string, fn func(UserName) error) error
+	// SaveUserNames updates the index in one transaction: with replace,
+	// set becomes the whole index; otherwise set is upserted and the
+	// anchors in drop are deleted.
+	SaveUserNames(ctx context.Context, job string, replace bool, set []UserName, drop []string) error
+}
+
+// UserName is how a directory's group entries name one managed user: a
+// delta read of the users carries only the changed ones, and member DNs
+// of every other user must still resolve to their anchors.
+type UserName struct {
+	Anchor string
+	DN     string // normalised
+	UID    string // for memberUid
+	// Population is the population the mapping gave the user (name or id,
+	// as configured).
+	Population string
+	// Username is the PingOne username last mapped, for reports.
+	Username string
 }
 
 // Validate refuses what the tables would refuse, before a transaction,

@@ -106,7 +106,7 @@ func printOps(w io.Writer, r *reconcile.Report) {
 	} else {
 		fmt.Fprintf(w, "job %s: %s (%s read, %d records)\n", r.Job, r.Status, r.Mode, r.Counts.Records)
 	}
-	if len(r.Operations) == 0 && len(r.Rejects) == 0 {
+	if len(r.Operations) == 0 && len(r.Rejects) == 0 && !r.Groups.Changes() {
 		fmt.Fprintf(w, "  nothing to do: PingOne is in step\n")
 	}
 	for i, op := range r.Operations {
@@ -133,6 +133,7 @@ func printOps(w io.Writer, r *reconcile.Report) {
 			fmt.Fprintf(w, "      population: %s → %s\n", from, op.ToPopulation)
 		}
 	}
+	printGroupOps(w, r.Groups)
 	for i, rj := range r.Rejects {
 		if i == maxOpLines {
 			fmt.Fprintf(w, "  … %d more rejects\n", len(r.Rejects)-i)

@@ -174,8 +174,32 @@ func newJob(j *config.Job, cfg *config.Config, log *zap.Logger) (*reconcile.Job,
 		BatchSize: j.BatchSize, Workers: cfg.PingOne.Concurrency, FullEvery: j.FullEvery,
 		ConfigDigest: jobDigest(j), Verify: j.Verify, Drift: j.Drift, CreateDisabled: j.CreateDisabled,
 	}
+	if rj.Groups, err = newGroups(j, log); err != nil {
+		return nil, fmt.Errorf("job %s: groups: %w", j.Name, err)
+	}
 	rj.SetDefaults()
 	return rj, nil
+}
+
+// newGroups builds the engine's view of a job's groups block (nil: none).
+func newGroups(j *config.Job, log *zap.Logger) (*reconcile.Groups, error) {
+	g := j.Groups
+	if g == nil {
+		return nil, nil
+	}
+	rg := &reconcile.Groups{
+		Mapper: g.Mapper, Population: g.Population, Nested: g.Nested, MaxDepth: g.MaxDepth,
+		AdoptByName: g.AdoptByName, DeleteRemoved: g.DeleteRemoved, Safety: g.Safety,
+	}
+	if sc := j.GroupSource(); sc != nil {
+		src, err := ldapsource.New(*sc, log.With(zap.String("job", j.Name), zap.String("read", "groups")))
+		if err != nil {
+			return nil, err
+		}
+		rg.Source, rg.MemberAttributes = src, g.LDAP.MemberAttribute
+	}
+	rg.SetDefaults()
+	return rg, nil
 }
 
 // jobDigest identifies a job's source, mapping and match settings: when they
@@ -188,7 +212,10 @@ func jobDigest(j *config.Job) string {
 		// A delta read would not carry the records create_disabled
 		// now creates; omitted when false, so older digests still hold.
 		CreateDisabled bool `yaml:",omitempty"`
-	}{j.Source, j.Config, j.Match, j.CreateDisabled})
+		// A groups block changed: its memberships are planned from a
+		// complete read. Omitted without one.
+		Groups *config.Groups `yaml:",omitempty"`
+	}{j.Source, j.Config, j.Match, j.CreateDisabled, j.Groups})
 	if err != nil {
 		return "" // cannot happen for these types; "" just means "unknown"
 	}

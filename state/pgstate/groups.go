@@ -181,3 +181,63 @@ func membershipArrays(ms []state.Membership) (groups []string, nested []bool, me
 	}
 	return groups, nested, members
 }
+
+// UserNames streams the job's user name index.
+func (s *Store) UserNames(ctx context.Context, job string, fn func(state.UserName) error) error {
+	rows, err := s.pool.Query(ctx, `SELECT anchor, dn, uid, population, username FROM user_names WHERE job = $1 ORDER BY anchor COLLATE "C"`, job)
+	if err != nil {
+		return s.wrap("read user names job="+job, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var u state.UserName
+		if err := rows.Scan(&u.Anchor, &u.DN, &u.UID, &u.Population, &u.Username); err != nil {
+			return s.wrap("read user names job="+job, err)
+		}
+		if err := fn(u); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return s.wrap("read user names job="+job, err)
+	}
+	return nil
+}
+
+// SaveUserNames updates the index in one transaction, set-based.
+func (s *Store) SaveUserNames(ctx context.Context, job string, replace bool, set []state.UserName, drop []string) error {
+	n := len(set)
+	anchors, dns, uids, pops, names := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	for i, u := range set {
+		if u.Anchor == "" {
+			return fmt.Errorf("state %s: save user names job=%s: empty anchor", s.name, job)
+		}
+		anchors[i], dns[i], uids[i], pops[i], names[i] = u.Anchor, u.DN, u.UID, u.Population, u.Username
+	}
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if replace {
+			if _, err := tx.Exec(ctx, `DELETE FROM user_names WHERE job = $1`, job); err != nil {
+				return err
+			}
+		}
+		if len(drop) > 0 {
+			if _, err := tx.Exec(ctx, `DELETE FROM user_names WHERE job = $1 AND anchor = ANY($2::text[])`, job, drop); err != nil {
+				return err
+			}
+		}
+		if n == 0 {
+			return nil
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO user_names (job, anchor, dn, uid, population, username)
+			SELECT DISTINCT ON (u.a) $1, u.a, u.dn, u.uid, u.pop, u.name
+			  FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY AS u(a, dn, uid, pop, name, n)
+			 ORDER BY u.a, u.n DESC
+			ON CONFLICT (job, anchor) DO UPDATE SET dn = EXCLUDED.dn, uid = EXCLUDED.uid, population = EXCLUDED.population, username = EXCLUDED.username`,
+			job, anchors, dns, uids, pops, names)
+		return err
+	})
+	if err != nil {
+		return s.wrap(fmt.Sprintf("save %d user names job=%s (nothing written)", n, job), err)
+	}
+	return nil
+}

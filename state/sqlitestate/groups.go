@@ -137,3 +137,51 @@ func execEach(ctx context.Context, tx *sql.Tx, query string, n int, args func(in
 	}
 	return nil
 }
+
+// UserNames streams the job's user name index.
+func (s *Store) UserNames(ctx context.Context, job string, fn func(state.UserName) error) error {
+	rows, err := s.r.QueryContext(ctx, `SELECT anchor, dn, uid, population, username FROM user_names WHERE job = ? ORDER BY anchor`, job)
+	if err != nil {
+		return s.wrap("read user names job="+job, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var u state.UserName
+		if err := rows.Scan(&u.Anchor, &u.DN, &u.UID, &u.Population, &u.Username); err != nil {
+			return s.wrap("read user names job="+job, err)
+		}
+		if err := fn(u); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return s.wrap("read user names job="+job, err)
+	}
+	return nil
+}
+
+// SaveUserNames updates the index in one transaction.
+func (s *Store) SaveUserNames(ctx context.Context, job string, replace bool, set []state.UserName, drop []string) error {
+	for _, u := range set {
+		if u.Anchor == "" {
+			return fmt.Errorf("state %s: save user names job=%s: empty anchor", s.name, job)
+		}
+	}
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if replace {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM user_names WHERE job = ?`, job); err != nil {
+				return err
+			}
+		}
+		if err := execEach(ctx, tx, `DELETE FROM user_names WHERE job = ? AND anchor = ?`, len(drop), func(i int) []any { return []any{job, drop[i]} }); err != nil {
+			return err
+		}
+		return execEach(ctx, tx, `INSERT INTO user_names (job, anchor, dn, uid, population, username) VALUES (?,?,?,?,?,?)
+			ON CONFLICT (job, anchor) DO UPDATE SET dn = excluded.dn, uid = excluded.uid, population = excluded.population, username = excluded.username`,
+			len(set), func(i int) []any { u := set[i]; return []any{job, u.Anchor, u.DN, u.UID, u.Population, u.Username} })
+	})
+	if err != nil {
+		return s.wrap(fmt.Sprintf("save %d user names job=%s (nothing written)", len(set), job), err)
+	}
+	return nil
+}

@@ -21,6 +21,7 @@ func RunGroups(t *testing.T, b Backend) {
 		{"GroupDropTakesItsMemberships", testGroupDrop},
 		{"GroupBatchAtomicWithJournal", testGroupBatchAtomic},
 		{"GroupsJobsIsolated", testGroupsJobsIsolated},
+		{"UserNamesReplaceAndDelta", testUserNames},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -227,5 +228,44 @@ func testGroupsJobsIsolated(t *testing.T, b Backend) {
 	}
 	if gs, ms := readGroups(t, g, "b"), readMemberships(t, g, "b"); len(gs) != 1 || len(ms) != 1 || ms[0].Member != "u-b" {
 		t.Errorf("job b changed by job a's batch: %+v %+v", gs, ms)
+	}
+}
+
+func testUserNames(t *testing.T, b Backend) {
+	g := groupStore(t, b.Open(t))
+	read := func(job string) []state.UserName {
+		var out []state.UserName
+		if err := g.UserNames(ctx(t), job, func(u state.UserName) error { out = append(out, u); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	all := []state.UserName{{Anchor: "a", DN: "uid=a,ou=p", UID: "a", Population: "Staff", Username: "ann"}, {Anchor: "b", DN: "uid=b,ou=p"}, {Anchor: "c", DN: "uid=c,ou=p"}}
+	if err := g.SaveUserNames(ctx(t), "job", true, all, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.SaveUserNames(ctx(t), "other", true, all[:1], nil); err != nil {
+		t.Fatal(err)
+	}
+	// A delta: b renamed, c gone.
+	if err := g.SaveUserNames(ctx(t), "job", false, []state.UserName{{Anchor: "b", DN: "uid=b2,ou=p"}}, []string{"c"}); err != nil {
+		t.Fatal(err)
+	}
+	got := read("job")
+	if len(got) != 2 || got[0] != all[0] || got[1].DN != "uid=b2,ou=p" {
+		t.Errorf("after a delta: %+v", got)
+	}
+	// A full read replaces everything.
+	if err := g.SaveUserNames(ctx(t), "job", true, []state.UserName{{Anchor: "d"}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := read("job"); len(got) != 1 || got[0].Anchor != "d" {
+		t.Errorf("after a replace: %+v", got)
+	}
+	if got := read("other"); len(got) != 1 {
+		t.Errorf("other job touched: %+v", got)
+	}
+	if err := g.SaveUserNames(ctx(t), "job", false, []state.UserName{{DN: "x"}}, nil); err == nil {
+		t.Error("an empty anchor was saved")
 	}
 }

@@ -1,0 +1,168 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/go-ldap/ldap/v3"
+
+	"github.com/syncd/syncd/internal/testenv"
+)
+
+// TestCSVGroupsPlanSyncAndGate: a CSV job with from_records plans `+ group`
+// and `+ member user → group`, syncs them, then a change plans `- member`;
+// the membership gate exits 3 and --allow-mass-disable overrides it.
+func TestCSVGroupsPlanSyncAndGate(t *testing.T) {
+	h := newHarness(t, csvSource(), `    groups:
+      from_records: 'split(groups, ";")'
+      safety: {max_membership_removals: 1}
+`)
+	write := func(rows ...string) {
+		body := "id,uid,mail,givenName,sn,groups\n" + strings.Join(rows, "\n") + "\n"
+		if err := os.WriteFile(filepath.Join(h.dir, "people.csv"), []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(row(0)+",Eng;Ops", row(1)+",Eng", row(2)+",")
+	out := h.expect(ExitOK, "plan")
+	for _, want := range []string{"+ create group", "Eng", "+ member           user000 → Eng", "+ member           user000 → Ops", "+ member           user001 → Eng",
+		"members: 3 added"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("plan lacks %q:\n%s", want, out)
+		}
+	}
+	h.expect(ExitOK, "sync")
+	if n := len(h.emu.Groups()); n != 2 {
+		t.Fatalf("%d groups after sync, want 2", n)
+	}
+	out = h.expect(ExitOK, "plan")
+	if !strings.Contains(out, "nothing to do") {
+		t.Errorf("plan after sync:\n%s", out)
+	}
+	write(row(0)+",Ops", row(1)+",", row(2)+",")
+	out = h.expect(ExitGated, "sync")
+	if !strings.Contains(out, "membership removals") && !strings.Contains(out, "- member") {
+		t.Logf("gated output:\n%s", out)
+	}
+	out = h.expect(ExitOK, "sync", "--allow-mass-disable")
+	if !strings.Contains(out, "- member           user000 → Eng") || !strings.Contains(out, "- member           user001 → Eng") {
+		t.Errorf("sync output lacks the removals:\n%s", out)
+	}
+}
+
+// TestLDAPGroupsNestedFlattenedAndGated: groupOfNames and
+// groupOfUniqueNames on slapd, a nested group flattened with its "via",
+// placeholder and dangling members ignored, one removal costing one call,
+// and a group emptied by a complete read stopping the run (exit 3).
+func TestLDAPGroupsNestedFlattenedAndGated(t *testing.T) {
+	for _, delta := range []string{"none", "auto"} {
+		t.Run("delta="+delta, func(t *testing.T) { testLDAPGroups(t, delta) })
+	}
+}
+
+func testLDAPGroups(t *testing.T, delta string) {
+	srv := testenv.LDAP(t)
+	base := srv.Subtree(t)
+	conn := srv.Conn(t)
+	for _, ou := range []string{"people", "groups", "legacy"} {
+		add := ldap.NewAddRequest("ou="+ou+","+base, nil)
+		add.Attribute("objectClass", []string{"organizationalUnit"})
+		add.Attribute("ou", []string{ou})
+		if err := conn.Add(add); err != nil {
+			t.Fatal(err)
+		}
+	}
+	people, groups := "ou=people,"+base, "ou=groups,"+base
+	var entries []testenv.LDAPEntry
+	user := func(i int) string { return fmt.Sprintf("uid=user%06d,%s", i, people) }
+	for i := 0; i < 5; i++ {
+		entries = append(entries, testenv.UserEntry(people, i, nil))
+	}
+	entries = append(entries,
+		testenv.LDAPEntry{DN: "cn=Platform," + groups, Attrs: map[string][]string{"objectClass": {"groupOfNames"}, "cn": {"Platform"}, "member": {user(2)}}},
+		testenv.LDAPEntry{DN: "cn=Eng," + groups, Attrs: map[string][]string{"objectClass": {"groupOfNames"}, "cn": {"Eng"},
+			"member": {user(0), " UID=user000001 , " + people, "cn=Platform," + groups, "uid=nobody," + people, "cn=Eng," + groups}}},
+		testenv.LDAPEntry{DN: "cn=Ops," + groups, Attrs: map[string][]string{"objectClass": {"groupOfUniqueNames"}, "cn": {"Ops"}, "uniqueMember": {user(3), ""}}},
+		testenv.LDAPEntry{DN: "cn=Old,ou=legacy," + base, Attrs: map[string][]string{"objectClass": {"groupOfNames"}, "cn": {"Old"}, "member": {user(4)}}},
+	)
+	srv.AddEntries(t, entries)
+
+	src := fmt.Sprintf(`      ldap:
+        url: %s
+        bind_dn: %s
+        base_dn: "%s"
+        filter: (objectClass=inetOrgPerson)
+        anchor: entryUUID
+        delta: %s
+        tls: {ca_file: %s}`, srv.LDAPSURL, srv.BindDN, people, delta, srv.CAFile)
+	h := newHarness(t, src, fmt.Sprintf(`    groups:
+      ldap: {base_dn: "%s"}
+      scope: 'dnValue(dn, "ou") != "legacy"'
+      description: '"from LDAP"'
+`, base))
+	h.syncdEnv = map[string]string{"SYNCD_LDAP_BIND_PASSWORD": srv.Password}
+	out := h.expect(ExitOK, "plan")
+	if !strings.Contains(out, "user000002 → Eng  (via Eng → Platform)") || !strings.Contains(out, "members: 5 added") ||
+		!strings.Contains(out, "1 ignored") || strings.Contains(out, "Old") {
+		t.Errorf("plan:\n%s", out)
+	}
+	h.expect(ExitOK, "sync")
+	members := func(name string) []string {
+		for _, g := range h.emu.Groups() {
+			if g.Name == name {
+				var out []string
+				for _, id := range h.emu.DirectMembers(g.ID) {
+					u, _ := h.emu.User(id)
+					out = append(out, u["username"].(string))
+				}
+				sort.Strings(out)
+				return out
+			}
+		}
+		t.Fatalf("no group %s", name)
+		return nil
+	}
+	if got := members("Eng"); !slices.Equal(got, []string{"user000000", "user000001", "user000002"}) {
+		t.Errorf("Eng = %v", got)
+	}
+	if got := members("Ops"); !slices.Equal(got, []string{"user000003"}) {
+		t.Errorf("Ops = %v", got)
+	}
+	if n := len(h.emu.Groups()); n != 3 {
+		t.Errorf("%d groups, want 3 (Old is out of scope)", n)
+	}
+
+	// One member leaves Eng: one DELETE.
+	mod := ldap.NewModifyRequest("cn=Eng,"+groups, nil)
+	mod.Delete("member", []string{user(0)})
+	if err := conn.Modify(mod); err != nil {
+		t.Fatal(err)
+	}
+	h.emu.ResetStats()
+	h.expect(ExitOK, "sync")
+	if st := h.emu.Stats(); st.ByOperation["removeUserFromGroup"] != 1 || st.Writes != 1 {
+		t.Errorf("one removal cost %d writes: %v", st.Writes, st.ByOperation)
+	}
+
+	// Ops comes back with only its placeholder: a complete read emptied a
+	// group that had members. The gate stops the run.
+	mod = ldap.NewModifyRequest("cn=Ops,"+groups, nil)
+	mod.Delete("uniqueMember", []string{user(3)})
+	if err := conn.Modify(mod); err != nil {
+		t.Fatal(err)
+	}
+	h.emu.ResetStats()
+	out = h.expect(ExitGated, "sync")
+	if h.emu.Stats().Writes != 0 || !strings.Contains(out, "empty") {
+		t.Errorf("gated run: %d writes; output:\n%s", h.emu.Stats().Writes, out)
+	}
+	h.expect(ExitOK, "sync", "--allow-mass-disable")
+	if got := members("Ops"); len(got) != 0 {
+		t.Errorf("Ops after the override = %v", got)
+	}
+}
