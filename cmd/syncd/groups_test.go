@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -164,5 +165,63 @@ func testLDAPGroups(t *testing.T, delta string) {
 	h.expect(ExitOK, "sync", "--allow-mass-disable")
 	if got := members("Ops"); len(got) != 0 {
 		t.Errorf("Ops after the override = %v", got)
+	}
+}
+
+// TestMapExplainShowsGroupsWithVia: `syncd map --explain` resolves a
+// fixture's group entries offline and says through which nested group a
+// user belongs.
+func TestMapExplainShowsGroupsWithVia(t *testing.T) {
+	h := newHarness(t, `      ldap:
+        url: ldaps://ldap.example.test
+        base_dn: "ou=people,dc=ex"
+        anchor: entryUUID`, `    groups:
+      ldap: {base_dn: "ou=groups,dc=ex"}
+`)
+	ldif := `version: 1
+
+dn: uid=ann,ou=people,dc=ex
+objectClass: inetOrgPerson
+entryUUID: 00000000-0000-4000-8000-00000000000a
+uid: ann
+mail: ann@example.com
+
+dn: uid=bob,ou=people,dc=ex
+objectClass: inetOrgPerson
+entryUUID: 00000000-0000-4000-8000-00000000000b
+uid: bob
+mail: bob@example.com
+
+dn: cn=Eng,ou=groups,dc=ex
+objectClass: groupOfNames
+entryUUID: 00000000-0000-4000-8000-0000000000e0
+cn: Eng
+member: uid=ann,ou=people,dc=ex
+member: cn=Platform,ou=groups,dc=ex
+
+dn: cn=Platform,ou=groups,dc=ex
+objectClass: groupOfNames
+entryUUID: 00000000-0000-4000-8000-0000000000e1
+cn: Platform
+member: uid=bob,ou=people,dc=ex
+`
+	fixture := filepath.Join(h.dir, "fixture.ldif")
+	if err := os.WriteFile(fixture, []byte(ldif), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out := h.expect(ExitOK, "map", "--input", fixture, "--explain")
+	var got struct {
+		Desired []any                          `json:"desired"`
+		Groups  map[string][]map[string]string `json:"groups"`
+	}
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	bob := got.Groups["00000000-0000-4000-8000-00000000000b"]
+	if len(got.Desired) != 2 || len(bob) != 2 || bob[0]["group"] != "Eng" || bob[0]["via"] != "Eng → Platform" || bob[1]["group"] != "Platform" {
+		t.Errorf("groups = %v (desired %d)\n%s", got.Groups, len(got.Desired), out)
+	}
+	if ann := got.Groups["00000000-0000-4000-8000-00000000000a"]; len(ann) != 1 || ann[0]["via"] != "" {
+		t.Errorf("ann's groups = %v", ann)
 	}
 }

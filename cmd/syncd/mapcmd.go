@@ -12,6 +12,7 @@ import (
 
 	"github.com/syncd/syncd/config"
 	"github.com/syncd/syncd/mapper"
+	"github.com/syncd/syncd/reconcile"
 	"github.com/syncd/syncd/sources"
 	"github.com/syncd/syncd/sources/csvsource"
 	"github.com/syncd/syncd/sources/ldifsource"
@@ -23,6 +24,9 @@ type mapOutput struct {
 	Job string `json:"job"`
 	mapper.MapOutput
 	Explain map[string][]mapper.Explanation `json:"explain,omitempty"`
+	// Groups are, with --explain on a job with groups, each user's groups
+	// and the nested groups a membership comes through.
+	Groups map[string][]reconcile.GroupReason `json:"groups,omitempty"`
 }
 
 // runMap maps a fixture offline, touching neither PingOne nor state: how an
@@ -63,10 +67,20 @@ func (m *Main) runMap(ctx context.Context, g *globalFlags, args []string) int {
 	if err != nil {
 		return m.fail(usageError{fmt.Errorf("map: read %s: %w", *input, err)})
 	}
-	out := mapOutput{Job: job.Name, MapOutput: job.Mapper.MapAll(recs)}
+	users := recs
+	if job.Groups != nil && job.Groups.LDAP != nil {
+		// Group entries in the fixture are groups, not users to map.
+		users = nil
+		for _, r := range recs {
+			if !reconcile.IsGroupEntry(r) {
+				users = append(users, r)
+			}
+		}
+	}
+	out := mapOutput{Job: job.Name, MapOutput: job.Mapper.MapAll(users)}
 	if *explain {
 		out.Explain = map[string][]mapper.Explanation{}
-		for _, r := range recs {
+		for _, r := range users {
 			if r.Deleted {
 				continue
 			}
@@ -76,6 +90,13 @@ func (m *Main) runMap(ctx context.Context, g *globalFlags, args []string) int {
 				key = r.Pos
 			}
 			out.Explain[key] = ex
+		}
+		if job.Groups != nil {
+			rg, err := newGroups(job, log)
+			if err != nil {
+				return m.fail(usageError{err})
+			}
+			out.Groups = reconcile.ExplainGroups(rg, job.Mapper, recs)
 		}
 	}
 	enc := json.NewEncoder(m.Stdout)
