@@ -37,6 +37,9 @@ func FuzzParse(f *testing.F) {
 		"&a [*a, *a]",
 		"jobs: !!binary AAAA",
 		"state: {url: 'postgres://u:p@h:99999/db'}",
+		"jobs:\n  - name: a\n    safety: {max_disables: 0, max_failures: 0, max_adoptions: -1, max_failures_floor: x}\n",
+		"jobs:\n  - name: a\n    safety: [1, 2]\n",
+		"jobs:\n  - name: a\n    safety: {max_failures: {a: b}, unknown: 1}\n",
 	} {
 		f.Add([]byte(s))
 	}
