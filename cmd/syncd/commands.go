@@ -11,6 +11,7 @@ import (
 
 	"github.com/syncd/syncd/mapper"
 	"github.com/syncd/syncd/state"
+	"github.com/syncd/syncd/state/backend"
 )
 
 func (m *Main) runMigrate(ctx context.Context, g *globalFlags, args []string) int {
@@ -128,6 +129,10 @@ func (m *Main) runValidate(ctx context.Context, g *globalFlags, args []string) i
 		}
 		fmt.Fprintf(m.Stdout, "ok    %s\n", what)
 	}
+	// A check that was not made is said so, never "ok".
+	notChecked := func(what, why string) {
+		fmt.Fprintf(m.Stdout, "not checked  %s: %s\n", what, why)
+	}
 	st, err := openStore(ctx, cfg, log, false)
 	if err == nil {
 		err = st.Ping(ctx)
@@ -135,38 +140,51 @@ func (m *Main) runValidate(ctx context.Context, g *globalFlags, args []string) i
 	} else if cfg.State.Migrate() && errors.Is(err, state.ErrSchemaOutdated) {
 		err = nil // reachable; the first run applies the pending migrations (state.auto_migrate)
 	}
-	check("state "+cfg.State.URL, err)
+	// The URL's password never shows, nor any of it the driver echoes
+	// (pgstate scrubs its errors).
+	check("state "+backend.Redact(cfg.State.URL), err)
 
 	client, err := newClient(cfg, log, nil)
 	if err != nil {
 		return m.fail(usageError{err})
 	}
-	attrs, err := client.SchemaAttributes(ctx)
-	check("pingone token and schema", err)
+	attrs, schemaErr := client.SchemaAttributes(ctx)
+	check("pingone token and schema", schemaErr)
 	known := map[string]bool{}
 	for _, a := range attrs {
 		known[a.Name] = true
 	}
 	for _, j := range cfg.Jobs {
+		what := fmt.Sprintf("job %s: %s source", j.Name, j.Source.Kind())
 		src, err := newSource(&j, log)
-		if err == nil {
-			if c, ok := src.(interface{ Check(context.Context) error }); ok {
-				err = c.Check(ctx)
+		if err != nil {
+			check(what, err)
+		} else if c, ok := src.(interface{ Check(context.Context) error }); ok {
+			switch j.Source.Kind() {
+			case "ldap":
+				what += " (dial, TLS, bind)"
+			case "csv":
+				what += " (file opens)"
 			}
+			check(what, c.Check(ctx))
+		} else {
+			notChecked(what, "this source has no online check")
 		}
-		check(fmt.Sprintf("job %s: %s source", j.Name, j.Source.Kind()), err)
 		for _, p := range populationConstants(j.Population) {
 			_, err := client.ResolvePopulation(ctx, p)
 			check(fmt.Sprintf("job %s: population %q", j.Name, p), err)
 		}
-		if len(attrs) > 0 {
-			for _, ca := range j.CustomAttributes {
-				var err error
-				if !known[ca] {
-					err = errors.New("not defined in the PingOne user schema: create it (Directory > User Attributes) or remove it from custom_attributes")
-				}
-				check(fmt.Sprintf("job %s: custom attribute %q", j.Name, ca), err)
+		for _, ca := range j.CustomAttributes {
+			what := fmt.Sprintf("job %s: custom attribute %q", j.Name, ca)
+			if schemaErr != nil {
+				notChecked(what, "the PingOne user schema could not be read")
+				continue
 			}
+			var err error
+			if !known[ca] {
+				err = errors.New("not defined in the PingOne user schema: create it (Directory > User Attributes) or remove it from custom_attributes")
+			}
+			check(what, err)
 		}
 	}
 	if len(problems) > 0 {

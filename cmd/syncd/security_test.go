@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -12,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/syncd/syncd/internal/testenv"
 )
 
 // recorder is a loopback server that records every request it receives:
@@ -191,5 +194,62 @@ func TestTextOutputEscapesControlCharacters(t *testing.T) {
 	code, _, errs = h.syncd("validate", "--config", filepath.Join(h.dir, "no\x1b[2Jsuch.yaml"))
 	if code != ExitUsage || strings.Contains(errs, "\x1b") || !strings.Contains(errs, `no\u001b[2Jsuch.yaml`) {
 		t.Errorf("exit %d, stderr %q", code, errs)
+	}
+}
+
+// TestValidateOnlineChecksForReal: validate --online dials, does TLS and
+// binds to LDAP (a dead server, an untrusted certificate or a wrong
+// password is FAIL and exit 1), and never prints the state URL's password,
+// even when the database cannot be reached.
+func TestValidateOnlineChecksForReal(t *testing.T) {
+	srv := testenv.LDAP(t)
+	ldapSource := func(url, tls string) string {
+		return fmt.Sprintf(`      ldap:
+        url: %s
+        bind_dn: %s
+        base_dn: %s
+        anchor: entryUUID%s`, url, srv.BindDN, srv.Subtree(t), tls)
+	}
+	caFile := "\n        tls: {ca_file: " + srv.CAFile + "}"
+	dead := "ldaps://" + freePort(t)
+	for _, tc := range []struct {
+		name, source, password string
+		code                   int
+		want                   string
+	}{
+		{"reachable", ldapSource(srv.LDAPSURL, caFile), srv.Password, ExitOK, "ok    job people: ldap source (dial, TLS, bind)"},
+		{"untrusted certificate", ldapSource(srv.LDAPSURL, ""), srv.Password, ExitFailed, "FAIL  job people: ldap source (dial, TLS, bind): "},
+		{"dead server", ldapSource(dead, caFile), srv.Password, ExitFailed, "FAIL  job people: ldap source (dial, TLS, bind): ldap connect " + dead},
+		{"wrong password", ldapSource(srv.LDAPSURL, caFile), "not-the-password", ExitFailed, "FAIL  job people: ldap source (dial, TLS, bind): "},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, tc.source, "")
+			h.syncdEnv = map[string]string{"SYNCD_LDAP_BIND_PASSWORD": tc.password}
+			code, out, errs := h.syncd("validate", "--online")
+			if code != tc.code || !strings.Contains(out, tc.want) {
+				t.Fatalf("exit %d (want %d), output lacks %q:\n%s\n%s", code, tc.code, tc.want, out, errs)
+			}
+			if strings.Contains(out+errs, tc.password) {
+				t.Errorf("output shows the bind password")
+			}
+		})
+	}
+
+	h := newHarness(t, csvSource(), "    custom_attributes: [costCenter]\n")
+	h.writeCSV(rows(1)...)
+	h.syncdEnv = map[string]string{"SYNCD_STATE_URL": "postgres://syncd:Pg-Secret-1@127.0.0.1:1/db?password=Pg-Secret-2&connect_timeout=2"}
+	code, out, errs := h.syncd("validate", "--online")
+	if code != ExitFailed || !strings.Contains(out, "FAIL  state postgres://syncd:xxxxx@127.0.0.1:1/db") {
+		t.Errorf("exit %d, output:\n%s", code, out)
+	}
+	if strings.Contains(out+errs, "Pg-Secret") {
+		t.Errorf("the state URL's password shows:\n%s\n%s", out, errs)
+	}
+	// The token fails: what depends on the schema is "not checked", never "ok".
+	h.syncdEnv = map[string]string{}
+	h.editConf("client_id: "+h.emu.ClientID(), "client_id: wrong-client")
+	_, out, _ = h.syncd("validate", "--online")
+	if !strings.Contains(out, `not checked  job people: custom attribute "costCenter"`) || strings.Contains(out, `ok    job people: custom attribute`) {
+		t.Errorf("custom attribute check without a schema:\n%s", out)
 	}
 }
