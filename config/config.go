@@ -200,9 +200,12 @@ func Load(ctx context.Context, path string, lookup envconfig.Lookuper) (*Config,
 
 // Parse is Load from a reader; dir resolves relative paths.
 func Parse(ctx context.Context, r io.Reader, dir, name string, lookup envconfig.Lookuper) (*Config, error) {
-	data, err := io.ReadAll(r)
+	data, err := io.ReadAll(io.LimitReader(r, maxConfigBytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("config %s: read: %w", name, err)
+	}
+	if len(data) > maxConfigBytes {
+		return nil, fmt.Errorf("config %s: larger than %d MiB: not a syncd config", name, maxConfigBytes>>20)
 	}
 	c := &Config{Path: name, Dir: dir}
 	dec := yaml.NewDecoder(bytes.NewReader(data))

@@ -28,6 +28,10 @@ import (
 // that is set but loses is named in a Notice, which the command logs.
 // Secret values are never inline in the file (refuseInlineSecrets).
 
+// maxConfigBytes caps the config file: a wrong path (/dev/zero) must fail,
+// not fill the memory.
+const maxConfigBytes = 4 << 20
+
 // refuseMoreDocuments fails when the YAML stream holds a second document
 // ("---"): syncd reads one, and a silently ignored rest is a config nobody
 // meant.

@@ -1,10 +1,13 @@
 package config_test
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/syncd/syncd/config"
 )
 
 func TestInlineClientSecretIsRefused(t *testing.T) {
@@ -172,5 +175,12 @@ func TestLDAPPasswordFromEnvironmentRefusedForSeveralServers(t *testing.T) {
 	}
 	if c.Job("one").Source.LDAP.BindPassword.Reveal() != "pw" || c.Job("two").Source.LDAP.BindPassword.Reveal() != "pw" {
 		t.Error("the password was not applied to both jobs of one server")
+	}
+}
+
+func TestConfigLargerThanTheCapIsRefused(t *testing.T) {
+	_, err := config.Load(context.Background(), "/dev/zero", env{})
+	if err == nil || !strings.Contains(err.Error(), "larger than 4 MiB") {
+		t.Fatalf("err = %v", err)
 	}
 }

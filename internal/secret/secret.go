@@ -2,6 +2,7 @@ package secret
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"strings"
 )
@@ -19,6 +20,9 @@ func (s Value) Reveal() string { return s.v }
 func (s Value) IsZero() bool { return s.v == "" }
 
 const redacted = "[redacted]"
+
+// maxSecretBytes caps a secret file.
+const maxSecretBytes = 64 << 10
 
 func (s Value) String() string {
 	if s.v == "" {
@@ -59,9 +63,20 @@ func ReadFile(path string) (Value, error) {
 		// syncd sends (and may swap it for a file others read).
 		return Value{}, fmt.Errorf("secret file %s is readable or writable by others, or writable by its group (mode %#o): chmod go-w,o-r it", path, fi.Mode().Perm())
 	}
-	b, err := os.ReadFile(path)
+	if fi.Size() > maxSecretBytes {
+		return Value{}, fmt.Errorf("secret file %s is larger than %d KiB: not a secret", path, maxSecretBytes>>10)
+	}
+	f, err := os.Open(path)
 	if err != nil {
 		return Value{}, fmt.Errorf("read secret: %w", err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxSecretBytes+1))
+	if err != nil {
+		return Value{}, fmt.Errorf("read secret: %w", err)
+	}
+	if len(b) > maxSecretBytes {
+		return Value{}, fmt.Errorf("secret file %s is larger than %d KiB: not a secret", path, maxSecretBytes>>10)
 	}
 	s := strings.TrimRight(string(b), "\r\n")
 	if s == "" {

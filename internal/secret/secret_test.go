@@ -70,6 +70,7 @@ func TestReadFile(t *testing.T) {
 		{"group may write", write("gw", value, 0o660), "", "writable by its group"},
 		{"group may only write", write("gwo", value, 0o620), "", "writable by its group"},
 		{"empty", write("e", "\n", 0o600), "", "empty"},
+		{"huge", write("h", strings.Repeat("x", 65<<10), 0o600), "", "larger than 64 KiB"},
 		{"device", "/dev/null", "", "not a regular file"},
 		{"missing", filepath.Join(dir, "nope"), "", "no such file"},
 	}
