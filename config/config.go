@@ -17,6 +17,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/syncd/syncd/internal/fielderr"
+	"github.com/syncd/syncd/internal/notify"
 	"github.com/syncd/syncd/internal/secret"
 	"github.com/syncd/syncd/mapper"
 	"github.com/syncd/syncd/reconcile"
@@ -37,6 +38,10 @@ type Config struct {
 	Daemon  Daemon         `yaml:"daemon"`
 	HTTP    HTTP           `yaml:"http"`
 	Jobs    []Job          `yaml:"jobs"`
+	// Notify lists webhooks told about runs (internal/notify): url or
+	// url_file, on [gate, failed, rejects, summary], format json, slack or
+	// teams. Default none.
+	Notify []notify.Hook `yaml:"notify"`
 
 	// Path is the file the config was read from; Dir its directory, which
 	// relative paths in the file are resolved against.
@@ -293,6 +298,9 @@ func (c *Config) setDefaults() {
 		c.HTTP.Listen = "127.0.0.1:9464"
 	}
 	c.PingOne.SetDefaults()
+	for i := range c.Notify {
+		c.Notify[i].SetDefaults()
+	}
 	for i := range c.Jobs {
 		j := &c.Jobs[i]
 		if j.FullEvery == 0 {
@@ -322,6 +330,11 @@ func (c *Config) resolve() error {
 			errs.AddErr("pingone.client_secret_file", err)
 		} else {
 			c.PingOne.ClientSecret = s
+		}
+	}
+	for i := range c.Notify {
+		if err := c.Notify[i].Resolve(func(p string) string { return c.abs(os.ExpandEnv(p)) }); err != nil {
+			errs.AddErr(fmt.Sprintf("notify[%d].url_file", i), err)
 		}
 	}
 	for i := range c.Jobs {
@@ -378,6 +391,9 @@ func (c *Config) validate() error {
 		errs.Add("state.journal_retention", "must be longer than 0: the journal and the run records are what `syncd journal` and `syncd revert` read")
 	}
 	errs.AddErr("pingone", c.PingOne.Validate())
+	for i := range c.Notify {
+		errs.AddErr(fmt.Sprintf("notify[%d]", i), c.Notify[i].Validate())
+	}
 	switch strings.ToLower(c.Log.Level) {
 	case "debug", "info", "warn", "error":
 	default:

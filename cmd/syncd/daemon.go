@@ -14,6 +14,7 @@ import (
 	"github.com/syncd/syncd/config"
 	"github.com/syncd/syncd/daemon"
 	"github.com/syncd/syncd/internal/metrics"
+	"github.com/syncd/syncd/internal/notify"
 	"github.com/syncd/syncd/mapper"
 	"github.com/syncd/syncd/reconcile"
 	"github.com/syncd/syncd/sink/pingone"
@@ -29,6 +30,7 @@ type service struct {
 	log    *zap.Logger
 	met    *metrics.Metrics
 	pruner *pruner
+	notify *notify.Notifier
 }
 
 func (m *Main) runDaemon(ctx context.Context, g *globalFlags, args []string) int {
@@ -157,12 +159,16 @@ func (m *Main) newService(ctx context.Context, cfg *config.Config, log *zap.Logg
 		return nil, usageError{err}
 	}
 	return &service{cfg: cfg, store: st, client: client, log: log, met: met,
-		pruner: &pruner{retention: cfg.State.Retention(), interval: time.Hour, now: time.Now}}, nil
+		pruner: &pruner{retention: cfg.State.Retention(), interval: time.Hour, now: time.Now},
+		notify: notify.New(cfg.Notify, log)}, nil
 }
 
 // close releases the service's state store (and any lock still held
 // through it).
 func (s *service) close() {
+	ctx, cancel := context.WithTimeout(context.Background(), notifyDrain)
+	defer cancel()
+	s.notify.Close(ctx)
 	if err := s.store.Close(); err != nil {
 		s.log.Warn("close state store", zap.Error(err))
 	}
@@ -184,6 +190,7 @@ func (s *service) runJob(ctx context.Context, name string) error {
 		return err // the daemon counts the skip
 	}
 	s.met.ObserveRun(runResult(rep, s.objects(ctx, name)))
+	s.notify.Report(rep)
 	s.pruner.prune(ctx, s.store, s.log)
 	return err
 }

@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/syncd/syncd/config"
+	"github.com/syncd/syncd/internal/notify"
 	"github.com/syncd/syncd/reconcile"
 	"github.com/syncd/syncd/state"
 	"github.com/syncd/syncd/state/backend"
@@ -139,6 +140,13 @@ func (m *Main) syncJobs(ctx context.Context, g *globalFlags, f syncFlags, expect
 		return m.fail(usageError{err})
 	}
 	eng := &reconcile.Engine{Store: st, Target: client, Logger: log, Calls: func() int64 { return client.Stats().Total() }}
+	notifier := notify.New(cfg.Notify, log)
+	defer func() {
+		// A one-shot run waits a little for its notifications, never long.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), notifyDrain)
+		defer cancel()
+		notifier.Close(ctx)
+	}()
 
 	code := ExitOK
 	var reports []*reconcile.Report
@@ -171,6 +179,7 @@ func (m *Main) syncJobs(ctx context.Context, g *globalFlags, f syncFlags, expect
 		}
 		rep, err := run(ctx, rj, opts)
 		p.done()
+		notifier.Report(rep)
 		reports = append(reports, rep)
 		c := exitCode(rep, err)
 		if err != nil {
