@@ -222,6 +222,17 @@ func (e *Engine) run(ctx context.Context, job *Job, opts Options, rep *Report, l
 		// The run starts when it holds the job: run records of one job
 		// never overlap.
 		rep.StartedAt = e.now()
+		// Holding the lock, no live process runs the job: a record still
+		// "running" was left by one that died or was cut short.
+		if ab, ok := e.Store.(state.RunAbandoner); ok {
+			n, err := ab.AbandonRuns(ctx, job.Name, rep.StartedAt)
+			if err != nil {
+				return fmt.Errorf("mark abandoned runs: %w", err)
+			}
+			if n > 0 {
+				log.Warn("earlier runs left running marked abandoned", zap.Int64("runs", n))
+			}
+		}
 	}
 
 	cursor, err := e.Store.Cursor(ctx, job.Name)
@@ -451,6 +462,9 @@ func (e *Engine) finishRun(ctx context.Context, run state.Run, rep *Report, runE
 	switch {
 	case errors.As(runErr, &g):
 		run.Status = state.RunGated
+	case errors.Is(runErr, context.Canceled) && ctx.Err() != nil:
+		// A stop (signal, shutdown): what was applied is checkpointed.
+		run.Status = state.RunStopped
 	case runErr != nil:
 		run.Status = state.RunFailed
 	}

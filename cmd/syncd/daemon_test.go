@@ -132,9 +132,13 @@ func TestSIGTERMDuringApplyCheckpointsAndExitsZero(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
+	runs, err := st.Runs(context.Background(), "people", 10)
 	st.Close()
 	if n != created {
 		t.Fatalf("%d users in PingOne but %d checkpointed: the batch in flight was not checkpointed", created, n)
+	}
+	if err != nil || len(runs) != 1 || runs[0].Status != state.RunStopped {
+		t.Fatalf("run records %+v (%v): want one, stopped", runs, err)
 	}
 	h.emu.SetFaults(0, 0, 0)
 	h.expect(ExitOK, "sync")
