@@ -229,6 +229,18 @@ func runResult(rep *reconcile.Report, objects map[string]int) metrics.RunResult 
 	add(metrics.OpEnable, metrics.ResultOK, c.Enabled)
 	add(metrics.OpDisable, metrics.ResultOK, c.Disabled)
 	add(metrics.OpMove, metrics.ResultOK, c.Moved)
+	if g := rep.Groups; g != nil {
+		add(metrics.OpGroupCreate, metrics.ResultOK, g.Counts.Created+g.Counts.Adopted)
+		add(metrics.OpGroupUpdate, metrics.ResultOK, g.Counts.Updated)
+		add(metrics.OpGroupDelete, metrics.ResultOK, g.Counts.Deleted)
+		add(metrics.OpMemberAdd, metrics.ResultOK, g.Counts.MembersAdded)
+		add(metrics.OpMemberRemove, metrics.ResultOK, g.Counts.MembersRemoved)
+		for _, m := range g.Members {
+			if m.Failed {
+				add(map[reconcile.MemberAction]string{reconcile.MemberAdd: metrics.OpMemberAdd, reconcile.MemberRemove: metrics.OpMemberRemove}[m.Action], metrics.ResultFailed, 1)
+			}
+		}
+	}
 	for _, f := range rep.Failures {
 		for _, a := range f.Actions {
 			add(string(a), metrics.ResultFailed, 1)

@@ -13,6 +13,7 @@ import (
 	"github.com/go-ldap/ldap/v3"
 
 	"github.com/syncd/syncd/internal/testenv"
+	"github.com/syncd/syncd/reconcile"
 )
 
 // TestCSVGroupsPlanSyncAndGate: a CSV job with from_records plans `+ group`
@@ -223,5 +224,18 @@ member: uid=bob,ou=people,dc=ex
 	}
 	if ann := got.Groups["00000000-0000-4000-8000-00000000000a"]; len(ann) != 1 || ann[0]["via"] != "" {
 		t.Errorf("ann's groups = %v", ann)
+	}
+}
+
+// TestGroupCountsReachMetrics: the daemon's metrics count group and
+// membership operations, failures included.
+func TestGroupCountsReachMetrics(t *testing.T) {
+	rep := &reconcile.Report{Job: "j", Groups: &reconcile.GroupReport{
+		Counts:  reconcile.GroupCounts{Created: 2, MembersAdded: 7, MembersRemoved: 1},
+		Members: []reconcile.MemberOp{{Action: reconcile.MemberAdd, Failed: true}},
+	}}
+	r := runResult(rep, nil)
+	if r.Ops["group_create"]["ok"] != 2 || r.Ops["member_add"]["ok"] != 7 || r.Ops["member_remove"]["ok"] != 1 || r.Ops["member_add"]["failed"] != 1 {
+		t.Errorf("ops = %v", r.Ops)
 	}
 }

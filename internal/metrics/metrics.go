@@ -29,6 +29,12 @@ const (
 	OpDisable = "disable"
 	OpMove    = "move"
 	OpAdopt   = "adopt"
+	// Group and membership operations (jobs with a groups block).
+	OpGroupCreate  = "group_create"
+	OpGroupUpdate  = "group_update"
+	OpGroupDelete  = "group_delete"
+	OpMemberAdd    = "member_add"
+	OpMemberRemove = "member_remove"
 )
 
 // Operation results counted by syncd_operations_total.
@@ -64,7 +70,7 @@ const (
 const Other = "other"
 
 var (
-	opTypes        = set(OpCreate, OpUpdate, OpEnable, OpDisable, OpMove, OpAdopt)
+	opTypes        = set(OpCreate, OpUpdate, OpEnable, OpDisable, OpMove, OpAdopt, OpGroupCreate, OpGroupUpdate, OpGroupDelete, OpMemberAdd, OpMemberRemove)
 	opResults      = set(ResultOK, ResultFailed)
 	objectStatuses = []string{ObjectActive, ObjectDisabled, ObjectFailed, ObjectConflict}
 	rejectReasons  = set(RejectInvalidValue, RejectMissing, RejectDuplicate, RejectConflict,
