@@ -250,10 +250,8 @@ func (r *reader) name(server string) attrName {
 		n.key = key[:i] + stripRangeOpt(key[i+len(";range="):])
 		n.lo, n.hi, n.valid = lo, hi, ok
 	}
-	base := n.key
-	if i := strings.IndexByte(base, ';'); i >= 0 {
-		base = base[:i] // "usercertificate;binary" decodes like usercertificate
-	}
+	var base string // "usercertificate;binary" decodes like usercertificate
+	n.key, base = dirattr.Key(n.key)
 	n.kind = attrKind(base)
 	if len(r.names) < 1024 {
 		r.names[server] = n

@@ -89,7 +89,7 @@ func TestRead(t *testing.T) {
 				{"line 4", "uid=ann,ou=people,dc=example,dc=org", "1a2b", map[string][]string{
 					"objectclass": {"inetOrgPerson", "top"}, "entryuuid": {"1a2b"}, "mail": {"ann@example.org"}, "cn": {"Änn Müller"}}, ""},
 				{"line 12", "uid=bob,ou=people,dc=example,dc=org", "3c4d", map[string][]string{
-					"entryuuid": {"3c4d"}, "usercertificate": {"AAEC"}}, ""},
+					"entryuuid": {"3c4d"}, "usercertificate;binary": {"AAEC"}}, ""},
 			},
 		},
 		{

@@ -16,6 +16,7 @@ import (
 
 	"github.com/syncd/syncd/internal/fielderr"
 	"github.com/syncd/syncd/sources"
+	"github.com/syncd/syncd/sources/internal/dirattr"
 )
 
 var _ sources.Source = (*Source)(nil)
@@ -233,7 +234,8 @@ func (r *reader) Next() bool {
 
 // attrLine is one parsed "name: value" line.
 type attrLine struct {
-	name  string // lower case, options stripped
+	name  string // lower case, options kept (dirattr.Key), as live LDAP reads name it
+	base  string // lower case, options stripped
 	value string // decoded for its kind
 	raw   []byte // base64-decoded bytes (nil for text values)
 	b64   bool
@@ -308,7 +310,7 @@ func (r *reader) entry() (sources.Record, error) {
 		case "changetype", "control":
 			return sources.Record{}, fmt.Errorf("line %d: %s: records are not supported, fixtures hold content records only", no, al.name)
 		}
-		kind := attrKind(al.name)
+		kind := attrKind(al.base)
 		var v string
 		var derr error
 		if al.b64 {
@@ -363,11 +365,12 @@ func parseLine(text string, no int) (attrLine, error) {
 		return attrLine{}, fmt.Errorf("line %d: no colon: want \"attribute: value\"", no)
 	}
 	desc := text[:i]
-	name, _, _ := strings.Cut(desc, ";")
-	if !validAttrName(name) {
-		return attrLine{}, fmt.Errorf("line %d: %q is not an attribute name", no, desc)
+	name, opts, _ := strings.Cut(desc, ";")
+	if !validAttrName(name) || !validOptions(opts) {
+		return attrLine{}, fmt.Errorf("line %d: %q is not an attribute name (with ;options)", no, desc)
 	}
-	al := attrLine{name: strings.ToLower(name), line: no}
+	al := attrLine{line: no}
+	al.name, al.base = dirattr.Key(desc)
 	rest := text[i+1:]
 	switch {
 	case strings.HasPrefix(rest, ":"):
@@ -383,6 +386,25 @@ func parseLine(text string, no int) (attrLine, error) {
 		al.value = strings.TrimLeft(rest, " ")
 	}
 	return al, nil
+}
+
+// validOptions reports whether s is a list of attribute options (RFC 4512
+// §2.5: letters, digits, hyphens) separated by ";", or empty.
+func validOptions(s string) bool {
+	if s == "" {
+		return true
+	}
+	for _, o := range strings.Split(s, ";") {
+		if o == "" {
+			return false
+		}
+		for i := range len(o) {
+			if c := o[i]; !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // validAttrName reports whether s is an attribute type: a descriptor

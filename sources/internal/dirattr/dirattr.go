@@ -147,3 +147,14 @@ func IsGUIDString(s string) bool {
 	}
 	return true
 }
+
+// Key is how every directory source (live LDAP, LDIF) names an attribute
+// in a Record: the attribute description lower-cased, with its options
+// kept (givenName;lang-de is not givenName: a tagged value is another
+// value), and base, the name without options, which decides how values
+// decode (KindOf). A live read removes AD's range option before calling it.
+func Key(desc string) (key, base string) {
+	key = strings.ToLower(desc)
+	base, _, _ = strings.Cut(key, ";")
+	return key, base
+}
