@@ -315,13 +315,8 @@ func reject(rec sources.Record, attr, reason string) Result {
 
 func (m *Mapper) mapRecordOn(rec sources.Record, ex *[]Explanation, day time.Time) Result {
 	rec = normalizeRecord(rec)
-	switch {
-	case rec.Deleted:
+	if rec.Deleted {
 		return reject(rec, "", "record is a deletion: deletions are handled by the engine, not mapped")
-	case rec.Reject != "":
-		return reject(rec, "", "source: "+rec.Reject)
-	case rec.Anchor == "":
-		return reject(rec, "", "the record has no anchor: syncd cannot tell which PingOne user it is")
 	}
 	r := m.pool.Get().(*runner)
 	r.env.rec = recordView{anchor: rec.Anchor, dn: rec.DN, attrs: rec.Attrs}
@@ -331,14 +326,26 @@ func (m *Mapper) mapRecordOn(rec sources.Record, ex *[]Explanation, day time.Tim
 		m.pool.Put(r)
 	}()
 
-	if m.scope != nil {
+	// Scope first: a record the job does not manage (a group or an OU in
+	// a full export) is out of scope, not a reject, whatever else is
+	// wrong with it. A record the source could not read (no attributes)
+	// cannot be judged: it stays a reject, and keeps the read from
+	// disabling anyone it might be.
+	ok := rec.Reject == "" && rec.Anchor != ""
+	if m.scope != nil && (ok || len(rec.Attrs) > 0) {
 		in, err := m.evalBool(r, m.scope, rec, "scope", ex)
-		if err != nil {
+		switch {
+		case err == nil && !in:
+			return Result{Outcome: OutOfScope, Desired: Desired{Anchor: rec.Anchor, Pos: rec.Pos}}
+		case err != nil && ok:
 			return reject(rec, "", "scope: "+err.Error())
 		}
-		if !in {
-			return Result{Outcome: OutOfScope, Desired: Desired{Anchor: rec.Anchor, Pos: rec.Pos}}
-		}
+	}
+	switch {
+	case rec.Reject != "":
+		return reject(rec, "", "source: "+rec.Reject)
+	case rec.Anchor == "":
+		return reject(rec, "", "the record has no anchor: syncd cannot tell which PingOne user it is")
 	}
 
 	var problems []problem

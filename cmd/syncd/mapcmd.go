@@ -23,6 +23,10 @@ import (
 type mapOutput struct {
 	Job string `json:"job"`
 	mapper.MapOutput
+	// NotSelected counts LDIF entries a live read of the job would not
+	// return (outside its base DNs and scope, or not matching its filter):
+	// groups, OUs, other people. They are neither mapped nor rejects.
+	NotSelected int `json:"not_selected,omitempty"`
 	Explain map[string][]mapper.Explanation `json:"explain,omitempty"`
 	// Groups are, with --explain on a job with groups, each user's groups
 	// and the nested groups a membership comes through.
@@ -77,7 +81,11 @@ func (m *Main) runMap(ctx context.Context, g *globalFlags, args []string) int {
 			}
 		}
 	}
-	out := mapOutput{Job: job.Name, MapOutput: job.Mapper.MapAll(users)}
+	users, notSelected, err := selectLDIF(job, *input, users)
+	if err != nil {
+		return m.fail(usageError{fmt.Errorf("map: %w", err)})
+	}
+	out := mapOutput{Job: job.Name, MapOutput: job.Mapper.MapAll(users), NotSelected: notSelected}
 	if *explain {
 		out.Explain = map[string][]mapper.Explanation{}
 		for _, r := range users {
@@ -134,6 +142,28 @@ func fixtureSource(job *config.Job, path string, log *zap.Logger) (sources.Sourc
 		return ldifsource.New(ldifsource.Config{Path: path, Anchor: anchor}, log)
 	}
 	return nil, fmt.Errorf("map: --input %s: want a .csv or .ldif file", path)
+}
+
+// selectLDIF keeps the LDIF entries a live read of an LDAP job would
+// return: under a base DN, in scope, matching the filter (the server does
+// this for a live read). It returns the others' count.
+func selectLDIF(job *config.Job, path string, recs []sources.Record) ([]sources.Record, int, error) {
+	if job.Source.LDAP == nil || !strings.EqualFold(filepath.Ext(path), ".ldif") {
+		return recs, 0, nil
+	}
+	lc := *job.Source.LDAP
+	lc.SetDefaults()
+	sel, err := ldifsource.NewSelector(lc.BaseDN, lc.Scope, lc.Filter)
+	if err != nil {
+		return nil, 0, fmt.Errorf("job %s source.ldap: %w", job.Name, err)
+	}
+	kept := make([]sources.Record, 0, len(recs))
+	for _, r := range recs {
+		if r.Deleted || sel.Selects(r.DN, r.Attrs) {
+			kept = append(kept, r)
+		}
+	}
+	return kept, len(recs) - len(kept), nil
 }
 
 // readAll reads a whole (small) fixture, copying each record since a source

@@ -346,9 +346,6 @@ func (r *reader) entry() (sources.Record, error) {
 	default:
 		rec.Anchor = vs[0]
 	}
-	if rec.Reject != "" {
-		rec.Attrs = nil
-	}
 	return rec, nil
 }
 
