@@ -165,19 +165,18 @@ func (c *Client) UpdateUser(ctx context.Context, id string, set map[string]strin
 	if len(set) == 0 && len(clear) == 0 {
 		return c.GetUser(ctx, id)
 	}
-	set, err := c.completeObjects(ctx, id, set, clear)
+	body, err := nest(set, clear) // validates the paths in either form
 	if err != nil {
 		return User{}, fmt.Errorf("pingone update user %s: %w", id, err)
 	}
-	body, err := nest(set, clear)
-	if err != nil {
+	ct := ""
+	var raw []byte
+	if touchesMembers(set, clear) {
+		raw, ct = scimPatch(set, clear), ScimPatchMediaType
+	} else if raw, err = json.Marshal(body); err != nil {
 		return User{}, fmt.Errorf("pingone update user %s: %w", id, err)
 	}
-	raw, err := json.Marshal(body)
-	if err != nil {
-		return User{}, fmt.Errorf("pingone update user %s: %w", id, err)
-	}
-	resp, err := c.do(ctx, call{op: "update_user", method: http.MethodPatch, url: c.userURL(id), body: raw})
+	resp, err := c.do(ctx, call{op: "update_user", method: http.MethodPatch, url: c.userURL(id), body: raw, contentType: ct})
 	if err != nil {
 		return User{}, fmt.Errorf("pingone update user %s: %w", id, err)
 	}
@@ -186,51 +185,6 @@ func (c *Client) UpdateUser(ctx context.Context, id string, set map[string]strin
 		return User{}, fmt.Errorf("pingone update user %s: %w", id, err)
 	}
 	return u, nil
-}
-
-// completeObjects makes a PATCH of nested attributes safe whether PingOne
-// merges or replaces complex attributes (name, address): whether a PATCH
-// of {"name":{"given":..}} keeps name.family is undocumented (API-NOTES §3
-// [U]), so when set or clear touches a member of an object the user's
-// current members of that object are read and sent along. That costs one
-// GET per such update; top-level attributes need none.
-func (c *Client) completeObjects(ctx context.Context, id string, set map[string]string, clear []string) (map[string]string, error) {
-	touched := map[string]bool{}
-	for k := range set {
-		if i := strings.IndexByte(k, '.'); i > 0 {
-			touched[k[:i]] = true
-		}
-	}
-	for _, k := range clear {
-		if i := strings.IndexByte(k, '.'); i > 0 {
-			touched[k[:i]] = true
-		}
-	}
-	if len(touched) == 0 {
-		return set, nil
-	}
-	cur, err := c.GetUser(ctx, id)
-	if err != nil {
-		return nil, fmt.Errorf("read current attributes: %w", err)
-	}
-	cleared := map[string]bool{}
-	for _, k := range clear {
-		cleared[k] = true
-	}
-	out := make(map[string]string, len(set))
-	for k, v := range set {
-		out[k] = v
-	}
-	for k, v := range cur.Attributes {
-		i := strings.IndexByte(k, '.')
-		if i <= 0 || !touched[k[:i]] || cleared[k] {
-			continue
-		}
-		if _, ok := out[k]; !ok {
-			out[k] = v
-		}
-	}
-	return out, nil
 }
 
 // SetEnabled enables or disables a user (PUT .../enabled).

@@ -132,6 +132,11 @@ type ApplyRun struct {
 	Updated          int     `json:"updated"`
 	UpdateSeconds    float64 `json:"update_seconds"`
 	CallsPerUpdate   float64 `json:"calls_per_update"`
+	// NestedUpdated and CallsPerNestedUpdate are the same for a change of
+	// name.given (a member of a complex attribute), counting every API
+	// request the run made.
+	NestedUpdated        int     `json:"nested_updated"`
+	CallsPerNestedUpdate float64 `json:"calls_per_nested_update"`
 	RateLimited429   int     `json:"responses_429"`
 	EmulatorRequests int     `json:"emulator_requests"`
 }
@@ -278,7 +283,11 @@ func run(o options) error {
 
 // writeCSV writes n people; edit changes the title of every edit-th person
 // (0: none).
-func writeCSV(path string, n, edit int) error {
+func writeCSV(path string, n, edit int) error { return writeCSVEdit(path, n, edit, 0) }
+
+// writeCSVEdit is writeCSV that also changes the given name of every
+// editGiven-th person (0: none).
+func writeCSVEdit(path string, n, edit, editGiven int) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
@@ -291,7 +300,11 @@ func writeCSV(path string, n, edit int) error {
 		if edit > 0 && i%edit == 0 {
 			title = "Principal " + title
 		}
-		fmt.Fprintf(w, "e%07d,user%07d,user%07d@example.com,Given%d,Family%d,%s,%d\n", i, i, i, i, i%997, title, i%50)
+		given := fmt.Sprintf("Given%d", i)
+		if editGiven > 0 && i%editGiven == 0 {
+			given = "Renamed" + given
+		}
+		fmt.Fprintf(w, "e%07d,user%07d,user%07d@example.com,%s,Family%d,%s,%d\n", i, i, i, given, i%997, title, i%50)
 	}
 	if err := w.Flush(); err != nil {
 		f.Close()
@@ -604,8 +617,25 @@ func applyRun(o options, dir string) (*ApplyRun, error) {
 	if ar.Updated > 0 {
 		ar.CallsPerUpdate = float64(writes) / float64(ar.Updated)
 	}
-	fmt.Fprintf(os.Stderr, "apply: %.1f s (%.2f × ideal), %.0f ops/s; update run: %d updates, %.2f calls each\n",
-		ar.InitialSeconds, ar.InitialRatio, ar.OpsPerSec, ar.Updated, ar.CallsPerUpdate)
+
+	// The given name of another tenth changes: name.given is a member of
+	// name, still one request each (PATCH, SCIM form). Every API request
+	// counts here.
+	if err := writeCSVEdit(csvPath, n, 10, 10); err != nil {
+		return nil, err
+	}
+	e.emu.ResetStats()
+	rep, err = e.eng.Run(ctx, job, reconcile.Options{})
+	if err != nil {
+		return nil, err
+	}
+	ar.NestedUpdated = rep.Counts.Updated
+	st = e.emu.Stats()
+	if ar.NestedUpdated > 0 {
+		ar.CallsPerNestedUpdate = float64(st.Requests-st.TokenRequests) / float64(ar.NestedUpdated)
+	}
+	fmt.Fprintf(os.Stderr, "apply: %.1f s (%.2f × ideal), %.0f ops/s; update run: %d updates, %.2f calls each; name.given: %d updates, %.2f calls each\n",
+		ar.InitialSeconds, ar.InitialRatio, ar.OpsPerSec, ar.Updated, ar.CallsPerUpdate, ar.NestedUpdated, ar.CallsPerNestedUpdate)
 	return ar, nil
 }
 
@@ -696,7 +726,8 @@ func goals(r Results) []GoalResult {
 	if a := r.Apply; a != nil {
 		add("apply ops/s ÷ B", a.OpsPerBudget, ">= 0.95", a.OpsPerBudget >= 0.95)
 		add("API calls per create", a.CallsPerCreate, "1.00", a.CallsPerCreate < 1.005)
-		add("API calls per update", a.CallsPerUpdate, "1.00", a.CallsPerUpdate < 1.005)
+		add("API calls per update (title)", a.CallsPerUpdate, "1.00", a.CallsPerUpdate < 1.005)
+		add("API calls per update (name.given, every request)", a.CallsPerNestedUpdate, "1.00", a.CallsPerNestedUpdate < 1.005)
 		add("initial sync ÷ (N/B)", a.InitialRatio, "<= 1.05", a.InitialRatio <= 1.05)
 	}
 	if n := r.Noop; n != nil {

@@ -43,7 +43,7 @@ func (e *Emulator) route(method, path string) route {
 		ep = endpoint{
 			http.MethodGet:    {"readUser", (*Emulator).readUser},
 			http.MethodPut:    {"updateUserPut", (*Emulator).putUser},
-			http.MethodPatch:  {"updateUserPatch", (*Emulator).patchUser},
+			http.MethodPatch:  {"updateUserPatch", (*Emulator).patchUserAnyForm},
 			http.MethodDelete: {"deleteUser", (*Emulator).deleteUser},
 		}
 	case rest[0] == "users" && len(rest) == 3 && rest[2] == "enabled":
