@@ -117,28 +117,28 @@ type PipelineRun struct {
 
 // ApplyRun is the rate-limited initial sync and update run.
 type ApplyRun struct {
-	Users            int     `json:"users"`
-	Rate             float64 `json:"rate"`
-	LatencyMS        float64 `json:"latency_ms"`
-	Concurrency      int     `json:"concurrency"`
-	BatchSize        int     `json:"batch_size"`
-	InitialSeconds   float64 `json:"initial_seconds"`
-	InitialIdeal     float64 `json:"initial_ideal_seconds"`
-	InitialRatio     float64 `json:"initial_ratio"`
-	ApplySeconds     float64 `json:"apply_phase_seconds"`
-	OpsPerSec        float64 `json:"ops_per_sec"`
-	OpsPerBudget     float64 `json:"ops_per_budget"`
-	CallsPerCreate   float64 `json:"calls_per_create"`
-	Updated          int     `json:"updated"`
-	UpdateSeconds    float64 `json:"update_seconds"`
-	CallsPerUpdate   float64 `json:"calls_per_update"`
+	Users          int     `json:"users"`
+	Rate           float64 `json:"rate"`
+	LatencyMS      float64 `json:"latency_ms"`
+	Concurrency    int     `json:"concurrency"`
+	BatchSize      int     `json:"batch_size"`
+	InitialSeconds float64 `json:"initial_seconds"`
+	InitialIdeal   float64 `json:"initial_ideal_seconds"`
+	InitialRatio   float64 `json:"initial_ratio"`
+	ApplySeconds   float64 `json:"apply_phase_seconds"`
+	OpsPerSec      float64 `json:"ops_per_sec"`
+	OpsPerBudget   float64 `json:"ops_per_budget"`
+	CallsPerCreate float64 `json:"calls_per_create"`
+	Updated        int     `json:"updated"`
+	UpdateSeconds  float64 `json:"update_seconds"`
+	CallsPerUpdate float64 `json:"calls_per_update"`
 	// NestedUpdated and CallsPerNestedUpdate are the same for a change of
 	// name.given (a member of a complex attribute), counting every API
 	// request the run made.
 	NestedUpdated        int     `json:"nested_updated"`
 	CallsPerNestedUpdate float64 `json:"calls_per_nested_update"`
-	RateLimited429   int     `json:"responses_429"`
-	EmulatorRequests int     `json:"emulator_requests"`
+	RateLimited429       int     `json:"responses_429"`
+	EmulatorRequests     int     `json:"emulator_requests"`
 }
 
 // NoopRun is the run over an unchanged directory.
