@@ -15,41 +15,53 @@ type planJob struct {
 	RevertOf int64
 }
 
-// readPlan reads a plan saved by `syncd plan --out`: its version and each
+// planHead is what a saved plan records of the run that made it: `apply`
+// runs under the same modes, or its plan could never match.
+type planHead struct {
+	Version int
+	Full    bool // made with --full: a complete read
+	Verify  bool // made with --verify: managed users read back, drift in the plan
+}
+
+// readPlan reads a plan saved by `syncd plan --out`: its head and each
 // job's name, status and plan digest. It streams: the operations a plan
 // lists (a million for a million-user initial sync, half a gigabyte of
 // JSON) are read one at a time and dropped, never held together.
-func readPlan(r io.Reader) (version int, jobs []planJob, err error) {
+func readPlan(r io.Reader) (head planHead, jobs []planJob, err error) {
 	lim := &valueLimit{r: bufio.NewReaderSize(r, 1<<16), max: maxPlanValue}
 	dec := json.NewDecoder(lim)
 	if err := delim(dec, '{'); err != nil {
-		return 0, nil, err
+		return head, nil, err
 	}
 	for dec.More() {
 		lim.reset()
 		key, err := dec.Token()
 		if err != nil {
-			return 0, nil, err
+			return head, nil, err
 		}
 		switch key {
 		case "version":
-			err = dec.Decode(&version)
+			err = dec.Decode(&head.Version)
+		case "full":
+			err = dec.Decode(&head.Full)
+		case "verify":
+			err = dec.Decode(&head.Verify)
 		case "jobs":
 			jobs, err = readPlanJobs(dec, lim)
 		default:
 			err = skipValue(dec, lim)
 		}
 		if err != nil {
-			return 0, nil, fmt.Errorf("%s: %w", key, err)
+			return head, nil, fmt.Errorf("%s: %w", key, err)
 		}
 	}
 	if err := delim(dec, '}'); err != nil {
-		return 0, nil, err
+		return head, nil, err
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return 0, nil, errors.New("data after the plan")
+		return head, nil, errors.New("data after the plan")
 	}
-	return version, jobs, nil
+	return head, jobs, nil
 }
 
 func readPlanJobs(dec *json.Decoder, lim *valueLimit) ([]planJob, error) {

@@ -66,6 +66,8 @@ func (m *Main) runSync(ctx context.Context, g *globalFlags, args []string, plan 
 type savedPlan struct {
 	Version int    `json:"version"`
 	Config  string `json:"config"`
+	Full    bool   `json:"full,omitempty"`   // made with --full: apply reads completely too
+	Verify  bool   `json:"verify,omitempty"` // made with --verify: apply verifies too
 }
 
 func (m *Main) runApply(ctx context.Context, g *globalFlags, args []string) int {
@@ -88,10 +90,10 @@ func (m *Main) runApply(ctx context.Context, g *globalFlags, args []string) int 
 	if err != nil {
 		return m.usageErr(fmt.Errorf("read plan: %w", err))
 	}
-	version, planned, err := readPlan(pf)
+	head, planned, err := readPlan(pf)
 	pf.Close()
-	if err == nil && version != 1 {
-		err = fmt.Errorf("version %d, want 1", version)
+	if err == nil && head.Version != 1 {
+		err = fmt.Errorf("version %d, want 1", head.Version)
 	}
 	if err == nil && len(planned) == 0 {
 		err = errors.New("it lists no job")
@@ -99,6 +101,8 @@ func (m *Main) runApply(ctx context.Context, g *globalFlags, args []string) int 
 	if err != nil {
 		return m.usageErr(fmt.Errorf("read plan %s: not a plan saved by 'syncd plan --out' (%v)", pos[0], err))
 	}
+	// The plan was made under these modes; under others it could not match.
+	f.full, f.verify = head.Full, head.Verify
 	expect := map[string]string{}
 	g.jobs = g.jobs[:0]
 	for _, r := range planned {
@@ -195,7 +199,7 @@ func (m *Main) syncJobs(ctx context.Context, g *globalFlags, f syncFlags, expect
 		}
 	}
 	if f.outFile != "" {
-		head, _ := json.Marshal(savedPlan{Version: 1, Config: cfg.Path}) // two scalars: cannot fail
+		head, _ := json.Marshal(savedPlan{Version: 1, Config: cfg.Path, Full: f.full, Verify: f.verify}) // scalars: cannot fail
 		if err := writeFile(f.outFile, func(w io.Writer) error { return writeReports(w, string(head[1:len(head)-1]), reports) }); err != nil {
 			fmt.Fprintf(m.Stderr, "syncd: save plan: %s\n", escapeText(err.Error()))
 			code = worse(code, ExitFailed)
