@@ -125,7 +125,7 @@
 //	name.family, name.formatted N, 1..256                  N = letters, marks, numbers, ASCII
 //	                                                           apostrophe, space, dot, hyphen
 //	                                                           (’ is refused: replace(x, "’", "'"))
-//	email                       RFC 5322 addr-spec, bare (no display name, no <>), UTF-8 allowed
+//	email                       RFC 5322 addr-spec, bare (no display name, no <>), ASCII only (PingOne checks RFC 2822; removeDiacritics helps)
 //	address.streetAddress       letters, marks, numbers, punctuation, spaces, line breaks; 1..256
 //	address.postalCode          G, 1..40
 //	address.countryCode         two upper-case letters A-Z

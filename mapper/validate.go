@@ -201,6 +201,14 @@ func checkEmail(v string) string {
 	if !validAddrSpec(v) {
 		return "is not a valid email address (RFC 5322 addr-spec, no display name or angle brackets)"
 	}
+	// The grammar above admits UTF-8 (RFC 6532); PingOne checks email as
+	// an RFC 2822 addr-spec, ASCII only, and refuses the user mid-run.
+	for i := 0; i < len(v); i++ {
+		if v[i] >= utf8.RuneSelf {
+			return "has non-ASCII characters, which PingOne refuses in an email address (RFC 2822 addr-spec); " +
+				"map it with removeDiacritics(...) (letters such as ø, ß, ł also need replace(...))"
+		}
+	}
 	return ""
 }
 
