@@ -66,6 +66,11 @@ jobs:
     population: Staff
     safety: {max_disable_percent: 40, max_disable_percent_floor: 1}
 %s`, emu.APIURL(), emu.AuthURL(), emu.EnvironmentID(), emu.ClientID(), source, extra)
+	if !strings.Contains(extra, "http:\n") {
+		// Not the default 127.0.0.1:9464: tests of other packages run
+		// `syncd run` at the same time.
+		cfg += "\nhttp:\n  listen: 127.0.0.1:0\n"
+	}
 	if err := os.WriteFile(h.conf, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
