@@ -26,8 +26,8 @@ type mapOutput struct {
 	// NotSelected counts LDIF entries a live read of the job would not
 	// return (outside its base DNs and scope, or not matching its filter):
 	// groups, OUs, other people. They are neither mapped nor rejects.
-	NotSelected int `json:"not_selected,omitempty"`
-	Explain map[string][]mapper.Explanation `json:"explain,omitempty"`
+	NotSelected int                             `json:"not_selected,omitempty"`
+	Explain     map[string][]mapper.Explanation `json:"explain,omitempty"`
 	// Groups are, with --explain on a job with groups, each user's groups
 	// and the nested groups a membership comes through.
 	Groups map[string][]reconcile.GroupReason `json:"groups,omitempty"`
