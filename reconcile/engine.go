@@ -411,6 +411,9 @@ func (e *Engine) run(ctx context.Context, job *Job, opts Options, rep *Report, l
 	}
 	rep.Phases.Apply = e.now().Sub(t0)
 	rep.count(ops, paired)
+	if err := e.saveRejects(ctx, job, rd, rep); err != nil && applyErr == nil {
+		applyErr = err
+	}
 	if applyErr != nil {
 		return applyErr
 	}

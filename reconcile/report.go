@@ -77,6 +77,10 @@ type Report struct {
 	// users left as they are because their record was rejected.
 	Operations []Op            `json:"operations"`
 	Rejects    []mapper.Reject `json:"rejects"`
+	// StandingRejects counts the job's records rejected by this run or
+	// by earlier ones and not fixed since (a delta read does not re-read
+	// them): every run exits 4 while any stands. `syncd status` lists them.
+	StandingRejects int `json:"standing_rejects"`
 	// Drift lists managed users changed in PingOne outside syncd (verify).
 	Drift    []Drift    `json:"drift,omitempty"`
 	Failures []Failure  `json:"failures"`

@@ -53,6 +53,9 @@ func (m *Main) runStatus(ctx context.Context, g *globalFlags, args []string) int
 		Job     string               `json:"job"`
 		Objects map[state.Status]int `json:"objects"`
 		Runs    []state.Run          `json:"runs"`
+		// Rejected lists the records that stand rejected: every run of
+		// the job exits 4 until the source fixes them.
+		Rejected []state.Reject `json:"rejected"`
 	}
 	var out []jobStatus
 	for _, j := range jobs {
@@ -64,7 +67,17 @@ func (m *Main) runStatus(ctx context.Context, g *globalFlags, args []string) int
 		if err != nil {
 			return m.fail(fmt.Errorf("job %s: %w", j.Name, err))
 		}
-		out = append(out, jobStatus{Job: j.Name, Objects: counts, Runs: runs})
+		js := jobStatus{Job: j.Name, Objects: counts, Runs: runs, Rejected: []state.Reject{}}
+		if rs, ok := st.(state.Rejects); ok {
+			err := rs.StandingRejects(ctx, j.Name, func(r state.Reject) error {
+				js.Rejected = append(js.Rejected, r)
+				return nil
+			})
+			if err != nil {
+				return m.fail(fmt.Errorf("job %s: %w", j.Name, err))
+			}
+		}
+		out = append(out, js)
 	}
 	if g.output == "json" {
 		enc := json.NewEncoder(m.Stdout)
@@ -73,8 +86,23 @@ func (m *Main) runStatus(ctx context.Context, g *globalFlags, args []string) int
 		return ExitOK
 	}
 	for _, s := range out {
-		fmt.Fprintf(m.Stdout, "job %s: %d active, %d disabled, %d failed, %d conflict\n", s.Job,
-			s.Objects[state.StatusActive], s.Objects[state.StatusDisabled], s.Objects[state.StatusFailed], s.Objects[state.StatusConflict])
+		fmt.Fprintf(m.Stdout, "job %s: %d active, %d disabled, %d failed, %d conflict, %d pending, %d gone, %d rejected\n", s.Job,
+			s.Objects[state.StatusActive], s.Objects[state.StatusDisabled], s.Objects[state.StatusFailed], s.Objects[state.StatusConflict],
+			s.Objects[state.StatusPending], s.Objects[state.StatusGone], len(s.Rejected))
+		for i, r := range s.Rejected {
+			if i == maxOpLines {
+				fmt.Fprintf(m.Stdout, "  … %d more rejected records (--output json lists them all)\n", len(s.Rejected)-i)
+				break
+			}
+			where := r.Anchor
+			if where == "" {
+				where = r.Pos
+			}
+			if r.Attribute != "" {
+				where += " " + r.Attribute
+			}
+			fmt.Fprintf(m.Stdout, "  ! rejected since %s: %s: %s\n", r.FirstSeen.Local().Format("2006-01-02 15:04"), where, r.Reason)
+		}
 		tw := tabwriter.NewWriter(m.Stdout, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "  run\tmode\tstarted\tduration\tstatus\tchanges\terror")
 		for _, r := range s.Runs {

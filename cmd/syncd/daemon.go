@@ -189,7 +189,9 @@ func (s *service) runJob(ctx context.Context, name string) error {
 	if errors.Is(err, state.ErrLocked) {
 		return err // the daemon counts the skip
 	}
-	s.met.ObserveRun(runResult(rep, s.objects(ctx, name)))
+	res := runResult(rep, s.objects(ctx, name))
+	res.RejectedRecords = s.standingRejects(ctx, name)
+	s.met.ObserveRun(res)
 	s.notify.Report(rep)
 	s.pruner.prune(ctx, s.store, s.log)
 	return err
@@ -205,6 +207,20 @@ func (s *service) objects(ctx context.Context, job string) map[string]int {
 		out[string(k)] = v
 	}
 	return out
+}
+
+// standingRejects counts the job's standing rejects after a run, for
+// syncd_rejected_records; nil when the store cannot tell.
+func (s *service) standingRejects(ctx context.Context, job string) *int {
+	st, ok := s.store.(state.Rejects)
+	if !ok {
+		return nil
+	}
+	n, err := st.CountRejects(ctx, job)
+	if err != nil {
+		return nil
+	}
+	return &n
 }
 
 func runResult(rep *reconcile.Report, objects map[string]int) metrics.RunResult {

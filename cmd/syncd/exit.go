@@ -13,7 +13,7 @@ const (
 	ExitFailed   = 1 // the run failed
 	ExitUsage    = 2 // usage or config error
 	ExitGated    = 3 // stopped by the safety gate
-	ExitRejected = 4 // completed with rejected or failed users
+	ExitRejected = 4 // completed while records stand rejected, or with failed users
 	ExitLocked   = 5 // another process holds the job's lock
 )
 
@@ -22,7 +22,8 @@ const exitHelp = `Exit codes:
   1  a run failed (source, state or PingOne error; too many failed users)
   2  usage or configuration error
   3  stopped by the safety gate (mass disable or empty source); nothing written
-  4  completed, but some records were rejected or some users failed
+  4  completed, but some records stand rejected (this run or an earlier one,
+     until the source fixes them) or some users failed
   5  another process holds the job's lock
 With several jobs the most severe code wins, in the order 2, 1, 3, 5, 4, 0.`
 
@@ -55,7 +56,7 @@ func exitCode(rep *reconcile.Report, err error) int {
 		return ExitLocked
 	case err != nil:
 		return ExitFailed
-	case rep != nil && (rep.Counts.Rejected > 0 || rep.Counts.Failed > 0):
+	case rep != nil && (rep.Counts.Rejected > 0 || rep.StandingRejects > 0 || rep.Counts.Failed > 0):
 		return ExitRejected
 	}
 	return ExitOK

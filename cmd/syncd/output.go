@@ -141,6 +141,9 @@ func printOps(w io.Writer, r *reconcile.Report) {
 		}
 		fmt.Fprintf(w, "  ! rejected         %s\n", rj.Error())
 	}
+	if n := r.StandingRejects - len(r.Rejects); n > 0 {
+		fmt.Fprintf(w, "  ! %d more records stand rejected from earlier runs (not read again; `syncd status` lists them)\n", n)
+	}
 	for _, d := range r.Drift {
 		what := "repaired"
 		if !d.Repaired {

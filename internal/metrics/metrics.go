@@ -50,6 +50,8 @@ const (
 	ObjectDisabled = "disabled"
 	ObjectFailed   = "failed"
 	ObjectConflict = "conflict"
+	ObjectPending  = "pending" // a create whose outcome is not recorded yet
+	ObjectGone     = "gone"    // deleted in PingOne outside syncd
 )
 
 // Reject reasons counted by syncd_rejects_total. A reason outside this set is
@@ -72,7 +74,7 @@ const Other = "other"
 var (
 	opTypes        = set(OpCreate, OpUpdate, OpEnable, OpDisable, OpMove, OpAdopt, OpGroupCreate, OpGroupUpdate, OpGroupDelete, OpMemberAdd, OpMemberRemove)
 	opResults      = set(ResultOK, ResultFailed)
-	objectStatuses = []string{ObjectActive, ObjectDisabled, ObjectFailed, ObjectConflict}
+	objectStatuses = []string{ObjectActive, ObjectDisabled, ObjectFailed, ObjectConflict, ObjectPending, ObjectGone}
 	rejectReasons  = set(RejectInvalidValue, RejectMissing, RejectDuplicate, RejectConflict,
 		RejectExpression, RejectSource, RejectOther)
 	// labelValue bounds the free-form labels the PingOne client supplies
@@ -121,6 +123,9 @@ type RunResult struct {
 	Objects map[string]int
 	// GateTripped is true when the safety gate stopped the run.
 	GateTripped bool
+	// RejectedRecords is how many of the job's records stand rejected
+	// after the run (syncd_rejected_records); nil leaves the gauge as it was.
+	RejectedRecords *int
 }
 
 // Metrics holds syncd's series. Its methods are safe for concurrent use.
@@ -133,6 +138,7 @@ type Metrics struct {
 	lastRunStatus  *prometheus.GaugeVec
 	operations     *prometheus.CounterVec
 	objects        *prometheus.GaugeVec
+	rejected       *prometheus.GaugeVec
 	rejects        *prometheus.CounterVec
 	gateTrips      *prometheus.CounterVec
 	runsSkipped    *prometheus.CounterVec
@@ -174,8 +180,12 @@ func New(reg prometheus.Registerer) *Metrics {
 		}, []string{JobLabel, "type", "result"}),
 		objects: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Namespace: Namespace, Name: "objects",
-			Help: "Managed objects by status (active, disabled, failed, conflict) after the job's last run.",
+			Help: "Managed objects by status (active, disabled, failed, conflict, pending, gone) after the job's last run.",
 		}, []string{JobLabel, "status"}),
+		rejected: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: Namespace, Name: "rejected_records",
+			Help: "Source records that stand rejected after the job's last run (every run exits 4 while any stands).",
+		}, []string{JobLabel}),
 		rejects: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: Namespace, Name: "rejects_total",
 			Help: "Source records rejected by the mapper or planner, by reason.",
@@ -215,7 +225,7 @@ func New(reg prometheus.Registerer) *Metrics {
 		}),
 	}
 	reg.MustRegister(m.runDuration, m.lastSuccess, m.lastRun, m.lastRunStatus, m.operations,
-		m.objects, m.rejects, m.gateTrips, m.runsSkipped, m.jobInterval, m.apiRequests,
+		m.objects, m.rejected, m.rejects, m.gateTrips, m.runsSkipped, m.jobInterval, m.apiRequests,
 		m.apiDuration, m.apiRetries, m.apiRateLimited, m.limiterWait)
 	return m
 }
@@ -258,6 +268,9 @@ func (m *Metrics) ObserveRun(r RunResult) {
 		for _, s := range objectStatuses {
 			m.objects.WithLabelValues(r.Job, s).Set(float64(r.Objects[s]))
 		}
+	}
+	if r.RejectedRecords != nil {
+		m.rejected.WithLabelValues(r.Job).Set(float64(*r.RejectedRecords))
 	}
 	if r.GateTripped || status == StatusGated {
 		m.gateTrips.WithLabelValues(r.Job).Inc()

@@ -57,12 +57,14 @@ syncd_rejects_total{reason="invalid_value",sync_job="corp-ad"} 2
 syncd_rejects_total{reason="missing",sync_job="corp-ad"} 0
 syncd_rejects_total{reason="other",sync_job="corp-ad"} 1
 syncd_rejects_total{reason="source",sync_job="corp-ad"} 0
-# HELP syncd_objects Managed objects by status (active, disabled, failed, conflict) after the job's last run.
+# HELP syncd_objects Managed objects by status (active, disabled, failed, conflict, pending, gone) after the job's last run.
 # TYPE syncd_objects gauge
 syncd_objects{status="active",sync_job="corp-ad"} 9
 syncd_objects{status="conflict",sync_job="corp-ad"} 0
 syncd_objects{status="disabled",sync_job="corp-ad"} 0
 syncd_objects{status="failed",sync_job="corp-ad"} 0
+syncd_objects{status="gone",sync_job="corp-ad"} 0
+syncd_objects{status="pending",sync_job="corp-ad"} 0
 # HELP syncd_last_success_timestamp_seconds Unix time at which the job's last successful run finished.
 # TYPE syncd_last_success_timestamp_seconds gauge
 syncd_last_success_timestamp_seconds{sync_job="corp-ad"} 1.70000009e+09
