@@ -9,6 +9,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"go.uber.org/zap"
 )
 
 // trap is a loopback server that records everything sent to it: a
@@ -116,8 +119,13 @@ func TestOversizedResponseBodyIsRefused(t *testing.T) {
 		}
 	}
 	f := newFake(t, big)
-	c, _ := newTestClient(t, f)
-	_, err := c.Populations(context.Background())
+	cfg := testConfig(f.srv.URL)
+	cfg.Timeout = 5 * time.Minute // the 33 MiB must arrive in one attempt, however loaded the machine
+	c, err := New(cfg, zap.NewNop(), WithSleep((&sleeper{}).sleep))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Populations(context.Background())
 	if !errors.Is(err, errBodyTooLarge) || !strings.Contains(err.Error(), "larger than 32 MiB") {
 		t.Fatalf("err = %v, want the body refused", err)
 	}
