@@ -1,0 +1,237 @@
+package budgettest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/syncd/syncd/sink/pingone/budget"
+)
+
+// Opener returns, on each call, a Pool that shares its storage with the
+// pools returned before in the same test: a Memory returns itself, a
+// database-backed pool opens another connection (as another process
+// would) to the same database.
+type Opener func() budget.Pool
+
+// Run runs the suite. setup is called once per subtest.
+func Run(t *testing.T, setup func(t *testing.T) Opener) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, open Opener)
+	}{
+		{"RejectsBadArguments", testBadArguments},
+		{"StartsWithABurstWindowOfTokens", testStartsFull},
+		{"SharedRateNeverAboveBudget", testSharedRate},
+		{"EnvironmentsAreSeparate", testEnvironments},
+		{"ThrottleLowersTheRateForEveryone", testThrottle},
+		{"ThrottleRecoversGradually", testRecovery},
+		{"LowerRateTakesEffect", testLowerRate},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.fn(t, setup(t))
+		})
+	}
+}
+
+// env returns a fresh environment key, so subtests never share a bucket.
+func env(t *testing.T) string {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		t.Fatal(err)
+	}
+	return "env-" + hex.EncodeToString(b[:])
+}
+
+func ctx(t *testing.T) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return c
+}
+
+func testBadArguments(t *testing.T, open Opener) {
+	p := open()
+	for _, c := range []struct {
+		env  string
+		rate float64
+	}{{"", 10}, {" ", 10}, {"e", 0}, {"e", -1}} {
+		if _, err := p.Take(ctx(t), c.env, c.rate, 1); err == nil {
+			t.Errorf("Take(%q, %g): no error", c.env, c.rate)
+		}
+		if _, err := p.Throttle(ctx(t), c.env, c.rate); err == nil {
+			t.Errorf("Throttle(%q, %g): no error", c.env, c.rate)
+		}
+	}
+}
+
+func testStartsFull(t *testing.T, open Opener) {
+	p, e := open(), env(t)
+	const rate = 200.0
+	g, err := p.Take(ctx(t), e, rate, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := int(rate * budget.BurstWindow.Seconds())
+	// A few tokens may have been added by the time the bucket was read.
+	if g.Tokens < want || g.Tokens > want+1 {
+		t.Errorf("first take granted %d tokens, want the burst window's %d", g.Tokens, want)
+	}
+	if g.Wait <= 0 {
+		t.Errorf("a partial grant says Wait %v, want > 0", g.Wait)
+	}
+	if g.Effective != rate {
+		t.Errorf("Effective = %g, want %g", g.Effective, rate)
+	}
+	g, err = p.Take(ctx(t), e, rate, 0)
+	if err != nil || g.Tokens != 0 {
+		t.Errorf("Take(0) = %+v, %v: want no tokens", g, err)
+	}
+}
+
+// testSharedRate has two "processes" take as fast as they can: together
+// they never get more than the bucket plus the rate over the time.
+func testSharedRate(t *testing.T, open Opener) {
+	key := env(t)
+	const rate = 100.0
+	dur := 600 * time.Millisecond
+	c := ctx(t)
+	var mu sync.Mutex
+	got := make([]int, 2)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for i := range 2 {
+		p := open()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Since(start) < dur {
+				g, err := p.Take(c, key, rate, 3)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				got[i] += g.Tokens
+				mu.Unlock()
+				if g.Tokens < 3 {
+					time.Sleep(min(g.Wait, 20*time.Millisecond))
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start).Seconds()
+	total := got[0] + got[1]
+	limit := rate*budget.BurstWindow.Seconds() + rate*elapsed + 1
+	if float64(total) > limit {
+		t.Errorf("granted %d tokens in %.3fs, above the budget's %.1f", total, elapsed, limit)
+	}
+	if got[0] == 0 || got[1] == 0 {
+		t.Errorf("grants %v: one taker got nothing", got)
+	}
+	// Lenient lower bound: a busy test machine may stall the takers.
+	if float64(total) < rate*elapsed/4 {
+		t.Errorf("granted %d tokens in %.3fs: far below the budget (%g/s)", total, elapsed, rate)
+	}
+}
+
+func testEnvironments(t *testing.T, open Opener) {
+	p := open()
+	a, b := env(t), env(t)
+	if _, err := p.Take(ctx(t), a, 50, 1000); err != nil {
+		t.Fatal(err)
+	}
+	g, err := p.Take(ctx(t), b, 50, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.Tokens < 5 {
+		t.Errorf("environment b granted %d after a was drained, want its own full bucket (5)", g.Tokens)
+	}
+	if _, err := p.Throttle(ctx(t), a, 50); err != nil {
+		t.Fatal(err)
+	}
+	if g, _ := p.Take(ctx(t), b, 50, 0); g.Effective != 50 {
+		t.Errorf("b's effective rate %g after a was throttled, want 50", g.Effective)
+	}
+}
+
+func testThrottle(t *testing.T, open Opener) {
+	p1, p2, key := open(), open(), env(t)
+	const rate = 100.0
+	if _, err := p1.Take(ctx(t), key, rate, 1); err != nil {
+		t.Fatal(err)
+	}
+	eff, err := p1.Throttle(ctx(t), key, rate)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if eff > rate*budget.ThrottleFactor+1 || eff < rate*budget.MinShare {
+		t.Errorf("Throttle returned effective %g, want about %g", eff, rate*budget.ThrottleFactor)
+	}
+	g, err := p2.Take(ctx(t), key, rate, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.Effective > rate*budget.ThrottleFactor+1 {
+		t.Errorf("the other process sees effective %g after a throttle, want about %g", g.Effective, rate*budget.ThrottleFactor)
+	}
+	if g.Tokens > 2 {
+		t.Errorf("the other process got %d tokens right after a throttle, want the bucket emptied", g.Tokens)
+	}
+	// The 429s of one burst lower the rate once.
+	eff2, err := p2.Throttle(ctx(t), key, rate)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if eff2 < eff {
+		t.Errorf("a second throttle within the debounce lowered the rate again: %g < %g", eff2, eff)
+	}
+}
+
+func testRecovery(t *testing.T, open Opener) {
+	p, key := open(), env(t)
+	const rate = 100.0
+	eff, err := p.Throttle(ctx(t), key, rate)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		g, err := p.Take(ctx(t), key, rate, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g.Effective > rate {
+			t.Fatalf("effective %g above the budget %g", g.Effective, rate)
+		}
+		if g.Effective > eff+0.5 {
+			return // recovering
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("effective rate still %g 5s after a throttle to %g: no recovery", g.Effective, eff)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func testLowerRate(t *testing.T, open Opener) {
+	p, key := open(), env(t)
+	if _, err := p.Take(ctx(t), key, 1000, 0); err != nil {
+		t.Fatal(err)
+	}
+	g, err := p.Take(ctx(t), key, 20, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.Effective != 20 {
+		t.Errorf("Effective = %g after the budget went down to 20", g.Effective)
+	}
+	if g.Tokens > 2 {
+		t.Errorf("granted %d tokens at once at rate 20, want at most the bucket of 2", g.Tokens)
+	}
+}
