@@ -12,6 +12,7 @@ import (
 
 	"github.com/syncd/syncd/mapper"
 	"github.com/syncd/syncd/sink/pingone"
+	"github.com/syncd/syncd/sink/pingone/budget"
 	"github.com/syncd/syncd/state"
 )
 
@@ -219,6 +220,7 @@ func (e *Engine) apply(ctx context.Context, job *Job, ops []Op, rep *Report, opt
 	if total == 0 {
 		return nil
 	}
+	orderByClass(ops, todo) // disables first (priority.go)
 	nb := (total + job.BatchSize - 1) / job.BatchSize
 	bctx := context.WithoutCancel(ctx) // operations in flight finish
 	feed := make(chan int)
@@ -248,7 +250,7 @@ func (e *Engine) apply(ctx context.Context, job *Job, ops []Op, rep *Report, opt
 					continue
 				}
 				j := &opJournal{op: &ops[k]}
-				cp, failure := e.execute(withOpJournal(bctx, j), job, &ops[k], log), ""
+				cp, failure := e.execute(budget.WithClass(withOpJournal(bctx, j), ops[k].class()), job, &ops[k], log), ""
 				if j.fatal != nil {
 					fatalOnce.Do(func() { fatalErr = j.fatal })
 					stopFeeding() // every further call would fail the same way

@@ -6,6 +6,7 @@ import (
 	"sort"
 
 	"github.com/syncd/syncd/sink/pingone"
+	"github.com/syncd/syncd/sink/pingone/budget"
 	"github.com/syncd/syncd/state"
 )
 
@@ -52,7 +53,7 @@ func (e *Engine) verify(ctx context.Context, job *Job, ops []Op, popIDs map[stri
 	sort.Strings(ids)
 	actual := map[string]pingone.User{}
 	for _, id := range ids {
-		err := e.Target.FindUsers(ctx, pingone.Eq("population.id", id), func(u pingone.User) error {
+		err := e.Target.FindUsers(budget.WithClass(ctx, budget.ClassVerify), pingone.Eq("population.id", id), func(u pingone.User) error {
 			actual[u.ID] = u
 			return nil
 		})

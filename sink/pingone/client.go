@@ -16,7 +16,8 @@ import (
 	"unicode"
 
 	"go.uber.org/zap"
-	"golang.org/x/time/rate"
+
+	"github.com/syncd/syncd/sink/pingone/budget"
 )
 
 const (
@@ -35,9 +36,11 @@ const (
 )
 
 // Client talks to one PingOne environment. It is safe for concurrent use;
-// its rate limiter and in-flight cap are shared by every goroutine using
-// it, so one Client per environment keeps the whole process inside the
-// environment's budget.
+// its in-flight cap is shared by every goroutine using it, and its
+// requests wait for the environment's Budget (by default one of its own;
+// WithBudget shares one between clients and, through the state database,
+// between processes). Both serve requests by priority class
+// (budget.WithClass): disables first.
 type Client struct {
 	cfg       Config
 	logger    *zap.Logger
@@ -45,8 +48,8 @@ type Client struct {
 	envBase   string   // <api base>/environments/<env>
 	api       *url.URL // parsed API base, for checking next links
 	tokens    *tokenSource
-	limiter   *rate.Limiter
-	sem       chan struct{}
+	budget    Budget
+	slots     *budget.Slots
 	obs       Observer
 	now       func() time.Time
 	sleep     func(context.Context, time.Duration) error
@@ -70,6 +73,21 @@ func WithHTTPClient(h *http.Client) Option { return func(c *Client) { c.http = h
 func WithVersion(v string) Option {
 	return func(c *Client) { c.userAgent = "syncd/" + v }
 }
+
+// Budget paces a client's requests. *budget.Limiter implements it.
+type Budget interface {
+	// Wait blocks until a request of class may be sent, or ctx ends.
+	Wait(ctx context.Context, class budget.Class) error
+	// Throttled reports a 429 from PingOne: the environment's rate drops.
+	Throttled(ctx context.Context)
+}
+
+var _ Budget = (*budget.Limiter)(nil)
+
+// WithBudget makes the client's requests wait for b, which other clients
+// (other jobs, other processes through a shared budget.Pool) may share.
+// Default: a budget of the client's own at Config.RateLimit.
+func WithBudget(b Budget) Option { return func(c *Client) { c.budget = b } }
 
 // WithObserver reports transport events to o (metrics).
 func WithObserver(o Observer) Option { return func(c *Client) { c.obs = o } }
@@ -108,8 +126,7 @@ func New(cfg Config, logger *zap.Logger, opts ...Option) (*Client, error) {
 		http:      &http.Client{},
 		envBase:   cfg.apiBase() + "/environments/" + url.PathEscape(cfg.EnvironmentID),
 		api:       api,
-		limiter:   rate.NewLimiter(rate.Limit(cfg.RateLimit), 1),
-		sem:       make(chan struct{}, cfg.Concurrency),
+		slots:     budget.NewSlots(cfg.Concurrency),
 		obs:       nopObserver{},
 		now:       time.Now,
 		sleep:     sleepCtx,
@@ -123,6 +140,9 @@ func New(cfg Config, logger *zap.Logger, opts ...Option) (*Client, error) {
 	hc := *c.http
 	hc.CheckRedirect = refuseRedirect
 	c.http = &hc
+	if c.budget == nil {
+		c.budget = budget.NewLimiter(budget.NewMemory(), cfg.EnvironmentID, cfg.RateLimit, logger)
+	}
 	// The token request carries the same User-Agent as API calls.
 	th := *c.http
 	th.Transport = uaTransport{base: c.http.Transport, ua: c.userAgent}
@@ -236,7 +256,7 @@ func (c *Client) do(ctx context.Context, cl call) ([]byte, error) {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
-			if !ok || errors.Is(err, errLimiterDeadline) || retries >= c.cfg.MaxRetries {
+			if !ok || errors.Is(err, errBudget) || retries >= c.cfg.MaxRetries {
 				return nil, err
 			}
 			ambiguous = true
@@ -266,6 +286,7 @@ func (c *Client) do(ctx context.Context, cl call) ([]byte, error) {
 		apiErr := parseAPIError(cl.op, status, body, ra)
 		if status == http.StatusTooManyRequests {
 			c.rateLimited(cl.op)
+			c.budget.Throttled(ctx)
 		}
 		if !apiErr.Retryable() {
 			if ambiguous && cl.recover != nil && IsUniquenessViolation(apiErr) {
@@ -294,22 +315,21 @@ func (c *Client) do(ctx context.Context, cl call) ([]byte, error) {
 	}
 }
 
-// send makes one attempt: in-flight slot, rate limiter, HTTP round trip.
+// send makes one attempt: in-flight slot, budget, HTTP round trip. Both
+// waits serve the request's class (budget.ClassOf) before lower ones.
 func (c *Client) send(ctx context.Context, cl call, tok string) (int, []byte, http.Header, error) {
-	select {
-	case c.sem <- struct{}{}:
-	case <-ctx.Done():
-		return 0, nil, nil, ctx.Err()
+	class := budget.ClassOf(ctx)
+	if err := c.slots.Acquire(ctx, class); err != nil {
+		return 0, nil, nil, err
 	}
-	defer func() { <-c.sem }()
+	defer c.slots.Release()
 
 	t0 := time.Now()
-	if err := c.limiter.Wait(ctx); err != nil {
+	if err := c.budget.Wait(ctx, class); err != nil {
 		if ctx.Err() != nil {
 			return 0, nil, nil, ctx.Err()
 		}
-		// The deadline is nearer than the next free slot.
-		return 0, nil, nil, fmt.Errorf("%w: %w", errLimiterDeadline, context.DeadlineExceeded)
+		return 0, nil, nil, fmt.Errorf("%w: %w", errBudget, err)
 	}
 	if w := time.Since(t0); w > 0 {
 		c.st.update(func(s *Stats) { s.LimiterWait += w })
@@ -472,6 +492,6 @@ func (c *Client) sameOrigin(u *url.URL) bool {
 	return strings.EqualFold(u.Scheme, c.api.Scheme) && strings.EqualFold(u.Host, c.api.Host)
 }
 
-// errLimiterDeadline means the caller's deadline ends before the rate
-// limiter would let the request go; waiting longer cannot help.
-var errLimiterDeadline = errors.New("rate limit wait would exceed the deadline")
+// errBudget marks a failure of the request budget itself (its shared pool
+// unreachable for long): retrying the request cannot help.
+var errBudget = errors.New("wait for the request budget")
