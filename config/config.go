@@ -43,6 +43,10 @@ type Config struct {
 	// teams. Default none.
 	Notify []notify.Hook `yaml:"notify"`
 
+	// Environments names further PingOne environments (environments.go);
+	// a job writes to one with `pingone: NAME`, else to PingOne.
+	Environments map[string]pingone.Config `yaml:"pingone_environments"`
+
 	// Path is the file the config was read from; Dir its directory, which
 	// relative paths in the file are resolved against.
 	Path string `yaml:"-"`
@@ -117,6 +121,9 @@ type Job struct {
 	// FullEvery forces a complete read of the source when the last one is
 	// older (delta-capable sources only). Default 24h.
 	FullEvery time.Duration `yaml:"full_every"`
+	// PingOne names the environment the job writes to, a key of
+	// pingone_environments. Default: the top-level pingone block.
+	PingOne string `yaml:"pingone"`
 	// Source says where identities come from: exactly one of csv, ldap.
 	Source Source `yaml:"source"`
 	// Mapping, custom_attributes, scope, population and enabled.
@@ -230,6 +237,7 @@ func Parse(ctx context.Context, r io.Reader, dir, name string, lookup envconfig.
 	if err := c.applyEnv(ctx, lookup); err != nil {
 		return nil, fmt.Errorf("config %s: environment: %w", name, err)
 	}
+	c.applyEnvironmentsEnv(lookup)
 	c.setDefaults()
 	if err := c.resolve(); err != nil {
 		return nil, fmt.Errorf("config %s:\n%w", name, err)
@@ -301,6 +309,7 @@ func (c *Config) setDefaults() {
 	for i := range c.Notify {
 		c.Notify[i].SetDefaults()
 	}
+	c.environmentDefaults()
 	for i := range c.Jobs {
 		j := &c.Jobs[i]
 		if j.FullEvery == 0 {
@@ -337,6 +346,7 @@ func (c *Config) resolve() error {
 			errs.AddErr(fmt.Sprintf("notify[%d].url_file", i), err)
 		}
 	}
+	c.resolveEnvironments(&errs)
 	for i := range c.Jobs {
 		j := &c.Jobs[i]
 		p := jobPath(i, j.Name) + ".source"
@@ -394,6 +404,7 @@ func (c *Config) validate() error {
 	for i := range c.Notify {
 		errs.AddErr(fmt.Sprintf("notify[%d]", i), c.Notify[i].Validate())
 	}
+	c.validateEnvironments(&errs)
 	switch strings.ToLower(c.Log.Level) {
 	case "debug", "info", "warn", "error":
 	default:

@@ -9,7 +9,10 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/syncd/syncd/config"
 	"github.com/syncd/syncd/mapper"
+	"github.com/syncd/syncd/sink/pingone"
+	"github.com/syncd/syncd/sink/pingone/budget"
 	"github.com/syncd/syncd/state"
 	"github.com/syncd/syncd/state/backend"
 )
@@ -172,17 +175,32 @@ func (m *Main) runValidate(ctx context.Context, g *globalFlags, args []string) i
 	// (pgstate scrubs its errors).
 	check("state "+backend.Redact(cfg.State.URL), err)
 
-	client, err := newClient(cfg, log, nil)
-	if err != nil {
-		return m.fail(usageError{err})
+	envs := newEnvironments(cfg, log, nil, budget.NewMemory())
+	type schema struct {
+		known map[string]bool
+		err   error
 	}
-	attrs, schemaErr := client.SchemaAttributes(ctx)
-	check("pingone token and schema", schemaErr)
-	known := map[string]bool{}
-	for _, a := range attrs {
-		known[a.Name] = true
-	}
+	schemas := map[*pingone.Client]schema{}
 	for _, j := range cfg.Jobs {
+		client, err := envs.client(&j)
+		if err != nil {
+			return m.fail(usageError{err})
+		}
+		sc, seen := schemas[client]
+		if !seen {
+			attrs, err := client.SchemaAttributes(ctx)
+			what := "pingone token and schema"
+			if name, _ := cfg.Environment(&j); name != config.DefaultEnvironment {
+				what = "pingone environment " + name + ": token and schema"
+			}
+			check(what, err)
+			sc = schema{known: map[string]bool{}, err: err}
+			for _, a := range attrs {
+				sc.known[a.Name] = true
+			}
+			schemas[client] = sc
+		}
+		known, schemaErr := sc.known, sc.err
 		what := fmt.Sprintf("job %s: %s source", j.Name, j.Source.Kind())
 		src, err := newSource(&j, log)
 		if err != nil {

@@ -17,7 +17,6 @@ import (
 	"github.com/syncd/syncd/internal/notify"
 	"github.com/syncd/syncd/mapper"
 	"github.com/syncd/syncd/reconcile"
-	"github.com/syncd/syncd/sink/pingone"
 	"github.com/syncd/syncd/state"
 )
 
@@ -26,7 +25,7 @@ import (
 type service struct {
 	cfg    *config.Config
 	store  state.Store
-	client *pingone.Client
+	envs   *environments
 	log    *zap.Logger
 	met    *metrics.Metrics
 	pruner *pruner
@@ -55,6 +54,11 @@ func (m *Main) runDaemon(ctx context.Context, g *globalFlags, args []string) int
 	}
 	svcs := newServices(svc)
 	defer svcs.close()
+	metrics.RegisterBudgets(reg, func() []metrics.Budget {
+		s := svcs.acquire()
+		defer svcs.release(s)
+		return s.envs.budgetMetrics()
+	})
 
 	ctx, reload, stop := daemon.Signals(ctx, log, nil)
 	defer stop()
@@ -153,12 +157,14 @@ func (m *Main) newService(ctx context.Context, cfg *config.Config, log *zap.Logg
 	if err != nil {
 		return nil, err
 	}
-	client, err := newClient(cfg, log, met)
-	if err != nil {
-		st.Close()
-		return nil, usageError{err}
+	envs := newEnvironments(cfg, log, met, budgetPool(st, false))
+	for i := range cfg.Jobs {
+		if _, err := envs.client(&cfg.Jobs[i]); err != nil {
+			st.Close()
+			return nil, usageError{err}
+		}
 	}
-	return &service{cfg: cfg, store: st, client: client, log: log, met: met,
+	return &service{cfg: cfg, store: st, envs: envs, log: log, met: met,
 		pruner: &pruner{retention: cfg.State.Retention(), interval: time.Hour, now: time.Now},
 		notify: notify.New(cfg.Notify, log)}, nil
 }
@@ -184,7 +190,11 @@ func (s *service) runJob(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	eng := &reconcile.Engine{Store: s.store, Target: s.client, Logger: s.log, Calls: func() int64 { return s.client.Stats().Total() }}
+	client, err := s.envs.client(j)
+	if err != nil {
+		return err
+	}
+	eng := &reconcile.Engine{Store: s.store, Target: client, Logger: s.log, Calls: func() int64 { return client.Stats().Total() }}
 	rep, err := eng.Run(ctx, rj, reconcile.Options{})
 	if errors.Is(err, state.ErrLocked) {
 		return err // the daemon counts the skip

@@ -50,7 +50,7 @@ func (m *Main) runRebuild(ctx context.Context, g *globalFlags, args []string) in
 		return m.fail(fmt.Errorf("job %s: %w", j.Name, err))
 	}
 	defer unlock(context.WithoutCancel(ctx)) //nolint:errcheck // released with the connection anyway
-	client, err := newClient(cfg, log, nil)
+	client, err := newEnvironments(cfg, log, nil, budgetPool(st, false)).client(j)
 	if err != nil {
 		return m.fail(usageError{err})
 	}

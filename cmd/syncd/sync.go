@@ -139,11 +139,7 @@ func (m *Main) syncJobs(ctx context.Context, g *globalFlags, f syncFlags, expect
 		return m.fail(err)
 	}
 	defer cleanup()
-	client, err := newClient(cfg, log, nil)
-	if err != nil {
-		return m.fail(usageError{err})
-	}
-	eng := &reconcile.Engine{Store: st, Target: client, Logger: log, Calls: func() int64 { return client.Stats().Total() }}
+	envs := newEnvironments(cfg, log, nil, budgetPool(st, f.dryRun))
 	notifier := notify.New(cfg.Notify, log)
 	defer func() {
 		// A one-shot run waits a little for its notifications, never long.
@@ -160,6 +156,12 @@ func (m *Main) syncJobs(ctx context.Context, g *globalFlags, f syncFlags, expect
 			code = worse(code, m.fail(usageError{err}))
 			continue
 		}
+		client, err := envs.client(j)
+		if err != nil {
+			code = worse(code, m.fail(usageError{err}))
+			continue
+		}
+		eng := &reconcile.Engine{Store: st, Target: client, Logger: log, Calls: func() int64 { return client.Stats().Total() }}
 		if expect != nil && expect[j.Name] == "" {
 			// Applying a saved plan: a job it holds no digest for is never
 			// applied unchecked.
@@ -173,7 +175,8 @@ func (m *Main) syncJobs(ctx context.Context, g *globalFlags, f syncFlags, expect
 			}
 		}
 		opts := reconcile.Options{Until: until, DryRun: f.dryRun, AllowMassDisable: f.allowMassDisable, AllowMassAdoption: f.allowMassAdopt, ForceFull: f.full, Verify: f.verify, ExpectPlan: expect[j.Name]}
-		p := newProgress(m.Stderr, cfg.PingOne.RateLimit)
+		_, env := cfg.Environment(j)
+		p := newProgress(m.Stderr, env.RateLimit)
 		opts.Progress = p.update
 		run := eng.Run
 		if id := f.revertOf[j.Name]; id != 0 {

@@ -137,18 +137,6 @@ func openStore(ctx context.Context, cfg *config.Config, log *zap.Logger, migrate
 	return st, nil
 }
 
-func newClient(cfg *config.Config, log *zap.Logger, obs pingone.Observer) (*pingone.Client, error) {
-	opts := []pingone.Option{pingone.WithVersion(version)}
-	if obs != nil {
-		opts = append(opts, pingone.WithObserver(obs))
-	}
-	c, err := pingone.New(cfg.PingOne, log, opts...)
-	if err != nil {
-		return nil, fmt.Errorf("pingone: %w", err)
-	}
-	return c, nil
-}
-
 func newSource(j *config.Job, log *zap.Logger) (sources.Source, error) {
 	log = log.With(zap.String("job", j.Name))
 	switch {
@@ -169,9 +157,10 @@ func newJob(j *config.Job, cfg *config.Config, log *zap.Logger) (*reconcile.Job,
 	if err != nil {
 		return nil, fmt.Errorf("job %s: source: %w", j.Name, err)
 	}
+	_, env := cfg.Environment(j)
 	rj := &reconcile.Job{
 		Name: j.Name, Source: src, Mapper: j.Mapper, Match: j.Match, Safety: j.Safety,
-		BatchSize: j.BatchSize, Workers: cfg.PingOne.Concurrency, FullEvery: j.FullEvery,
+		BatchSize: j.BatchSize, Workers: env.Concurrency, FullEvery: j.FullEvery,
 		ConfigDigest: jobDigest(j), Verify: j.Verify, Drift: j.Drift, CreateDisabled: j.CreateDisabled,
 	}
 	if rj.Groups, err = newGroups(j, log); err != nil {
