@@ -14,8 +14,8 @@ import (
 var _ state.BudgetPool = (*Store)(nil)
 
 // Take implements budget.Pool on the pingone_budget table: one short
-// transaction locks the environment's row, refills it by the server's
-// clock and takes what it can.
+// transaction locks the environment's row and reserves the next slots by
+// the server's clock.
 func (s *Store) Take(ctx context.Context, env string, rate float64, want int) (budget.Grant, error) {
 	var g budget.Grant
 	err := s.budgetTx(ctx, env, rate, func(b *budget.Bucket, now time.Time) { g = b.Take(now, rate, want) })
@@ -48,15 +48,15 @@ func (s *Store) budgetTx(ctx context.Context, env string, rate float64, fn func(
 			now       time.Time
 		)
 		read := func() error {
-			return tx.QueryRow(ctx, `SELECT tokens, updated_at, floor_rate, throttled_at, clock_timestamp()
+			return tx.QueryRow(ctx, `SELECT next_at, floor_rate, throttled_at, clock_timestamp()
 				FROM pingone_budget WHERE environment = $1 FOR UPDATE`, env).
-				Scan(&b.Tokens, &b.Updated, &b.Floor, &throttled, &now)
+				Scan(&b.Next, &b.Floor, &throttled, &now)
 		}
 		err := read()
 		if errors.Is(err, pgx.ErrNoRows) {
-			_, err = tx.Exec(ctx, `INSERT INTO pingone_budget (environment, tokens, updated_at)
-				VALUES ($1, $2, clock_timestamp()) ON CONFLICT (environment) DO NOTHING`,
-				env, budget.NewBucket(time.Time{}, rate).Tokens)
+			_, err = tx.Exec(ctx, `INSERT INTO pingone_budget (environment, next_at)
+				VALUES ($1, clock_timestamp() - $2::interval) ON CONFLICT (environment) DO NOTHING`,
+				env, budget.BurstWindow)
 			if err == nil {
 				err = read()
 			}
@@ -72,8 +72,8 @@ func (s *Store) budgetTx(ctx context.Context, env string, rate float64, fn func(
 		if !b.Throttled.IsZero() {
 			throttled = &b.Throttled
 		}
-		_, err = tx.Exec(ctx, `UPDATE pingone_budget SET tokens = $2, updated_at = $3, floor_rate = $4, throttled_at = $5
-			WHERE environment = $1`, env, b.Tokens, b.Updated, b.Floor, throttled)
+		_, err = tx.Exec(ctx, `UPDATE pingone_budget SET next_at = $2, floor_rate = $3, throttled_at = $4
+			WHERE environment = $1`, env, b.Next, b.Floor, throttled)
 		return err
 	})
 }

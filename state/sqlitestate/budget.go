@@ -13,8 +13,8 @@ import (
 var _ state.BudgetPool = (*Store)(nil)
 
 // Take implements budget.Pool on the pingone_budget table: every process
-// on this host that shares the file shares the budget. Each take is one
-// short write transaction (BEGIN IMMEDIATE) on the store's writer.
+// on this host that shares the file shares the budget. Each reservation is
+// one short write transaction (BEGIN IMMEDIATE) on the store's writer.
 func (s *Store) Take(ctx context.Context, env string, rate float64, want int) (budget.Grant, error) {
 	var g budget.Grant
 	err := s.budgetTx(ctx, env, rate, func(b *budget.Bucket, now time.Time) { g = b.Take(now, rate, want) })
@@ -44,29 +44,29 @@ func (s *Store) budgetTx(ctx context.Context, env string, rate float64, fn func(
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		now := time.Now()
 		var (
-			b                  budget.Bucket
-			updated, throttled sql.NullInt64
+			b               budget.Bucket
+			next, throttled sql.NullInt64
 		)
-		err := tx.QueryRowContext(ctx, `SELECT tokens, updated_at, floor_rate, throttled_at
-			FROM pingone_budget WHERE environment = ?`, env).Scan(&b.Tokens, &updated, &b.Floor, &throttled)
+		err := tx.QueryRowContext(ctx, `SELECT next_at, floor_rate, throttled_at
+			FROM pingone_budget WHERE environment = ?`, env).Scan(&next, &b.Floor, &throttled)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
-			b = budget.NewBucket(now, rate)
+			b = budget.NewBucket(now)
 		case err != nil:
 			return err
 		default:
-			b.Updated, b.Throttled = fromMicros(updated), fromMicros(throttled)
+			b.Next, b.Throttled = fromMicros(next), fromMicros(throttled)
 		}
 		fn(&b, now)
 		var th any
 		if !b.Throttled.IsZero() {
 			th = b.Throttled.UnixMicro()
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO pingone_budget (environment, tokens, updated_at, floor_rate, throttled_at)
-			VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT (environment) DO UPDATE SET tokens = excluded.tokens, updated_at = excluded.updated_at,
+		_, err = tx.ExecContext(ctx, `INSERT INTO pingone_budget (environment, next_at, floor_rate, throttled_at)
+			VALUES (?, ?, ?, ?)
+			ON CONFLICT (environment) DO UPDATE SET next_at = excluded.next_at,
 				floor_rate = excluded.floor_rate, throttled_at = excluded.throttled_at`,
-			env, b.Tokens, b.Updated.UnixMicro(), b.Floor, th)
+			env, b.Next.UnixMicro(), b.Floor, th)
 		return err
 	})
 }

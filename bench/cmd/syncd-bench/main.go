@@ -79,6 +79,10 @@ type options struct {
 	// already manages every record (a steady-state plan: all no-ops).
 	managed      bool
 	childManaged bool
+	// share measures two processes sharing one budget (share.go).
+	share     string
+	shareN    int
+	shareConc int
 }
 
 // Results is what -out receives.
@@ -88,6 +92,7 @@ type Results struct {
 	Pipeline []PipelineRun  `json:"pipeline"`
 	Apply    *ApplyRun      `json:"apply,omitempty"`
 	Noop     *NoopRun       `json:"noop,omitempty"`
+	Share    *ShareRun      `json:"share,omitempty"`
 	Goals    []GoalResult   `json:"goals"`
 	Extra    map[string]any `json:"extra,omitempty"`
 }
@@ -181,6 +186,9 @@ func main() {
 	flag.StringVar(&o.childCSV, "child-csv", "", "internal: the CSV file of a child run")
 	flag.BoolVar(&o.managed, "managed", true, "also run each pipeline size against a state that already manages every record (seeding 1M checkpoints: ~15 s)")
 	flag.BoolVar(&o.childManaged, "child-managed", false, "internal: seed the child's state with every record first")
+	flag.StringVar(&o.share, "share", "auto", "two processes sharing B through PostgreSQL (SYNCD_TEST_POSTGRES_URL): on, off, or auto (when PostgreSQL answers)")
+	flag.IntVar(&o.shareN, "share-n", 0, "users per process for -share (default: min(n, 10·rate))")
+	flag.IntVar(&o.shareConc, "share-concurrency", 8, "internal: a share child's concurrency")
 	flag.Parse()
 
 	if o.child != "" {
@@ -254,6 +262,17 @@ func run(o options) error {
 			return fmt.Errorf("apply: %w", err)
 		}
 		res.Apply = ar
+	}
+	if o.share != "off" {
+		sr, err := shareRun(o, dir)
+		switch {
+		case err != nil && o.share == "on":
+			return fmt.Errorf("share: %w", err)
+		case err != nil:
+			fmt.Fprintf(os.Stderr, "two processes sharing the budget skipped (-share auto): %v\n", err)
+		default:
+			res.Share = sr
+		}
 	}
 	if o.ldap != "off" {
 		nr, err := noopRun(o, dir)
@@ -393,6 +412,9 @@ func pipelineInChild(o options, csvPath string) (*PipelineRun, error) {
 }
 
 func childMain(o options) error {
+	if o.child == "share" {
+		return shareChild(o)
+	}
 	if o.child != "pipeline" {
 		return fmt.Errorf("unknown child mode %q", o.child)
 	}
@@ -729,6 +751,10 @@ func goals(r Results) []GoalResult {
 		add("API calls per update (title)", a.CallsPerUpdate, "1.00", a.CallsPerUpdate < 1.005)
 		add("API calls per update (name.given, every request)", a.CallsPerNestedUpdate, "1.00", a.CallsPerNestedUpdate < 1.005)
 		add("initial sync ÷ (N/B)", a.InitialRatio, "<= 1.05", a.InitialRatio <= 1.05)
+	}
+	if s := r.Share; s != nil {
+		add("2 processes sharing B: ops/s ÷ B", s.OpsPerBudget, ">= 0.95", s.OpsPerBudget >= 0.95)
+		add("2 processes sharing B: 429 responses", float64(s.RateLimited429), "0", s.RateLimited429 == 0)
 	}
 	if n := r.Noop; n != nil {
 		add(fmt.Sprintf("no-op over %d LDAP users: seconds", n.Users), n.Seconds, "<= 5", n.Seconds <= 5)

@@ -2,25 +2,23 @@ package budget
 
 import (
 	"context"
-	"math"
 	"time"
 )
 
-// Tuning of the shared bucket. They are constants, not config: they shape
-// how the budget is shared, not how big it is (that is rate_limit).
+// Tuning of the shared schedule. They are constants, not config: they
+// shape how the budget is shared, not how big it is (that is rate_limit).
 const (
-	// BurstWindow sizes the bucket: it holds at most BurstWindow of the
-	// effective rate, so no process can send a burst the environment's
-	// own limiter (PingOne counts per second) would refuse.
-	BurstWindow = 100 * time.Millisecond
-	// LeaseWindow bounds one Take: a Limiter asks for at most LeaseWindow
-	// of the effective rate at a time, so the processes that are busy
-	// share the bucket in small slices.
-	LeaseWindow = 50 * time.Millisecond
-	// LeaseTTL is how long a token a Limiter could not hand out at once
-	// (its request was cancelled) stays usable; after that it is dropped,
-	// so an idle process holds no budget.
-	LeaseTTL = 250 * time.Millisecond
+	// BurstWindow is how much unused budget an idle environment saves up:
+	// after a pause, at most BurstWindow × rate requests go at once. Kept
+	// well under what PingOne's own limiter tolerates, so requests that
+	// reach it a little later than their slot (scheduling, connection
+	// set-up) never add up to a 429.
+	BurstWindow = 50 * time.Millisecond
+	// LeaseWindow is how far ahead a process may reserve slots: enough
+	// to hide the round trip to the state database behind the requests
+	// it already holds, short enough that a process going idle strands
+	// at most this much of the budget.
+	LeaseWindow = 100 * time.Millisecond
 	// ThrottleFactor multiplies the effective rate when PingOne answers
 	// 429 (another client spends the same licence).
 	ThrottleFactor = 0.5
@@ -36,55 +34,56 @@ const (
 	MinShare = 0.05
 )
 
-// Pool is an environment's shared token bucket: the part of the budget
+// Pool is an environment's shared request schedule: the part of the budget
 // that every process writing to the environment shares. Implementations
 // are safe for concurrent use by several processes.
 type Pool interface {
-	// Take grants up to want tokens of env's budget now, refilling the
-	// bucket at env's effective rate (at most rate, the configured
-	// budget in requests per second). When it grants fewer than want,
-	// Grant.Wait says when the rest is likely there.
+	// Take reserves up to want request slots of env's budget: the next
+	// free ones, spaced 1/effective rate apart, none further than
+	// LeaseWindow ahead. rate is the configured budget in requests per
+	// second. When it grants fewer than want, Grant.Wait says when to ask
+	// again.
 	Take(ctx context.Context, env string, rate float64, want int) (Grant, error)
 	// Throttle lowers env's effective rate after PingOne answered 429,
 	// for every process, and returns the new effective rate.
 	Throttle(ctx context.Context, env string, rate float64) (float64, error)
 }
 
-// Grant is the answer of Pool.Take.
+// Grant is the answer of Pool.Take: Tokens slots, the first at Delay from
+// now, the others Interval apart; slots in the past are due at once.
 type Grant struct {
-	// Tokens is how many requests may be sent now.
+	// Tokens is how many requests may be sent.
 	Tokens int
-	// Wait is how long until the tokens not granted are likely there.
+	// Delay is the first slot's offset from now; negative when the
+	// environment was idle (a saved-up burst, due at once).
+	Delay time.Duration
+	// Interval separates the slots.
+	Interval time.Duration
+	// Wait, when Tokens < want, is how long until more can be reserved.
 	Wait time.Duration
 	// Effective is the environment's effective rate now (requests per
 	// second): the configured rate, or less after a 429.
 	Effective float64
 }
 
-// Bucket is the state of one environment's shared token bucket. The Pool
-// implementations store its fields and let its methods do the arithmetic,
-// so every backend shares the budget the same way.
+// Slot returns when the i-th granted request may go, relative to now.
+func (g Grant) Slot(i int) time.Duration { return max(0, g.Delay+time.Duration(i)*g.Interval) }
+
+// Bucket is the state of one environment's shared schedule (a generic cell
+// rate algorithm: Next is the theoretical arrival time of the next
+// request). The Pool implementations store its fields and let its methods
+// do the arithmetic, so every backend shares the budget the same way.
 type Bucket struct {
-	// Tokens in the bucket at Updated.
-	Tokens float64
-	// Updated is when Tokens was computed.
-	Updated time.Time
+	// Next is when the schedule is next free.
+	Next time.Time
 	// Floor is the effective rate right after the last throttle.
 	Floor float64
 	// Throttled is when PingOne last answered 429; zero: never.
 	Throttled time.Time
 }
 
-// NewBucket returns a full bucket for rate.
-func NewBucket(now time.Time, rate float64) Bucket {
-	return Bucket{Tokens: capacity(rate), Updated: now}
-}
-
-// capacity is how many tokens a bucket of rate holds at most (at least
-// one, so a tiny rate still sends).
-func capacity(rate float64) float64 {
-	return max(1, rate*BurstWindow.Seconds())
-}
+// NewBucket returns the schedule of an environment no one used yet.
+func NewBucket(now time.Time) Bucket { return Bucket{Next: now.Add(-BurstWindow)} }
 
 // Effective returns the effective rate at now for the configured rate:
 // after a throttle it rises linearly from Floor back to rate.
@@ -96,45 +95,41 @@ func (b *Bucket) Effective(now time.Time, rate float64) float64 {
 	return min(rate, b.Floor+since*rate*RecoveryPerSecond)
 }
 
-// refill brings Tokens to now.
-func (b *Bucket) refill(now time.Time, eff float64) {
-	if !now.After(b.Updated) {
-		b.Updated = now // a clock that stepped back refills nothing
-		b.Tokens = min(b.Tokens, capacity(eff))
-		return
-	}
-	b.Tokens = min(capacity(eff), b.Tokens+now.Sub(b.Updated).Seconds()*eff)
-	b.Updated = now
-}
-
-// Take grants up to want tokens at now (see Pool.Take).
+// Take reserves up to want slots at now (see Pool.Take).
 func (b *Bucket) Take(now time.Time, rate float64, want int) Grant {
 	eff := b.Effective(now, rate)
-	b.refill(now, eff)
-	g := Grant{Effective: eff}
-	if want <= 0 {
-		return g
+	interval := time.Duration(float64(time.Second) / eff)
+	g := Grant{Effective: eff, Interval: interval}
+	base := b.Next
+	if early := now.Add(-BurstWindow); base.Before(early) {
+		base = early // idle time saves up one burst window, no more
 	}
-	g.Tokens = min(want, int(math.Floor(b.Tokens)))
-	b.Tokens -= float64(g.Tokens)
+	horizon := now.Add(LeaseWindow)
+	if want > 0 && !base.After(horizon) {
+		g.Tokens = min(want, int(horizon.Sub(base)/interval)+1)
+		g.Delay = base.Sub(now)
+		b.Next = base.Add(time.Duration(g.Tokens) * interval)
+	}
 	if g.Tokens < want {
-		need := min(float64(want-g.Tokens), math.Floor(capacity(eff)))
-		g.Wait = time.Duration(max(0, need-b.Tokens) / eff * float64(time.Second))
-		g.Wait = max(g.Wait, time.Millisecond)
+		next := base.Add(time.Duration(g.Tokens) * interval)
+		g.Wait = max(time.Millisecond, next.Sub(horizon))
 	}
 	return g
 }
 
 // Throttle lowers the effective rate at now after a 429 (see Pool.Throttle).
-// Throttles less than ThrottleDebounce apart count once.
+// Throttles less than ThrottleDebounce apart count once. The saved-up
+// burst is dropped: the next request waits for a whole interval.
 func (b *Bucket) Throttle(now time.Time, rate float64) float64 {
 	eff := b.Effective(now, rate)
-	if !b.Throttled.IsZero() && now.Sub(b.Throttled) < ThrottleDebounce && now.Sub(b.Throttled) >= 0 {
+	if since := now.Sub(b.Throttled); !b.Throttled.IsZero() && since < ThrottleDebounce && since >= 0 {
 		return eff
 	}
-	b.refill(now, eff)
 	b.Floor = max(rate*MinShare, eff*ThrottleFactor)
 	b.Throttled = now
-	b.Tokens = 0 // everyone pauses for a token's time
+	if b.Next.Before(now) {
+		b.Next = now
+	}
+	b.Next = b.Next.Add(time.Duration(float64(time.Second) / b.Floor))
 	return b.Floor
 }

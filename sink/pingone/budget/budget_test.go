@@ -21,17 +21,23 @@ func TestMemoryConformance(t *testing.T) {
 	})
 }
 
-func TestBucketRefillsAtTheEffectiveRateUpToTheBurstWindow(t *testing.T) {
+func TestBucketSchedulesSlotsAtTheEffectiveRate(t *testing.T) {
 	t0 := time.Unix(1_700_000_000, 0)
-	b := budget.NewBucket(t0, 100)
-	if g := b.Take(t0, 100, 100); g.Tokens != 10 || g.Wait != 100*time.Millisecond {
-		t.Fatalf("first take = %+v, want 10 tokens and a 100ms wait for the next 10", g)
+	b := budget.NewBucket(t0)
+	// 200/s: slots 5ms apart; 50ms saved up (10 due now), 100ms ahead (20
+	// more, and the one at the horizon).
+	g := b.Take(t0, 200, 100)
+	if g.Tokens != 31 || g.Slot(0) != 0 || g.Interval != 5*time.Millisecond || g.Wait != 5*time.Millisecond {
+		t.Fatalf("first take = %+v, want 31 slots 5ms apart from now, ask again in 5ms", g)
 	}
-	if g := b.Take(t0.Add(50*time.Millisecond), 100, 100); g.Tokens != 5 {
-		t.Errorf("after 50ms at 100/s: %d tokens, want 5", g.Tokens)
+	if g.Slot(10) != 0 || g.Slot(11) != 5*time.Millisecond || g.Slot(30) != 100*time.Millisecond {
+		t.Errorf("slots %v %v %v", g.Slot(10), g.Slot(11), g.Slot(30))
 	}
-	if g := b.Take(t0.Add(10*time.Second), 100, 100); g.Tokens != 10 {
-		t.Errorf("after an idle 10s: %d tokens, want the bucket's 10 (idle time is not saved up)", g.Tokens)
+	if g := b.Take(t0.Add(25*time.Millisecond), 200, 100); g.Tokens != 5 || g.Delay != 80*time.Millisecond {
+		t.Errorf("25ms later: %d slots from %v, want 5 from 80ms", g.Tokens, g.Delay)
+	}
+	if g := b.Take(t0.Add(10*time.Second), 200, 100); g.Tokens != 31 || g.Slot(0) != 0 {
+		t.Errorf("after an idle 10s: %+v, want the 50ms burst again, no more (idle time is not saved up)", g)
 	}
 	// Throttle halves, debounces, and recovers 5% of the budget a second.
 	t1 := t0.Add(20 * time.Second)
@@ -58,10 +64,10 @@ func TestBucketRefillsAtTheEffectiveRateUpToTheBurstWindow(t *testing.T) {
 
 func TestBucketClockSteppingBackGrantsNothingExtra(t *testing.T) {
 	t0 := time.Unix(1_700_000_000, 0)
-	b := budget.NewBucket(t0, 100)
-	b.Take(t0, 100, 10)
+	b := budget.NewBucket(t0)
+	b.Take(t0, 100, 100)
 	if g := b.Take(t0.Add(-time.Hour), 100, 10); g.Tokens != 0 {
-		t.Errorf("clock stepped back: %d tokens", g.Tokens)
+		t.Errorf("clock stepped back: %d slots", g.Tokens)
 	}
 }
 
@@ -69,7 +75,7 @@ func TestBucketClockSteppingBackGrantsNothingExtra(t *testing.T) {
 // then one disable: the disable gets the next token.
 func TestLimiterServesTheHighestClassFirst(t *testing.T) {
 	pool := budget.NewMemory()
-	// Drain the bucket so every request queues.
+	// Reserve the schedule ahead so every request queues.
 	if _, err := pool.Take(context.Background(), "env", 20, 100); err != nil {
 		t.Fatal(err)
 	}
@@ -112,9 +118,10 @@ func TestLimiterServesTheHighestClassFirst(t *testing.T) {
 					idx = i
 				}
 			}
-			// The disable arrived after some tokens may have gone
-			// to memberships already, but then it jumps the queue.
-			if idx < 0 || idx > 3 {
+			// The disable arrived after some slots may have gone
+			// to memberships already (at most a lease window's),
+			// but then it jumps the queue.
+			if idx < 0 || idx > 4 {
 				t.Errorf("disable served at position %d of %v, want among the first", idx, got)
 			}
 			for _, c := range got {
@@ -176,7 +183,7 @@ func TestLimitersShareOnePool(t *testing.T) {
 	wg.Wait()
 	el := time.Since(start).Seconds()
 	total := counts[0] + counts[1]
-	if max := rate*budget.BurstWindow.Seconds() + rate*el + 1; float64(total) > max {
+	if max := rate*budget.BurstWindow.Seconds() + rate*el + 2; float64(total) > max {
 		t.Errorf("%d requests in %.2fs, above the budget's %.0f", total, el, max)
 	}
 	if counts[0] == 0 || counts[1] == 0 {
@@ -186,25 +193,23 @@ func TestLimitersShareOnePool(t *testing.T) {
 
 var mu sync.Mutex
 
-// TestIdleLimiterHoldsNoBudget: a limiter whose waiter left keeps its
-// token only for LeaseTTL.
+// TestIdleLimiterHoldsNoBudget: a limiter reserves only for its waiters,
+// so once idle, another process finds the whole budget.
 func TestIdleLimiterHoldsNoBudget(t *testing.T) {
 	pool := budget.NewMemory()
-	l := budget.NewLimiter(pool, "env", 100, nil)
+	l := budget.NewLimiter(pool, "env", 200, nil)
 	if err := l.Wait(context.Background(), budget.ClassUpdate); err != nil {
 		t.Fatal(err)
 	}
-	// Whatever the fetch took beyond that waiter expires: after LeaseTTL
-	// another process finds the bucket full again.
-	time.Sleep(budget.LeaseTTL + budget.BurstWindow)
-	g, err := pool.Take(context.Background(), "env", 100, 100)
+	waitIdle(t, l)
+	time.Sleep(budget.BurstWindow)
+	g, err := pool.Take(context.Background(), "env", 200, 100)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if g.Tokens < 9 {
-		t.Errorf("another process got %d tokens after the first went idle, want the full bucket (10)", g.Tokens)
+	if g.Tokens < 30 || g.Slot(0) != 0 {
+		t.Errorf("another process got %d slots from %v after the first went idle, want the whole budget (31, at once)", g.Tokens, g.Delay)
 	}
-	waitIdle(t, l)
 }
 
 func waitIdle(t *testing.T, l *budget.Limiter) {

@@ -22,29 +22,34 @@ const (
 )
 
 // Limiter paces one process's requests to one environment. Requests wait
-// by Class; tokens come from the Pool only while some wait, and each goes
-// straight to the highest-class waiter. Use one Limiter per environment
-// per process (Set), shared by every job writing to it.
+// by Class; slots are reserved from the Pool only while some wait, and each
+// goes to the highest-class waiter, which sends at its slot's time. Use one
+// Limiter per environment per process (Set), shared by every job writing
+// to it.
 type Limiter struct {
 	pool Pool
 	env  string
-	rate float64
 	log  *zap.Logger
 	now  func() time.Time
 
-	mu         sync.Mutex
-	queues     [NumClasses][]*waiter
-	nwait      int
-	spare      int // tokens taken for a waiter that left
-	spareUntil time.Time
-	fetching   bool
-	effective  float64
-	throttles  int64
-	granted    int64
-	window     [8]secCount // tokens granted per second, for Share
+	mu        sync.Mutex
+	rate      float64
+	queues    [NumClasses][]*waiter
+	nwait     int
+	fetching  bool
+	effective float64
+	throttles int64
+	granted   int64
+	window    [8]secCount // slots granted per second, for Share
 }
 
-type waiter struct{ ready chan error }
+// waiter receives its slot (or an error) on ready.
+type waiter struct{ ready chan slot }
+
+type slot struct {
+	at  time.Time
+	err error
+}
 
 type secCount struct {
 	sec int64
@@ -70,12 +75,8 @@ func (l *Limiter) Wait(ctx context.Context, class Class) error {
 	if int(class) >= NumClasses {
 		class = ClassUpdate
 	}
+	w := &waiter{ready: make(chan slot, 1)}
 	l.mu.Lock()
-	if l.nwait == 0 && l.takeSpare() {
-		l.mu.Unlock()
-		return nil
-	}
-	w := &waiter{ready: make(chan error, 1)}
 	l.queues[class] = append(l.queues[class], w)
 	l.nwait++
 	if !l.fetching {
@@ -84,42 +85,32 @@ func (l *Limiter) Wait(ctx context.Context, class Class) error {
 	}
 	l.mu.Unlock()
 
+	var s slot
 	select {
-	case err := <-w.ready:
-		return err
+	case s = <-w.ready:
 	case <-ctx.Done():
 		l.mu.Lock()
-		defer l.mu.Unlock()
-		if l.remove(class, w) {
+		removed := l.remove(class, w)
+		l.mu.Unlock()
+		if removed {
 			return ctx.Err()
 		}
-		// Served meanwhile: keep the token for the next request.
-		if err := <-w.ready; err == nil {
-			l.spare++
-			l.granted--
-			l.count(l.now(), -1)
-			if l.spareUntil.IsZero() || l.spareUntil.Before(l.now()) {
-				l.spareUntil = l.now().Add(LeaseTTL)
-			}
-		}
+		s = <-w.ready // served meanwhile: its slot goes unused
 		return ctx.Err()
 	}
-}
-
-// takeSpare uses a spare token if one is still valid. l.mu is held.
-func (l *Limiter) takeSpare() bool {
-	if l.spare == 0 {
-		return false
+	if s.err != nil {
+		return s.err
 	}
-	now := l.now()
-	if now.After(l.spareUntil) {
-		l.spare = 0 // expired: an idle process holds no budget
-		return false
+	if d := s.at.Sub(l.now()); d > 0 {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
-	l.spare--
-	l.granted++
-	l.count(now, 1)
-	return true
+	return nil
 }
 
 func (l *Limiter) remove(class Class, w *waiter) bool {
@@ -134,9 +125,9 @@ func (l *Limiter) remove(class Class, w *waiter) bool {
 	return false
 }
 
-// serve hands one token to the first waiter of the highest class, or
-// returns false when none waits. l.mu is held.
-func (l *Limiter) serve(now time.Time) bool {
+// serve hands a slot to the first waiter of the highest class, or returns
+// false when none waits. l.mu is held.
+func (l *Limiter) serve(at time.Time) bool {
 	for c := range l.queues {
 		if q := l.queues[c]; len(q) > 0 {
 			w := q[0]
@@ -144,8 +135,8 @@ func (l *Limiter) serve(now time.Time) bool {
 			l.queues[c] = q[1:]
 			l.nwait--
 			l.granted++
-			l.count(now, 1)
-			w.ready <- nil
+			l.count(at, 1)
+			w.ready <- slot{at: at}
 			return true
 		}
 	}
@@ -156,34 +147,32 @@ func (l *Limiter) serve(now time.Time) bool {
 func (l *Limiter) failAll(err error) {
 	for c := range l.queues {
 		for _, w := range l.queues[c] {
-			w.ready <- err
+			w.ready <- slot{err: err}
 		}
 		l.queues[c] = nil
 	}
 	l.nwait = 0
 }
 
-// fetch takes tokens from the pool while requests wait.
+// fetch reserves slots from the pool while requests wait.
 func (l *Limiter) fetch() {
 	var failing time.Time
 	for {
 		l.mu.Lock()
-		for l.nwait > 0 && l.takeSpareFor() {
-		}
 		if l.nwait == 0 {
 			l.fetching = false
 			l.mu.Unlock()
 			return
 		}
-		want := min(l.nwait, max(1, int(math.Floor(l.effective*LeaseWindow.Seconds()))))
+		want := min(l.nwait, int(math.Ceil(l.effective*LeaseWindow.Seconds()))+1)
 		rate := l.rate
 		l.mu.Unlock()
 
 		ctx, cancel := context.WithTimeout(context.Background(), takeTimeout)
 		g, err := l.pool.Take(ctx, l.env, rate, want)
 		cancel()
+		now := l.now()
 		if err != nil {
-			now := l.now()
 			if failing.IsZero() {
 				failing = now
 				l.log.Warn("pingone rate budget unavailable: requests wait", zap.String("environment", l.env), zap.Error(err))
@@ -198,32 +187,17 @@ func (l *Limiter) fetch() {
 			continue
 		}
 		failing = time.Time{}
-		now := l.now()
 		l.mu.Lock()
 		l.effective = g.Effective
-		left := g.Tokens
-		for left > 0 && l.serve(now) {
-			left--
-		}
-		if left > 0 {
-			l.spare += left
-			l.spareUntil = now.Add(LeaseTTL)
+		for i := 0; i < g.Tokens && l.serve(now.Add(g.Slot(i))); i++ {
+			// A slot no one waits for any more (its request was
+			// cancelled) goes unused: at most LeaseWindow of budget.
 		}
 		l.mu.Unlock()
 		if g.Tokens < want {
 			time.Sleep(min(max(g.Wait, time.Millisecond), maxPause))
 		}
 	}
-}
-
-// takeSpareFor serves one waiter from a spare token. l.mu is held.
-func (l *Limiter) takeSpareFor() bool {
-	if l.spare == 0 || l.now().After(l.spareUntil) {
-		l.spare = 0
-		return false
-	}
-	l.spare--
-	return l.serve(l.now())
 }
 
 // Throttled tells the environment that PingOne answered 429: the
@@ -245,8 +219,8 @@ func (l *Limiter) Throttled(ctx context.Context) {
 	l.mu.Unlock()
 }
 
-func (l *Limiter) count(now time.Time, n int) {
-	sec := now.Unix()
+func (l *Limiter) count(at time.Time, n int) {
+	sec := at.Unix()
 	s := &l.window[sec%int64(len(l.window))]
 	if s.sec != sec {
 		s.sec, s.n = sec, 0
@@ -264,9 +238,9 @@ type Stat struct {
 	// or less after a 429.
 	Effective float64
 	// Share is this process's rate over the last few whole seconds
-	// (requests per second it was granted).
+	// (request slots it was granted per second).
 	Share float64
-	// Granted counts the tokens this process was granted.
+	// Granted counts the request slots this process was granted.
 	Granted int64
 	// Throttles counts the 429s this process reported.
 	Throttles int64

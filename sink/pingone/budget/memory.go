@@ -36,10 +36,10 @@ func CheckArgs(env string, rate float64) error {
 	return nil
 }
 
-func (m *Memory) bucket(env string, now time.Time, rate float64) *Bucket {
+func (m *Memory) bucket(env string, now time.Time) *Bucket {
 	b := m.buckets[env]
 	if b == nil {
-		nb := NewBucket(now, rate)
+		nb := NewBucket(now)
 		b = &nb
 		m.buckets[env] = b
 	}
@@ -57,7 +57,7 @@ func (m *Memory) Take(ctx context.Context, env string, rate float64, want int) (
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	now := m.Now()
-	return m.bucket(env, now, rate).Take(now, rate, want), nil
+	return m.bucket(env, now).Take(now, rate, want), nil
 }
 
 // Throttle implements Pool.
@@ -71,5 +71,5 @@ func (m *Memory) Throttle(ctx context.Context, env string, rate float64) (float6
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	now := m.Now()
-	return m.bucket(env, now, rate).Throttle(now, rate), nil
+	return m.bucket(env, now).Throttle(now, rate), nil
 }

@@ -24,7 +24,7 @@ func Run(t *testing.T, setup func(t *testing.T) Opener) {
 		fn   func(t *testing.T, open Opener)
 	}{
 		{"RejectsBadArguments", testBadArguments},
-		{"StartsWithABurstWindowOfTokens", testStartsFull},
+		{"StartsWithABurstWindowThenSpacesSlots", testStartsFull},
 		{"SharedRateNeverAboveBudget", testSharedRate},
 		{"EnvironmentsAreSeparate", testEnvironments},
 		{"ThrottleLowersTheRateForEveryone", testThrottle},
@@ -71,20 +71,39 @@ func testBadArguments(t *testing.T, open Opener) {
 func testStartsFull(t *testing.T, open Opener) {
 	p, e := open(), env(t)
 	const rate = 200.0
+	t0 := time.Now()
 	g, err := p.Take(ctx(t), e, rate, 1000)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := int(rate * budget.BurstWindow.Seconds())
-	// A few tokens may have been added by the time the bucket was read.
-	if g.Tokens < want || g.Tokens > want+1 {
-		t.Errorf("first take granted %d tokens, want the burst window's %d", g.Tokens, want)
+	// The burst window's slots are due at once, then LeaseWindow's
+	// worth, 1/rate apart.
+	want := int(rate*(budget.BurstWindow+budget.LeaseWindow).Seconds()) + 1
+	if g.Tokens < want-1 || g.Tokens > want+1 {
+		t.Errorf("first take granted %d slots, want the burst and lease windows' %d", g.Tokens, want)
+	}
+	if g.Slot(0) != 0 || g.Interval != time.Second/rate {
+		t.Errorf("first slot in %v, %v apart: want at once, %v apart", g.Slot(0), g.Interval, time.Second/rate)
+	}
+	if last := g.Slot(g.Tokens - 1); last > budget.LeaseWindow+g.Interval {
+		t.Errorf("last slot %v ahead: beyond the lease window", last)
 	}
 	if g.Wait <= 0 {
 		t.Errorf("a partial grant says Wait %v, want > 0", g.Wait)
 	}
 	if g.Effective != rate {
 		t.Errorf("Effective = %g, want %g", g.Effective, rate)
+	}
+	// The next slots follow the first take's: however long the second
+	// take came after (a loaded machine), its slot is not before the
+	// first take's last one.
+	g2, err := p.Take(ctx(t), e, rate, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := g.Slot(g.Tokens-1) + g.Interval - time.Since(t0) - time.Millisecond
+	if g2.Tokens == 1 && g2.Slot(0) < after {
+		t.Errorf("a second take got a slot in %v, before the first take's last (%v from then)", g2.Slot(0), after)
 	}
 	g, err = p.Take(ctx(t), e, rate, 0)
 	if err != nil || g.Tokens != 0 {
@@ -93,7 +112,8 @@ func testStartsFull(t *testing.T, open Opener) {
 }
 
 // testSharedRate has two "processes" take as fast as they can: together
-// they never get more than the bucket plus the rate over the time.
+// they never get more slots than the burst, the lease window and the rate
+// over the time allow.
 func testSharedRate(t *testing.T, open Opener) {
 	key := env(t)
 	const rate = 100.0
@@ -120,13 +140,16 @@ func testSharedRate(t *testing.T, open Opener) {
 				if g.Tokens < 3 {
 					time.Sleep(min(g.Wait, 20*time.Millisecond))
 				}
+				if g.Tokens > 0 && g.Interval != time.Second/rate {
+					t.Errorf("slots %v apart, want %v", g.Interval, time.Second/rate)
+				}
 			}
 		}()
 	}
 	wg.Wait()
 	elapsed := time.Since(start).Seconds()
 	total := got[0] + got[1]
-	limit := rate*budget.BurstWindow.Seconds() + rate*elapsed + 1
+	limit := rate*(budget.BurstWindow+budget.LeaseWindow).Seconds() + rate*elapsed + 2
 	if float64(total) > limit {
 		t.Errorf("granted %d tokens in %.3fs, above the budget's %.1f", total, elapsed, limit)
 	}
@@ -142,21 +165,21 @@ func testSharedRate(t *testing.T, open Opener) {
 func testEnvironments(t *testing.T, open Opener) {
 	p := open()
 	a, b := env(t), env(t)
-	if _, err := p.Take(ctx(t), a, 50, 1000); err != nil {
+	if _, err := p.Take(ctx(t), a, 200, 1000); err != nil {
 		t.Fatal(err)
 	}
-	g, err := p.Take(ctx(t), b, 50, 1000)
+	g, err := p.Take(ctx(t), b, 200, 1000)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if g.Tokens < 5 {
-		t.Errorf("environment b granted %d after a was drained, want its own full bucket (5)", g.Tokens)
+	if full := int(200 * budget.BurstWindow.Seconds()); g.Tokens < full || g.Slot(0) != 0 {
+		t.Errorf("environment b granted %d slots in %v after a was drained, want its own burst (%d) at once", g.Tokens, g.Slot(0), full)
 	}
 	if _, err := p.Throttle(ctx(t), a, 50); err != nil {
 		t.Fatal(err)
 	}
-	if g, _ := p.Take(ctx(t), b, 50, 0); g.Effective != 50 {
-		t.Errorf("b's effective rate %g after a was throttled, want 50", g.Effective)
+	if g, _ := p.Take(ctx(t), b, 200, 0); g.Effective != 200 {
+		t.Errorf("b's effective rate %g after a was throttled, want 200", g.Effective)
 	}
 }
 
@@ -181,10 +204,13 @@ func testThrottle(t *testing.T, open Opener) {
 	if g.Effective > rate*budget.ThrottleFactor+1 {
 		t.Errorf("the other process sees effective %g after a throttle, want about %g", g.Effective, rate*budget.ThrottleFactor)
 	}
-	// Emptied by the throttle, the bucket refilled only since, at the
-	// lowered rate.
-	if max := 1 + time.Since(start).Seconds()*g.Effective; float64(g.Tokens) > max {
-		t.Errorf("the other process got %d tokens right after a throttle, want at most %.1f (the bucket emptied)", g.Tokens, max)
+	// No saved-up burst after a throttle: slots at the lowered rate,
+	// the first one interval on.
+	if max := 1 + (time.Since(start)+budget.LeaseWindow).Seconds()*g.Effective; float64(g.Tokens) > max {
+		t.Errorf("the other process got %d slots right after a throttle, want at most %.1f (no burst)", g.Tokens, max)
+	}
+	if g.Tokens > 0 && float64(g.Interval) < float64(time.Second)/(rate*budget.ThrottleFactor+1) {
+		t.Errorf("slots %v apart after a throttle, want the lowered rate's", g.Interval)
 	}
 	// The 429s of one burst lower the rate once.
 	eff2, err := p2.Throttle(ctx(t), key, rate)
@@ -234,7 +260,7 @@ func testLowerRate(t *testing.T, open Opener) {
 	if g.Effective != 20 {
 		t.Errorf("Effective = %g after the budget went down to 20", g.Effective)
 	}
-	if g.Tokens > 2 {
-		t.Errorf("granted %d tokens at once at rate 20, want at most the bucket of 2", g.Tokens)
+	if max := int(20*(budget.BurstWindow+budget.LeaseWindow).Seconds()) + 2; g.Tokens > max || g.Interval != time.Second/20 {
+		t.Errorf("granted %d slots %v apart at rate 20, want at most %d, 50ms apart", g.Tokens, g.Interval, max)
 	}
 }
