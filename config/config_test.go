@@ -226,7 +226,7 @@ func TestREADMEExample(t *testing.T) {
 	// directory: put them in a temporary one (the file's *_file keys win
 	// over the environment).
 	creds := t.TempDir()
-	for _, f := range []string{"pingone-client-secret", "ldap-password"} {
+	for _, f := range []string{"pingone-client-secret", "pingone-staging-secret", "ldap-password"} {
 		if err := os.WriteFile(filepath.Join(creds, f), []byte("x"), 0o600); err != nil {
 			t.Fatal(err)
 		}
