@@ -400,7 +400,6 @@ func (c *Config) validate() error {
 	if r := c.State.JournalRetention; r != nil && *r <= 0 {
 		errs.Add("state.journal_retention", "must be longer than 0: the journal and the run records are what `syncd journal` and `syncd revert` read")
 	}
-	errs.AddErr("pingone", c.PingOne.Validate())
 	for i := range c.Notify {
 		errs.AddErr(fmt.Sprintf("notify[%d]", i), c.Notify[i].Validate())
 	}
