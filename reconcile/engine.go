@@ -161,28 +161,17 @@ type Progress struct {
 	Total   int
 }
 
-func (e *Engine) now() time.Time {
-	if e.Now != nil {
-		return e.Now()
+// calls is the client's request count so far (0 without a counter).
+func (e *Engine) calls() int64 {
+	if e.Calls == nil {
+		return 0
 	}
-	return time.Now()
+	return e.Calls()
 }
 
-// Run runs one job once and reports what it did. The error is nil when the
-// run succeeded (per-record rejects and per-user failures within the bound
-// are in the report, not in the error); a *GateError when the safety gate
-// stopped it; wraps state.ErrLocked when another process holds the job.
-func (e *Engine) Run(ctx context.Context, job *Job, opts Options) (*Report, error) {
-	rep := &Report{Job: job.Name, DryRun: opts.DryRun, StartedAt: e.now(), TransactionID: newTransactionID()}
-	log := e.Logger.With(zap.String("job", job.Name), zap.String("run_id", rep.TransactionID))
-	ctx = pingone.WithTransactionID(ctx, rep.TransactionID)
-	var calls0 int64
-	if e.Calls != nil {
-		calls0 = e.Calls()
-	}
-
-	err := e.run(ctx, job, opts, rep, log)
-
+// finish stamps the end of a run or revert on its report: the time, the
+// requests it made since calls0, and its status from err.
+func (e *Engine) finish(rep *Report, opts Options, calls0 int64, err error) {
 	rep.FinishedAt = e.now()
 	if e.Calls != nil {
 		rep.APICalls = e.Calls() - calls0
@@ -200,6 +189,28 @@ func (e *Engine) Run(ctx context.Context, job *Job, opts Options) (*Report, erro
 	}
 	if err != nil {
 		rep.Error = err.Error()
+	}
+}
+
+func (e *Engine) now() time.Time {
+	if e.Now != nil {
+		return e.Now()
+	}
+	return time.Now()
+}
+
+// Run runs one job once and reports what it did. The error is nil when the
+// run succeeded (per-record rejects and per-user failures within the bound
+// are in the report, not in the error); a *GateError when the safety gate
+// stopped it; wraps state.ErrLocked when another process holds the job.
+func (e *Engine) Run(ctx context.Context, job *Job, opts Options) (*Report, error) {
+	rep := &Report{Job: job.Name, DryRun: opts.DryRun, StartedAt: e.now(), TransactionID: newTransactionID()}
+	log := e.Logger.With(zap.String("job", job.Name), zap.String("run_id", rep.TransactionID))
+	ctx = pingone.WithTransactionID(ctx, rep.TransactionID)
+	calls0 := e.calls()
+	err := e.run(ctx, job, opts, rep, log)
+	e.finish(rep, opts, calls0, err)
+	if err != nil {
 		err = fmt.Errorf("job %s: %w", job.Name, err)
 	}
 	return rep, err

@@ -43,28 +43,10 @@ func (e *Engine) Revert(ctx context.Context, job *Job, runID int64, opts Options
 	rep := &Report{Job: job.Name, DryRun: opts.DryRun, StartedAt: e.now(), TransactionID: newTransactionID(), Mode: "revert", RevertOf: runID}
 	log := e.Logger.With(zap.String("job", job.Name), zap.String("run_id", rep.TransactionID), zap.Int64("revert_of", runID))
 	ctx = pingone.WithTransactionID(ctx, rep.TransactionID)
-	var calls0 int64
-	if e.Calls != nil {
-		calls0 = e.Calls()
-	}
+	calls0 := e.calls()
 	err := e.revert(ctx, job, runID, opts, rep, log)
-	rep.FinishedAt = e.now()
-	if e.Calls != nil {
-		rep.APICalls = e.Calls() - calls0
-	}
-	var gerr *GateError
-	switch {
-	case errors.As(err, &gerr):
-		rep.Status, rep.Gate = StatusGated, gerr
-	case err != nil:
-		rep.Status = StatusFailed
-	case opts.DryRun:
-		rep.Status = StatusPlanned
-	default:
-		rep.Status = StatusSucceeded
-	}
+	e.finish(rep, opts, calls0, err)
 	if err != nil {
-		rep.Error = err.Error()
 		err = fmt.Errorf("job %s: revert run %d: %w", job.Name, runID, err)
 	}
 	return rep, err
