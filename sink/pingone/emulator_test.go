@@ -400,8 +400,15 @@ func TestCreateUnderFaults(t *testing.T) {
 	if es.LostResponses == 0 || es.Faults == 0 {
 		t.Errorf("the run saw %d lost responses and %d faults: the test exercised nothing", es.LostResponses, es.Faults)
 	}
-	if cs.LostCreates != int64(es.LostResponses) {
-		t.Errorf("client recovered %d creates by externalId, emulator lost %d responses", cs.LostCreates, es.LostResponses)
+	// Every response the emulator dropped is recovered by externalId. On a
+	// loaded machine a request can also time out on the client after the
+	// emulator committed it: that create is recovered too, so the count may
+	// exceed the emulator's, but never the creates that ended without a
+	// response (status 0).
+	ambiguous := cs.Requests["create_user"][0]
+	if cs.LostCreates < int64(es.LostResponses) || cs.LostCreates > ambiguous {
+		t.Errorf("client recovered %d creates by externalId; emulator lost %d responses and %d creates ended without a response",
+			cs.LostCreates, es.LostResponses, ambiguous)
 	}
 	t.Logf("%d users in %v: %d requests, %d retries, %d faults, %d lost responses recovered, %d 429s, limiter wait %v",
 		users, elapsed.Round(time.Millisecond), cs.Total(), cs.Retries, es.Faults, cs.LostCreates, cs.RateLimited, cs.LimiterWait.Round(time.Millisecond))
