@@ -359,9 +359,11 @@ func (e *Engine) run(ctx context.Context, job *Job, opts Options, rep *Report, l
 	}
 	var gp *groupPlan
 	if job.Groups != nil {
+		tg := e.now()
 		if gp, err = e.planGroups(ctx, job, rd, popIDs, ops, rep); err != nil {
 			return fmt.Errorf("groups: %w", err)
 		}
+		rep.Phases.Groups = e.now().Sub(tg)
 	}
 	rep.Phases.Plan = e.now().Sub(t0)
 	rep.PlanDigest = gp.digest(planDigest(ops))

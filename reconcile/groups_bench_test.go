@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -14,6 +15,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/syncd/syncd/internal/benchgroups"
 	"github.com/syncd/syncd/internal/secret"
 	"github.com/syncd/syncd/mapper"
 	"github.com/syncd/syncd/reconcile"
@@ -161,4 +163,81 @@ func peakRSS() int64 {
 		}
 	}
 	return 0
+}
+
+// BenchmarkPlanMemberships measures planning memberships: N users
+// (SYNCD_BENCH_GROUP_USERS, default 100,000) in 5 of 20 groups each, with
+// a state seeded as if they had all been synced (benchgroups.Seed), then a
+// dry run that finds every one of the 5·N memberships unchanged. It
+// reports memberships per second of the groups' plan (Phases.Groups:
+// loading the membership checkpoints and diffing them) and of the whole
+// plan phase (the user diff too), and the process's peak RSS. It fails
+// unless the plan is all no-ops. It runs once whatever b.N.
+//
+//	go test ./reconcile -run '^$' -bench PlanMemberships -benchtime 1x -cpuprofile cpu.out
+func BenchmarkPlanMemberships(b *testing.B) {
+	n := 100_000
+	if s := os.Getenv("SYNCD_BENCH_GROUP_USERS"); s != "" {
+		v, err := strconv.Atoi(s)
+		if err != nil || v < 10 {
+			b.Fatalf("SYNCD_BENCH_GROUP_USERS=%q: want a number ≥ 10", s)
+		}
+		n = v
+	}
+	ctx := context.Background()
+	dir := b.TempDir()
+	csvPath := filepath.Join(dir, "people.csv")
+	if err := benchgroups.WriteCSV(csvPath, n, nil); err != nil {
+		b.Fatal(err)
+	}
+	emu := pingonetest.NewServer(b, pingonetest.Options{Populations: []string{"Staff"}})
+	client, err := pingone.New(pingone.Config{
+		APIURL: emu.APIURL(), AuthURL: emu.AuthURL(), EnvironmentID: emu.EnvironmentID(),
+		ClientID: emu.ClientID(), ClientSecret: secret.New(emu.ClientSecret()), RateLimit: 1e6, Concurrency: 16,
+	}, zap.NewNop())
+	if err != nil {
+		b.Fatal(err)
+	}
+	st, err := sqlitestate.Open(ctx, filepath.Join(dir, "state.db"), sqlitestate.Options{AutoMigrate: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	m, gm, err := benchgroups.Mappers()
+	if err != nil {
+		b.Fatal(err)
+	}
+	src, err := csvsource.New(csvsource.Config{Path: csvPath, Key: "id"}, zap.NewNop())
+	if err != nil {
+		b.Fatal(err)
+	}
+	popID, err := client.ResolvePopulation(ctx, "Staff")
+	if err != nil {
+		b.Fatal(err)
+	}
+	seeded, err := benchgroups.Seed(ctx, st, "bench", src, m, gm, popID)
+	if err != nil {
+		b.Fatal(err)
+	}
+	job := &reconcile.Job{Name: "bench", Source: src, Mapper: m, Groups: &reconcile.Groups{Mapper: gm}}
+	job.Groups.SetDefaults()
+	job.SetDefaults()
+	eng := &reconcile.Engine{Store: st, Target: client, Logger: zap.NewNop()}
+	runtime.GC()
+	b.ResetTimer()
+	rep, err := eng.Run(ctx, job, reconcile.Options{DryRun: true, ForceFull: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.StopTimer()
+	gc := rep.Groups.Counts
+	if gc.MembersUnchanged != seeded || seeded != benchgroups.Per*n || len(rep.Groups.Members) != 0 || gc.Unchanged != benchgroups.Groups || rep.Counts.Unchanged != n {
+		b.Fatalf("plan over a synced state: %+v, users %+v; want %d memberships unchanged and nothing else", gc, rep.Counts, seeded)
+	}
+	b.ReportMetric(float64(seeded)/rep.Phases.Groups.Seconds(), "memberships/s")
+	b.ReportMetric(float64(seeded)/rep.Phases.Plan.Seconds(), "memberships/s-whole-plan")
+	b.ReportMetric(rep.Phases.Groups.Seconds(), "groups-plan-s")
+	if rss := peakRSS(); rss > 0 {
+		b.ReportMetric(float64(rss)/(1<<20), "peak-RSS-MiB")
+	}
 }

@@ -89,8 +89,8 @@ func ExplainGroups(g *Groups, m *mapper.Mapper, recs []sources.Record) map[strin
 	out := map[string][]GroupReason{}
 	for i, sg := range gr.groups {
 		d := r.desired(i)
-		for a, via := range d.users {
-			out[a] = append(out[a], GroupReason{Group: sg.name, Via: via})
+		for _, a := range d.users {
+			out[a] = append(out[a], GroupReason{Group: sg.name, Via: d.via[a]})
 		}
 	}
 	for a := range out {

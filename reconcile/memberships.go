@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -293,21 +294,11 @@ func (e *Engine) planGroups(ctx context.Context, job *Job, rd *readResult, popID
 	p := &groupPlan{cps: cps, popID: popID, size: map[string]int{}, fromRecords: ux.fromRecord}
 	p.groups = planGroupOps(gr.groups, cps, rd.complete, g)
 
-	state0 := map[string]map[string]state.Membership{} // group -> member key -> membership
-	err = gs.Memberships(ctx, job.Name, func(m state.Membership) error {
-		k := memberKey(m.Member, m.Nested)
-		if state0[m.Group] == nil {
-			state0[m.Group] = map[string]state.Membership{}
-		}
-		state0[m.Group][k] = m
-		if !m.Preexisting {
-			p.managed++
-		}
-		return nil
-	})
+	held, managed, err := loadHeld(ctx, gs, job.Name)
 	if err != nil {
-		return nil, fmt.Errorf("load memberships: %w", err)
+		return nil, err
 	}
+	p.managed = managed
 
 	moved := map[string]string{} // user anchor -> population id it leaves
 	for i := range userOps {
@@ -327,8 +318,8 @@ func (e *Engine) planGroups(ctx context.Context, job *Job, rd *readResult, popID
 		if d.warning != "" {
 			rep.Warnings = append(rep.Warnings, d.warning)
 		}
-		p.diffGroup(sg, d, state0[sg.anchor], moved, r)
-		delete(state0, sg.anchor)
+		p.diffGroup(sg, d, held[sg.anchor], moved, r)
+		delete(held, sg.anchor)
 	}
 	// Groups no longer in the source: their memberships leave state with
 	// them (a delete takes them in PingOne, a forgotten group keeps them).
@@ -337,33 +328,75 @@ func (e *Engine) planGroups(ctx context.Context, job *Job, rd *readResult, popID
 		if gop.Action != GroupForget && gop.Action != GroupDelete {
 			continue
 		}
-		for _, m := range sortedMembers(state0[gop.Anchor]) {
-			p.members = append(p.members, MemberOp{Action: MemberForget, Group: gop.Anchor, GroupName: gop.Name, Member: m.Member, Nested: m.Nested,
-				Why: "the group is no longer managed", preexisting: m.Preexisting})
+		h := held[gop.Anchor]
+		if h == nil {
+			continue
+		}
+		for _, side := range []struct {
+			held   []heldMember
+			nested bool
+		}{{h.users, false}, {h.links, true}} {
+			for _, m := range side.held {
+				p.members = append(p.members, MemberOp{Action: MemberForget, Group: gop.Anchor, GroupName: gop.Name, Member: m.member, Nested: side.nested,
+					Why: "the group is no longer managed", preexisting: m.preexisting})
+			}
 		}
 	}
 	return p, nil
 }
 
-func memberKey(member string, nested bool) string {
-	if nested {
-		return "\x00" + member
-	}
-	return member
+// heldMember is one membership checkpoint as the plan needs it.
+type heldMember struct {
+	member      string
+	preexisting bool
 }
 
-func sortedMembers(m map[string]state.Membership) []state.Membership {
-	out := make([]state.Membership, 0, len(m))
-	for _, x := range m {
-		out = append(out, x)
-	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Nested != out[j].Nested {
-			return !out[i].Nested
+// heldGroup is one group's membership checkpoints: its user members and
+// (mirror) its nested groups, each sorted by anchor.
+type heldGroup struct {
+	users, links []heldMember
+}
+
+// loadHeld loads the job's membership checkpoints by group, each side
+// sorted (in Go's order: a PostgreSQL collation may order them otherwise),
+// and counts the memberships syncd may remove.
+func loadHeld(ctx context.Context, gs state.GroupStore, job string) (map[string]*heldGroup, int, error) {
+	held := map[string]*heldGroup{}
+	managed := 0
+	var cur *heldGroup
+	curGroup := ""
+	err := gs.Memberships(ctx, job, func(m state.Membership) error {
+		// Rows come grouped by group anchor: one map look-up per group.
+		if cur == nil || m.Group != curGroup {
+			if cur = held[m.Group]; cur == nil {
+				cur = &heldGroup{}
+				held[m.Group] = cur
+			}
+			curGroup = m.Group
 		}
-		return out[i].Member < out[j].Member
+		h := heldMember{member: m.Member, preexisting: m.Preexisting}
+		if m.Nested {
+			cur.links = append(cur.links, h)
+		} else {
+			cur.users = append(cur.users, h)
+		}
+		if !m.Preexisting {
+			managed++
+		}
+		return nil
 	})
-	return out
+	if err != nil {
+		return nil, 0, fmt.Errorf("load memberships: %w", err)
+	}
+	byMember := func(a, b heldMember) int { return strings.Compare(a.member, b.member) }
+	for _, h := range held {
+		for _, side := range [][]heldMember{h.users, h.links} {
+			if !slices.IsSortedFunc(side, byMember) {
+				slices.SortFunc(side, byMember)
+			}
+		}
+	}
+	return held, managed, nil
 }
 
 // groupsFromRecords turns the group names listed on the user records into
@@ -395,8 +428,11 @@ func groupsFromRecords(rd *readResult, ux *userIndex) []srcGroup {
 
 // desiredMembers is one group's resolved members.
 type desiredMembers struct {
-	users    map[string]string // user anchor -> via ("" for a direct member)
-	links    []string          // nested group anchors (mirror)
+	users []string // user anchors, sorted, each once
+	// via names the nested groups a user comes through (flatten); a
+	// direct member has no entry. nil when the group nests none.
+	via      map[string]string
+	links    []string // nested group anchors (mirror), sorted
 	ignored  int
 	complete bool   // removals may be planned
 	warning  string // why not, or what was dropped
@@ -417,7 +453,7 @@ type resolver struct {
 	index       map[string]state.UserName
 	byDN, byUID map[string]string
 	complete    bool       // the index covers every managed user
-	direct      [][]string // per group: direct managed user anchors
+	direct      [][]string // per group: direct managed user anchors, sorted, each once
 	child       [][]int    // per group: nested group indexes
 	ign         []int
 }
@@ -441,53 +477,70 @@ func (r *resolver) managedUser(anchor string) (string, bool) {
 	return name, true
 }
 
-// prepare resolves every group's direct members once.
+// prepare resolves every group's direct members once. They are kept as
+// sorted anchor lists, not sets: a group of a million members costs one
+// slice, and its diff against state is a merge.
 func (r *resolver) prepare() {
 	if r.direct != nil {
 		return
 	}
 	n := len(r.gr.groups)
 	r.direct, r.child, r.ign = make([][]string, n), make([][]int, n), make([]int, n)
+	// from_records: a user lists ~5 groups; ask once per user whether it
+	// is managed, not once per membership. The set of those that are not
+	// is small (rejected, out of scope), often empty.
+	var unmanaged map[string]bool
+	if r.ux.fromRecord {
+		unmanaged = map[string]bool{}
+		for a := range r.ux.recGroups {
+			if _, ok := r.managedUser(a); !ok {
+				unmanaged[a] = true
+			}
+		}
+	}
 	for i, sg := range r.gr.groups {
-		seen := map[string]bool{}
+		anchors := make([]string, 0, len(sg.members))
 		for _, v := range sg.members {
-			anchor, isGroup := "", -1
-			switch {
-			case r.ux.fromRecord:
-				anchor = v
-			default:
-				if strings.TrimSpace(v) == "" {
-					continue // OpenLDAP's empty placeholder member
-				}
-				dn := normDN(v)
-				if dn == sg.dn {
-					continue // the group itself, the other placeholder
-				}
-				if a, ok := r.byDN[dn]; ok {
-					anchor = a
-				} else if gi, ok := r.gr.byDN[dn]; ok {
-					isGroup = gi
-				} else if a, ok := r.byUID[v]; ok {
-					anchor = a
-				} else {
-					r.ign[i]++ // resolves to no user of the job: no member
-					continue
-				}
-			}
-			if isGroup >= 0 {
-				r.child[i] = append(r.child[i], isGroup)
+			if r.ux.fromRecord {
+				anchors = append(anchors, v)
 				continue
 			}
-			if seen[anchor] {
-				continue
+			if strings.TrimSpace(v) == "" {
+				continue // OpenLDAP's empty placeholder member
 			}
-			seen[anchor] = true
-			if _, ok := r.managedUser(anchor); ok {
-				r.direct[i] = append(r.direct[i], anchor)
+			dn := normDN(v)
+			if dn == sg.dn {
+				continue // the group itself, the other placeholder
+			}
+			if a, ok := r.byDN[dn]; ok {
+				anchors = append(anchors, a)
+			} else if gi, ok := r.gr.byDN[dn]; ok {
+				r.child[i] = append(r.child[i], gi)
+			} else if a, ok := r.byUID[v]; ok {
+				anchors = append(anchors, a)
+			} else {
+				r.ign[i]++ // resolves to no user of the job: no member
+			}
+		}
+		if !slices.IsSorted(anchors) {
+			slices.Sort(anchors)
+		}
+		anchors = slices.Compact(anchors)
+		kept := anchors[:0]
+		for _, a := range anchors {
+			managed := false
+			if unmanaged != nil {
+				managed = !unmanaged[a]
+			} else {
+				_, managed = r.managedUser(a)
+			}
+			if managed {
+				kept = append(kept, a)
 			} else {
 				r.ign[i]++
 			}
 		}
+		r.direct[i] = kept
 	}
 }
 
@@ -496,10 +549,7 @@ func (r *resolver) prepare() {
 // shortest path it comes through; a cycle ends where it closes.
 func (r *resolver) desired(i int) desiredMembers {
 	r.prepare()
-	d := desiredMembers{users: map[string]string{}, ignored: r.ign[i], complete: r.ux.fromRecord || r.complete}
-	for _, a := range r.direct[i] {
-		d.users[a] = ""
-	}
+	d := desiredMembers{users: r.direct[i], ignored: r.ign[i], complete: r.ux.fromRecord || r.complete}
 	gs := r.gr.groups
 	if r.g.Nested == NestedMirror {
 		seen := map[int]bool{}
@@ -517,14 +567,22 @@ func (r *resolver) desired(i int) desiredMembers {
 		}
 		return d
 	}
+	if len(r.child[i]) == 0 {
+		return d
+	}
+	// Nested groups: the members they add, and through which path. The
+	// direct members are in d.users already; via holds the others.
 	type step struct{ g, depth int }
-	via := map[int]string{i: ""}
+	direct := r.direct[i]
+	isDirect := func(a string) bool { _, ok := slices.BinarySearch(direct, a); return ok }
+	via := map[string]string{}
+	path := map[int]string{i: ""}
 	queue := []step{{i, 0}}
 	for len(queue) > 0 {
 		s := queue[0]
 		queue = queue[1:]
 		for _, c := range r.child[s.g] {
-			if _, seen := via[c]; seen {
+			if _, seen := path[c]; seen {
 				continue // a cycle, or a group reached by a shorter path
 			}
 			if s.depth+1 > r.g.MaxDepth {
@@ -532,95 +590,116 @@ func (r *resolver) desired(i int) desiredMembers {
 				d.complete = false
 				continue
 			}
-			path := gs[c].name
-			if v := via[s.g]; v != "" {
-				path = v + " → " + gs[c].name
+			p := gs[c].name
+			if v := path[s.g]; v != "" {
+				p = v + " → " + gs[c].name
 			} else {
-				path = gs[i].name + " → " + gs[c].name
+				p = gs[i].name + " → " + gs[c].name
 			}
-			via[c] = path
+			path[c] = p
 			queue = append(queue, step{c, s.depth + 1})
 			d.ignored += r.ign[c]
 			for _, a := range r.direct[c] {
-				if _, ok := d.users[a]; !ok {
-					d.users[a] = path
+				if _, ok := via[a]; !ok && !isDirect(a) {
+					via[a] = p
 				}
 			}
-			if len(d.users) > r.g.MaxMembers {
+			if len(direct)+len(via) > r.g.MaxMembers {
 				d.warning = fmt.Sprintf("group %q has more than %d members once flattened: its memberships are not changed this run", gs[i].name, r.g.MaxMembers)
-				return desiredMembers{users: map[string]string{}, warning: d.warning}
+				return desiredMembers{warning: d.warning}
 			}
 		}
 	}
+	if len(via) == 0 {
+		return d
+	}
+	users := make([]string, 0, len(direct)+len(via))
+	users = append(users, direct...)
+	for a := range via {
+		users = append(users, a)
+	}
+	slices.Sort(users)
+	d.users, d.via = users, via
 	return d
 }
 
-// diffGroup plans one source group's memberships against its state.
-func (p *groupPlan) diffGroup(sg srcGroup, d desiredMembers, have map[string]state.Membership, moved map[string]string, r *resolver) {
+// diffGroup plans one source group's memberships against its state: the
+// desired users and links against the held ones, each side sorted, in
+// one merge per side.
+func (p *groupPlan) diffGroup(sg srcGroup, d desiredMembers, have *heldGroup, moved map[string]string, r *resolver) {
+	if have == nil {
+		have = &heldGroup{}
+	}
 	cp := p.cps[sg.anchor]
 	// PingOne dropped the memberships of a moved user in the groups of the
 	// population it left.
-	dropped := func(m state.Membership) bool {
-		from, ok := moved[m.Member]
-		return ok && !m.Nested && cp != nil && cp.PopulationID != "" && cp.PopulationID == from
+	dropped := func(m heldMember, nested bool) bool {
+		from, ok := moved[m.member]
+		return ok && !nested && cp != nil && cp.PopulationID != "" && cp.PopulationID == from
 	}
-	users := make([]string, 0, len(d.users))
-	for a := range d.users {
-		users = append(users, a)
-	}
-	sort.Strings(users)
-	for _, a := range users {
-		m, ok := have[memberKey(a, false)]
+	j := 0
+	for _, a := range d.users {
+		for j < len(have.users) && have.users[j].member < a {
+			j++
+		}
 		switch {
-		case !ok:
+		case j == len(have.users) || have.users[j].member != a:
 			name, _ := r.managedUser(a)
-			p.members = append(p.members, MemberOp{Action: MemberAdd, Group: sg.anchor, GroupName: sg.name, Member: a, MemberName: name, Via: d.users[a], Why: "member in the source"})
-		case dropped(m):
+			p.members = append(p.members, MemberOp{Action: MemberAdd, Group: sg.anchor, GroupName: sg.name, Member: a, MemberName: name, Via: d.via[a], Why: "member in the source"})
+		case dropped(have.users[j], false):
 			name, _ := r.managedUser(a)
-			p.members = append(p.members, MemberOp{Action: MemberAdd, Group: sg.anchor, GroupName: sg.name, Member: a, MemberName: name, Via: d.users[a],
+			p.members = append(p.members, MemberOp{Action: MemberAdd, Group: sg.anchor, GroupName: sg.name, Member: a, MemberName: name, Via: d.via[a],
 				Why: "re-added: PingOne removed it when the user moved population"})
 		default:
 			p.counts.MembersUnchanged++
 		}
 	}
+	j = 0
 	for _, l := range d.links {
-		if _, ok := have[memberKey(l, true)]; ok {
+		for j < len(have.links) && have.links[j].member < l {
+			j++
+		}
+		if j < len(have.links) && have.links[j].member == l {
 			p.counts.MembersUnchanged++
 			continue
 		}
 		p.members = append(p.members, MemberOp{Action: MemberAdd, Group: sg.anchor, GroupName: sg.name, Member: l, MemberName: l, Nested: true, Why: "nested in the source"})
 	}
-	linked := make(map[string]bool, len(d.links))
-	for _, l := range d.links {
-		linked[l] = true
-	}
-	for _, m := range sortedMembers(have) {
-		if m.Nested && linked[m.Member] {
-			continue
-		}
-		if _, ok := d.users[m.Member]; ok && !m.Nested {
-			continue
-		}
-		switch {
-		case dropped(m):
-			p.members = append(p.members, MemberOp{Action: MemberForget, Group: sg.anchor, GroupName: sg.name, Member: m.Member,
-				Why: "PingOne removed it when the user moved population"})
-		case !d.complete:
-			// Not provable this run: left as it is.
-		case !m.Nested && r.ux.fromRecord && !r.ux.read[m.Member]:
-			// from_records on a delta read: the user was not read.
-		case !m.Nested && r.rd.rejected[m.Member] != "":
-			// A rejected user is left exactly as it is, memberships included.
-		case m.Preexisting:
-			p.members = append(p.members, MemberOp{Action: MemberForget, Group: sg.anchor, GroupName: sg.name, Member: m.Member, Nested: m.Nested,
-				Why: "no longer in the source, but PingOne had it before syncd: left in PingOne", preexisting: true})
-		default:
-			name, _ := r.managedUser(m.Member)
-			if name == "" {
-				name = m.Member
+	// What state holds and the source no longer has: users, then links.
+	for _, side := range []struct {
+		held   []heldMember
+		want   []string
+		nested bool
+	}{{have.users, d.users, false}, {have.links, d.links, true}} {
+		j = 0
+		for _, m := range side.held {
+			for j < len(side.want) && side.want[j] < m.member {
+				j++
 			}
-			p.members = append(p.members, MemberOp{Action: MemberRemove, Group: sg.anchor, GroupName: sg.name, Member: m.Member, Nested: m.Nested,
-				MemberName: name, Why: "no longer a member in the source"})
+			if j < len(side.want) && side.want[j] == m.member {
+				continue
+			}
+			switch {
+			case dropped(m, side.nested):
+				p.members = append(p.members, MemberOp{Action: MemberForget, Group: sg.anchor, GroupName: sg.name, Member: m.member,
+					Why: "PingOne removed it when the user moved population"})
+			case !d.complete:
+				// Not provable this run: left as it is.
+			case !side.nested && r.ux.fromRecord && !r.ux.read[m.member]:
+				// from_records on a delta read: the user was not read.
+			case !side.nested && r.rd.rejected[m.member] != "":
+				// A rejected user is left exactly as it is, memberships included.
+			case m.preexisting:
+				p.members = append(p.members, MemberOp{Action: MemberForget, Group: sg.anchor, GroupName: sg.name, Member: m.member, Nested: side.nested,
+					Why: "no longer in the source, but PingOne had it before syncd: left in PingOne", preexisting: true})
+			default:
+				name, _ := r.managedUser(m.member)
+				if name == "" {
+					name = m.member
+				}
+				p.members = append(p.members, MemberOp{Action: MemberRemove, Group: sg.anchor, GroupName: sg.name, Member: m.member, Nested: side.nested,
+					MemberName: name, Why: "no longer a member in the source"})
+			}
 		}
 	}
 	n := len(d.users) + len(d.links)

@@ -53,6 +53,9 @@ type Phases struct {
 	Read  time.Duration `json:"read_ns"`
 	Plan  time.Duration `json:"plan_ns"`
 	Apply time.Duration `json:"apply_ns"`
+	// Groups is the part of Plan spent planning groups and memberships
+	// (loading their checkpoints included); 0 for a job without groups.
+	Groups time.Duration `json:"groups_plan_ns,omitempty"`
 }
 
 // Report is what one run of one job did (or, in a dry run, would do). Its
