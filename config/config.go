@@ -153,6 +153,23 @@ type Job struct {
 	// Groups syncs the directory's groups and memberships (groups.go).
 	Groups *Groups `yaml:"groups"`
 
+	// Watch makes `syncd run` react to changes as they happen (watch.go):
+	// syncrepl refreshAndPersist on OpenLDAP, a poll every WatchInterval
+	// on other LDAP servers, file notifications for CSV. Default false.
+	Watch bool `yaml:"watch"`
+	// WatchDebounce is how long changes are gathered before they are
+	// applied as one small run. Default 1s.
+	WatchDebounce *time.Duration `yaml:"watch_debounce"`
+	// WatchInterval is how often a source that can only be polled is
+	// asked for changes. Default 10s.
+	WatchInterval *time.Duration `yaml:"watch_interval"`
+	// WatchStaleAfter is how long the watch may stay disconnected before
+	// /readyz fails. Default 5m.
+	WatchStaleAfter *time.Duration `yaml:"watch_stale_after"`
+	// WatchGateWindow is the sliding window over which the safety gate of
+	// watch runs counts disables. Default 1h.
+	WatchGateWindow *time.Duration `yaml:"watch_gate_window"`
+
 	// Mapper is the compiled mapping, set by Load.
 	Mapper *mapper.Mapper `yaml:"-"`
 }
@@ -323,6 +340,7 @@ func (c *Config) setDefaults() {
 		}
 		j.Safety.SetDefaults() // keys set to 0 stay 0
 		setGroupDefaults(j)
+		setWatchDefaults(j)
 	}
 }
 
@@ -460,6 +478,7 @@ func (c *Config) validate() error {
 		}
 		errs.AddErr(p+".safety", j.Safety.Validate())
 		errs.AddErr(p, validateGroups(j))
+		validateWatch(p, j, &errs)
 		m, err := mapper.Compile(j.Config)
 		if err != nil {
 			errs.AddErr(p, err)

@@ -103,6 +103,7 @@ type Daemon struct {
 	states   map[string]*jobState
 	runCtx   context.Context
 	inflight sync.WaitGroup // runs in progress; Add only under mu while !stopping
+	watches  *watchSet      // the running watches (watch.go)
 
 	loaded      atomic.Bool // jobs scheduled and not shutting down
 	started     chan struct{}

@@ -60,6 +60,9 @@ func (d *Daemon) readyz(w http.ResponseWriter, r *http.Request) {
 			d.logger.Info("ready again")
 		}
 	}
+	if reason == "" {
+		reason = d.watchStale()
+	}
 	if reason != "" {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		_, _ = w.Write([]byte("not ready: " + reason + "\n"))

@@ -143,6 +143,13 @@ type Options struct {
 	// dates will make up to that day (`syncd plan --until`); it forces a
 	// complete read.
 	Until time.Time
+	// Watch marks a watch batch (`syncd run` with jobs[].watch): the read
+	// is a delta whenever the cursor allows, even when a scheduled complete
+	// read is due (full_every, dates: the schedule does those), and a
+	// delta's disables pass the sliding-window gate (watchgate.go).
+	Watch bool
+	// WatchGateWindow is that gate's window (jobs[].watch_gate_window).
+	WatchGateWindow time.Duration
 	// ExpectPlan, when set, is the digest of a plan saved earlier (`syncd
 	// plan --out`): the run applies only if it plans exactly that again,
 	// and otherwise fails with ErrPlanChanged before any write.
@@ -251,9 +258,11 @@ func (e *Engine) run(ctx context.Context, job *Job, opts Options, rep *Report, l
 		return fmt.Errorf("read cursor: %w", err)
 	}
 	srcCursor, sameConfig := splitCursor(cursor.Value, job.ConfigDigest)
-	full := opts.ForceFull || len(srcCursor) == 0 || !sameConfig || job.FullEvery == 0 ||
-		e.now().Sub(cursor.LastFullRead) >= job.FullEvery ||
-		dateReadDue(job, cursor.LastFullRead) || !opts.Until.IsZero() // dates.go
+	full := opts.ForceFull || len(srcCursor) == 0 || !sameConfig || job.FullEvery == 0 || !opts.Until.IsZero()
+	if !opts.Watch {
+		full = full || e.now().Sub(cursor.LastFullRead) >= job.FullEvery ||
+			dateReadDue(job, cursor.LastFullRead) // dates.go
+	}
 	if !sameConfig && len(cursor.Value) > 0 {
 		log.Info("job settings changed since the last run: reading the source completely")
 	}
@@ -665,6 +674,21 @@ func (e *Engine) resolvePopulations(ctx context.Context, rd *readResult, rep *Re
 		return false
 	})
 	return ids, true, nil
+}
+
+// SourceCursor returns the source's part of job's saved cursor, or nil
+// when none was saved under the job's current settings (a watch resumes
+// from it).
+func SourceCursor(ctx context.Context, st state.Store, job *Job) ([]byte, error) {
+	c, err := st.Cursor(ctx, job.Name)
+	if err != nil {
+		return nil, fmt.Errorf("job %s: read cursor: %w", job.Name, err)
+	}
+	src, same := splitCursor(c.Value, job.ConfigDigest)
+	if !same {
+		return nil, nil
+	}
+	return src, nil
 }
 
 // A saved cursor is "syncd1 <config digest>\n" followed by the source's

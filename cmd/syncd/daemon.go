@@ -85,6 +85,32 @@ func (m *Main) runDaemon(ctx context.Context, g *globalFlags, args []string) int
 		return s.runJob(ctx, job)
 	}
 
+	holder := watchHolder()
+	runWatch := func(ctx context.Context, job string, b daemon.WatchBatch) error {
+		s := svcs.acquire()
+		defer svcs.release(s)
+		return s.runWatch(ctx, job, b)
+	}
+	startWatches := func(c *config.Config) error {
+		ws, err := daemonWatches(c, svcs, holder, log)
+		if err != nil {
+			return err
+		}
+		return d.Watch(ws, runWatch)
+	}
+	watchErr := make(chan error, 1)
+	go func() {
+		select {
+		case <-d.Started():
+		case <-ctx.Done():
+			return
+		}
+		if err := startWatches(cfg); err != nil {
+			watchErr <- err
+			stop()
+		}
+	}()
+
 	go func() {
 		running := cfg
 		for range reload {
@@ -104,6 +130,9 @@ func (m *Main) runDaemon(ctx context.Context, g *globalFlags, args []string) int
 				continue
 			}
 			svcs.swap(nsvc)
+			if err := startWatches(next); err != nil {
+				log.Error("config reload: watches not restarted", zap.Error(err))
+			}
 			level.SetLevel(logLevel(next))
 			if keys := restartOnly(running, next); len(keys) > 0 {
 				log.Warn("config reloaded, but these settings take effect only after a restart", zap.Strings("settings", keys))
@@ -116,6 +145,12 @@ func (m *Main) runDaemon(ctx context.Context, g *globalFlags, args []string) int
 	if err := d.Run(ctx, daemonJobs(cfg), run); err != nil {
 		fmt.Fprintf(m.Stderr, "syncd: %s\n", escapeText(err.Error()))
 		return ExitFailed
+	}
+	select {
+	case err := <-watchErr:
+		fmt.Fprintf(m.Stderr, "syncd: %s\n", escapeText(err.Error()))
+		return ExitFailed
+	default:
 	}
 	return ExitOK
 }

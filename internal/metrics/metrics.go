@@ -148,6 +148,7 @@ type Metrics struct {
 	apiRetries     *prometheus.CounterVec
 	apiRateLimited *prometheus.CounterVec
 	limiterWait    prometheus.Counter
+	changeLag      *prometheus.HistogramVec
 }
 
 // JobLabel is the label naming the sync job on every per-job series.
@@ -223,8 +224,13 @@ func New(reg prometheus.Registerer) *Metrics {
 			Namespace: Namespace, Name: "rate_limiter_wait_seconds_total",
 			Help: "Time spent waiting on syncd's own PingOne rate limiter.",
 		}),
+		changeLag: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: Namespace, Name: "change_lag_seconds",
+			Help:    "Watched changes: from when syncd received a change (persist message, poll, file event) to PingOne's answer to the write it caused.",
+			Buckets: []float64{.1, .25, .5, 1, 1.5, 2, 3, 5, 10, 30, 60, 300},
+		}, []string{JobLabel}),
 	}
-	reg.MustRegister(m.runDuration, m.lastSuccess, m.lastRun, m.lastRunStatus, m.operations,
+	reg.MustRegister(m.changeLag, m.runDuration, m.lastSuccess, m.lastRun, m.lastRunStatus, m.operations,
 		m.objects, m.rejected, m.rejects, m.gateTrips, m.runsSkipped, m.jobInterval, m.apiRequests,
 		m.apiDuration, m.apiRetries, m.apiRateLimited, m.limiterWait)
 	return m
@@ -300,6 +306,12 @@ func (m *Metrics) InitJob(job string) {
 	}
 	m.gateTrips.WithLabelValues(job)
 	m.runsSkipped.WithLabelValues(job)
+}
+
+// ChangeLag records the lag of one write a watch run made: from when the
+// change reached syncd to PingOne's answer.
+func (m *Metrics) ChangeLag(job string, d time.Duration) {
+	m.changeLag.WithLabelValues(job).Observe(max(d, 0).Seconds())
 }
 
 // ForgetJob drops the per-job schedule series of a job that a reload

@@ -1,0 +1,268 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/go-ldap/ldap/v3"
+
+	"github.com/syncd/syncd/internal/testenv"
+)
+
+// tcpProxy forwards connections to target; cut closes the open ones and,
+// while down, new ones are closed at once: a network cut or a server that
+// is away, as the watch sees them.
+type tcpProxy struct {
+	ln     net.Listener
+	target string
+
+	mu    sync.Mutex
+	conns []net.Conn
+	down  bool
+	wg    sync.WaitGroup
+}
+
+func newTCPProxy(t *testing.T, target string) *tcpProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &tcpProxy{ln: ln, target: target}
+	t.Cleanup(func() {
+		_ = ln.Close()
+		p.setDown(true)
+		p.wg.Wait()
+	})
+	p.wg.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			p.mu.Lock()
+			down := p.down
+			p.mu.Unlock()
+			if down {
+				_ = c.Close()
+				continue
+			}
+			s, err := net.Dial("tcp", target)
+			if err != nil {
+				_ = c.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns = append(p.conns, c, s)
+			p.mu.Unlock()
+			p.wg.Go(func() { _, _ = io.Copy(s, c); _ = s.Close() })
+			p.wg.Go(func() { _, _ = io.Copy(c, s); _ = c.Close() })
+		}
+	})
+	return p
+}
+
+func (p *tcpProxy) URL() string { return "ldap://" + p.ln.Addr().String() }
+
+// setDown cuts every open connection (down) or lets new ones through.
+func (p *tcpProxy) setDown(down bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.down = down
+	if down {
+		for _, c := range p.conns {
+			_ = c.Close()
+		}
+		p.conns = nil
+	}
+}
+
+// watchLDAP is a harness whose job reads a subtree of the test slapd
+// through a proxy, watched by `syncd run`.
+type watchLDAP struct {
+	*harness
+	srv   testenv.LDAPServer
+	base  string
+	conn  *ldap.Conn
+	proxy *tcpProxy
+	addr  string // syncd run's HTTP address
+}
+
+func newWatchLDAP(t *testing.T, users int, extra string) *watchLDAP {
+	t.Helper()
+	srv := testenv.LDAP(t)
+	base := srv.Subtree(t)
+	var entries []testenv.LDAPEntry
+	for i := range users {
+		entries = append(entries, testenv.UserEntry(base, i, map[string][]string{"employeeType": {"staff"}}))
+	}
+	srv.AddEntries(t, entries)
+	target := strings.TrimPrefix(srv.URL, "ldap://")
+	w := &watchLDAP{srv: srv, base: base, conn: srv.Conn(t), proxy: newTCPProxy(t, target), addr: freePort(t)}
+	src := fmt.Sprintf(`      ldap:
+        url: %s
+        bind_dn: %s
+        base_dn: %s
+        filter: (objectClass=inetOrgPerson)
+        anchor: entryUUID
+        allow_plaintext: true`, w.proxy.URL(), srv.BindDN, base)
+	w.harness = newHarness(t, src, `    enabled: employeeType != "leaver"
+    watch: true
+    watch_debounce: 200ms
+    watch_stale_after: 1s
+`+extra+"http:\n  listen: "+w.addr+"\n")
+	w.syncdEnv = map[string]string{"SYNCD_LDAP_BIND_PASSWORD": srv.Password}
+	// Only the watch may apply what the tests change: no scheduled run
+	// while they last.
+	w.editConf(`schedule: "@every 1m"`, `schedule: "@every 24h"`)
+	return w
+}
+
+func (w *watchLDAP) dn(i int) string { return fmt.Sprintf("uid=user%06d,%s", i, w.base) }
+
+func (w *watchLDAP) setEmployeeType(t *testing.T, i int, v string) {
+	t.Helper()
+	mod := ldap.NewModifyRequest(w.dn(i), nil)
+	mod.Replace("employeeType", []string{v})
+	if err := w.conn.Modify(mod); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (w *watchLDAP) del(t *testing.T, i int) {
+	t.Helper()
+	if err := w.conn.Del(ldap.NewDelRequest(w.dn(i), nil)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// enabled returns the emulator's users' enabled flags by username.
+func (w *watchLDAP) enabled() map[string]bool {
+	out := map[string]bool{}
+	for _, u := range w.emu.Users() {
+		e, _ := u["enabled"].(bool)
+		out[fmt.Sprint(u["username"])] = e
+	}
+	return out
+}
+
+func (w *watchLDAP) waitDisabled(t *testing.T, within time.Duration, users ...int) {
+	t.Helper()
+	eventually(t, within, fmt.Sprintf("users %v disabled in PingOne", users), func() bool {
+		en := w.enabled()
+		for _, i := range users {
+			if v, ok := en[fmt.Sprintf("user%06d", i)]; !ok || v {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+func (w *watchLDAP) get(path string) (int, string) {
+	resp, err := http.Get("http://" + w.addr + path)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// run starts `syncd run` and waits for its watch to listen.
+func (w *watchLDAP) run(t *testing.T) *proc {
+	t.Helper()
+	p := w.start(t, []string{"SYNCD_LDAP_BIND_PASSWORD=" + w.srv.Password}, "run")
+	eventually(t, 60*time.Second, "the watch to listen", func() bool {
+		select {
+		case err := <-p.done:
+			t.Fatalf("syncd run exited: %v\n%s", err, p.output())
+		default:
+		}
+		return strings.Contains(p.output(), "ldap watch listening")
+	})
+	return p
+}
+
+func (w *watchLDAP) stop(t *testing.T, p *proc) {
+	t.Helper()
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	if code := p.wait(t, 60*time.Second); code != 0 {
+		t.Fatalf("syncd run exited %d after SIGTERM", code)
+	}
+}
+
+// TestWatchAppliesLeaverAndDeletion: while `syncd run` watches slapd, a
+// user whose enabled rule turns false and a deleted user are disabled in
+// PingOne by the watch (no scheduled run happens meanwhile), the others
+// are left alone, and the lag histogram counts the writes.
+func TestWatchAppliesLeaverAndDeletion(t *testing.T) {
+	w := newWatchLDAP(t, 8, "")
+	w.expect(ExitOK, "sync")
+	if n := len(w.enabled()); n != 8 {
+		t.Fatalf("%d users after the first sync, want 8", n)
+	}
+	p := w.run(t)
+
+	w.setEmployeeType(t, 1, "leaver")
+	w.del(t, 2)
+	w.waitDisabled(t, 60*time.Second, 1, 2)
+	en := w.enabled()
+	if !en["user000000"] || !en["user000003"] {
+		t.Errorf("users not changed in the directory were disabled: %v", en)
+	}
+	_, body := w.get("/metrics")
+	if !strings.Contains(body, `syncd_change_lag_seconds_count{sync_job="people"}`) {
+		t.Errorf("/metrics has no change lag:\n%s", grepLines(body, "syncd_change"))
+	}
+	if code, _ := w.get("/readyz"); code != 200 {
+		t.Errorf("/readyz %d while the watch listens", code)
+	}
+	w.stop(t, p)
+	if strings.Contains(p.output(), `"run started","job":"people","mode":"full"`) {
+		t.Errorf("the watch read the directory completely; want delta reads:\n%s", p.output())
+	}
+}
+
+// TestWatchResumesAfterACutAndARestart: a change made while the watch's
+// connection is cut is applied after it reconnects, and /readyz fails
+// while it stays disconnected past watch_stale_after; a change made while
+// syncd is stopped is applied when it starts again, from the cookie.
+func TestWatchResumesAfterACutAndARestart(t *testing.T) {
+	w := newWatchLDAP(t, 8, "")
+	w.expect(ExitOK, "sync")
+	p := w.run(t)
+
+	w.proxy.setDown(true)
+	w.setEmployeeType(t, 0, "leaver")
+	eventually(t, 60*time.Second, "/readyz to fail while the watch is disconnected", func() bool {
+		code, body := w.get("/readyz")
+		return code == 503 && strings.Contains(body, "watch of job people disconnected")
+	})
+	if !w.enabled()["user000000"] {
+		t.Fatal("the change was applied while the directory was unreachable?")
+	}
+	w.proxy.setDown(false)
+	w.waitDisabled(t, 90*time.Second, 0)
+	eventually(t, 60*time.Second, "/readyz to recover", func() bool {
+		code, _ := w.get("/readyz")
+		return code == 200
+	})
+	w.stop(t, p)
+
+	w.del(t, 3)
+	p = w.run(t)
+	w.waitDisabled(t, 60*time.Second, 3)
+	w.stop(t, p)
+	en := w.enabled()
+	if !en["user000001"] || !en["user000002"] {
+		t.Errorf("unchanged users disabled: %v", en)
+	}
+}
