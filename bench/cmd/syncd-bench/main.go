@@ -83,18 +83,25 @@ type options struct {
 	share     string
 	shareN    int
 	shareConc int
+	// groups: the membership bench (groups.go).
+	groups      bool
+	groupsN     int
+	groupsPlanN int
 }
 
 // Results is what -out receives.
 type Results struct {
-	Machine  Machine        `json:"machine"`
-	Command  string         `json:"command"`
-	Pipeline []PipelineRun  `json:"pipeline"`
-	Apply    *ApplyRun      `json:"apply,omitempty"`
-	Noop     *NoopRun       `json:"noop,omitempty"`
-	Share    *ShareRun      `json:"share,omitempty"`
-	Goals    []GoalResult   `json:"goals"`
-	Extra    map[string]any `json:"extra,omitempty"`
+	Machine  Machine       `json:"machine"`
+	Command  string        `json:"command"`
+	Pipeline []PipelineRun `json:"pipeline"`
+	Apply    *ApplyRun     `json:"apply,omitempty"`
+	Noop     *NoopRun      `json:"noop,omitempty"`
+	Share    *ShareRun     `json:"share,omitempty"`
+	Groups   *GroupsRun    `json:"groups,omitempty"`
+	// GroupsPlan is planning the memberships of a synced state.
+	GroupsPlan *GroupsPlanRun `json:"groups_plan,omitempty"`
+	Goals      []GoalResult   `json:"goals"`
+	Extra      map[string]any `json:"extra,omitempty"`
 }
 
 // Machine describes where the figures come from.
@@ -174,12 +181,12 @@ func main() {
 	flag.Float64Var(&o.rate, "rate", 1000, "API budget B in requests/s: the emulator's limit and the client's rate_limit")
 	flag.DurationVar(&o.latency, "latency", 20*time.Millisecond, "latency the emulator adds to every API request")
 	flag.StringVar(&o.out, "out", "bench/results.json", "JSON results file (\"\": none)")
-	flag.StringVar(&o.pipeline, "pipeline", "", "comma-separated record counts for the dry-run pipeline (default: n and 10·n)")
+	flag.StringVar(&o.pipeline, "pipeline", "", "comma-separated record counts for the dry-run pipeline (default: n and 10·n; none: no pipeline run)")
 	flag.IntVar(&o.applyN, "apply-n", 0, "users for the rate-limited initial sync (default: min(n, 30·rate): about 30 s)")
 	flag.StringVar(&o.ldap, "ldap", "auto", "no-op measurement against slapd (SYNCD_TEST_LDAP_*): on, off, or auto (when slapd answers and holds the fixture)")
 	flag.StringVar(&o.ldapBase, "ldap-base", "", "LDAP subtree for the no-op run (default ou=bench100000,<SYNCD_TEST_LDAP_BASE_DN>)")
 	flag.IntVar(&o.batch, "batch", 200, "the job's batch_size for the apply runs (syncd's default 200)")
-	flag.BoolVar(&o.skipApply, "skip-apply", false, "skip the rate-limited apply runs")
+	flag.BoolVar(&o.skipApply, "skip-apply", false, "skip the rate-limited apply runs (the users' and the groups')")
 	flag.StringVar(&o.workDir, "dir", "", "work directory (default: a temporary one, removed at the end)")
 	flag.StringVar(&o.profile, "profile", "", "write CPU and heap profiles of each pipeline run into this directory")
 	flag.StringVar(&o.child, "child", "", "internal: run one measurement in this process (pipeline)")
@@ -189,6 +196,9 @@ func main() {
 	flag.StringVar(&o.share, "share", "auto", "two processes sharing B through PostgreSQL (SYNCD_TEST_POSTGRES_URL): on, off, or auto (when PostgreSQL answers)")
 	flag.IntVar(&o.shareN, "share-n", 0, "users per process for -share (default: min(n, 10·rate))")
 	flag.IntVar(&o.shareConc, "share-concurrency", 8, "internal: a share child's concurrency")
+	flag.BoolVar(&o.groups, "groups", true, "the membership bench: an initial sync of -groups-n users in 5 of 20 groups each under B, a no-op run, one member added and one removed; and planning -groups-plan-n users' memberships")
+	flag.IntVar(&o.groupsN, "groups-n", 100000, "users of the membership apply runs (5 memberships each; at B=1000 100,000 users take about 10 minutes)")
+	flag.IntVar(&o.groupsPlanN, "groups-plan-n", 100000, "users whose 5 memberships each the planning run finds unchanged (100,000: 500k memberships)")
 	flag.Parse()
 
 	if o.child != "" {
@@ -220,7 +230,9 @@ func run(o options) error {
 	}
 
 	sizes := []int{o.n, 10 * o.n}
-	if o.pipeline != "" {
+	if o.pipeline == "none" {
+		sizes = nil
+	} else if o.pipeline != "" {
 		sizes = nil
 		for _, s := range strings.Split(o.pipeline, ",") {
 			v, err := strconv.Atoi(strings.TrimSpace(s))
@@ -272,6 +284,22 @@ func run(o options) error {
 			fmt.Fprintf(os.Stderr, "two processes sharing the budget skipped (-share auto): %v\n", err)
 		default:
 			res.Share = sr
+		}
+	}
+	if o.groups {
+		pr, err := groupsPlanInChild(o)
+		if err != nil {
+			return fmt.Errorf("groups plan: %w", err)
+		}
+		res.GroupsPlan = pr
+		fmt.Fprintf(os.Stderr, "groups plan: %d memberships unchanged in %.2f s (%.0f/s, load %.1f); the whole dry run used %.2f s of CPU (%.0f memberships per CPU second); peak RSS %.0f MiB\n",
+			pr.Memberships, pr.GroupsPlanSeconds, pr.MembershipsPerSec, pr.Load1, pr.RunCPUSeconds, pr.MembershipsPerCPUSec, pr.PeakRSSMiB)
+		if o.groupsN > 0 && !o.skipApply {
+			gr, err := groupsRun(o, dir)
+			if err != nil {
+				return fmt.Errorf("groups: %w", err)
+			}
+			res.Groups = gr
 		}
 	}
 	if o.ldap != "off" {
@@ -414,6 +442,9 @@ func pipelineInChild(o options, csvPath string) (*PipelineRun, error) {
 func childMain(o options) error {
 	if o.child == "share" {
 		return shareChild(o)
+	}
+	if o.child == "groups-plan" {
+		return groupsPlanChild(o)
 	}
 	if o.child != "pipeline" {
 		return fmt.Errorf("unknown child mode %q", o.child)
@@ -755,6 +786,17 @@ func goals(r Results) []GoalResult {
 	if s := r.Share; s != nil {
 		add("2 processes sharing B: ops/s ÷ B", s.OpsPerBudget, ">= 0.95", s.OpsPerBudget >= 0.95)
 		add("2 processes sharing B: 429 responses", float64(s.RateLimited429), "0", s.RateLimited429 == 0)
+	}
+	if g := r.Groups; g != nil {
+		want := float64(5*g.Users + g.Groups)
+		add(fmt.Sprintf("groups: initial sync of %d users × 5 groups: membership calls + group creates", g.Users),
+			float64(g.InitialMembershipCalls+g.InitialGroupCreates), fmt.Sprintf("%.0f", want), float64(g.InitialMembershipCalls+g.InitialGroupCreates) == want)
+		add("groups: no-op run, API requests", float64(g.NoopRequests), "0", g.NoopRequests == 0)
+		add("groups: 1 member added + 1 removed, API requests", float64(g.PlusMinusRequests), "2", g.PlusMinusRequests == 2 && g.PlusMinusMembershipCalls == 2)
+	}
+	if p := r.GroupsPlan; p != nil {
+		add(fmt.Sprintf("groups: planning %d memberships, memberships/s", p.Memberships), p.MembershipsPerSec, ">= 200000", p.MembershipsPerSec >= 200000)
+		add(fmt.Sprintf("groups: planning %d memberships, peak RSS MiB", p.Memberships), p.PeakRSSMiB, "<= 512", p.PeakRSSMiB <= 512)
 	}
 	if n := r.Noop; n != nil {
 		add(fmt.Sprintf("no-op over %d LDAP users: seconds", n.Users), n.Seconds, "<= 5", n.Seconds <= 5)
