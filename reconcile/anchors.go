@@ -64,6 +64,9 @@ func (l *legacyAnchors) settle(cs *checkpoints) map[string]string {
 			add = append(add, summarize(&c))
 		}
 		cs.full[c.Anchor] = &c
+		if cs.managed != nil {
+			cs.managed.add(&c, c.Anchor)
+		}
 	}
 	for _, s := range add {
 		cs.sums.add(s)

@@ -14,11 +14,14 @@ import (
 // bytes with its attribute values) only where the plan needs it: a record
 // that changed, an anchor to disable or leave as it is; those are fetched
 // with Store.CheckpointsFor once the read is done. A run that verifies
-// PingOne compares every managed user, so it holds all of them whole.
+// PingOne also holds a summary of every managed user (managedUser, drift.go),
+// and whole only those that drifted.
 type checkpoints struct {
 	sums  blocks[summary]
 	arena arena
 	full  map[string]*state.Checkpoint
+	// managed summarises every managed user for verify; nil otherwise.
+	managed *managedUsers
 	// active counts the users syncd created or adopted and has enabled:
 	// the safety gate's base.
 	active int
@@ -67,17 +70,10 @@ func summarize(cp *state.Checkpoint) summary {
 	return s
 }
 
-func (e *Engine) loadCheckpoints(ctx context.Context, job string, whole bool) (*checkpoints, error) {
+func (e *Engine) loadCheckpoints(ctx context.Context, job string, verify bool) (*checkpoints, error) {
 	cs := &checkpoints{full: map[string]*state.Checkpoint{}}
-	// A job has a handful of populations and statuses: one copy of each,
-	// not one per checkpoint held whole.
-	shared := map[string]string{}
-	intern := func(s string) string {
-		if v, ok := shared[s]; ok {
-			return v
-		}
-		shared[s] = s
-		return s
+	if verify {
+		cs.managed = newManagedUsers()
 	}
 	var legacy legacyAnchors
 	err := e.Store.Checkpoints(ctx, job, func(c state.Checkpoint) error {
@@ -90,9 +86,8 @@ func (e *Engine) loadCheckpoints(ctx context.Context, job string, whole bool) (*
 		s := summarize(&c)
 		s.anchor = cs.arena.string(c.Anchor)
 		cs.sums.add(s)
-		if whole {
-			c.PopulationID, c.Status = intern(c.PopulationID), state.Status(intern(string(c.Status)))
-			cs.full[c.Anchor] = &c
+		if cs.managed != nil {
+			cs.managed.add(&c, s.anchor)
 		}
 		return nil
 	})
@@ -103,6 +98,9 @@ func (e *Engine) loadCheckpoints(ctx context.Context, job string, whole bool) (*
 	// Go's byte order): sort here. Sorted input costs one pass.
 	cs.sums.sortBy(func(a, b *summary) bool { return a.anchor < b.anchor })
 	cs.renames = legacy.settle(cs)
+	if cs.managed != nil {
+		cs.managed.seal()
+	}
 	return cs, nil
 }
 
@@ -133,8 +131,7 @@ func (p *pairing) checkpoint(i int) *state.Checkpoint {
 
 // pair merges the records (in.desired) and the checkpoint summaries, both
 // sorted by anchor, and fetches the checkpoints the plan needs whole.
-// With all, nothing is skipped: every anchor gets its operation.
-func (e *Engine) pair(ctx context.Context, job string, in diffInput, cs *checkpoints, all bool) (pairing, error) {
+func (e *Engine) pair(ctx context.Context, job string, in diffInput, cs *checkpoints) (pairing, error) {
 	recs := in.desired
 	n := recs.len()
 	p := pairing{unchanged: make([]bool, n)}
@@ -144,14 +141,12 @@ func (e *Engine) pair(ctx context.Context, job string, in diffInput, cs *checkpo
 	}
 	var wants []want
 	absent := func(s *summary) {
-		if !all {
-			if acts, _ := absentAction(s.anchor, s.flags&sumUser != 0, s.flags&sumEnabled != 0, s.flags&sumMayExist != 0, in); acts.Has(ActNoop) {
-				p.skipped++
-				if s.flags&sumConflict != 0 {
-					p.skippedConflicts++
-				}
-				return
+		if acts, _ := absentAction(s.anchor, s.flags&sumUser != 0, s.flags&sumEnabled != 0, s.flags&sumMayExist != 0, in); acts.Has(ActNoop) {
+			p.skipped++
+			if s.flags&sumConflict != 0 {
+				p.skippedConflicts++
 			}
+			return
 		}
 		wants = append(wants, want{-1, s.anchor})
 	}
@@ -163,7 +158,7 @@ func (e *Engine) pair(ctx context.Context, job string, in diffInput, cs *checkpo
 			absent(cs.sums.at(j))
 		}
 		if j < cs.sums.len() && cs.sums.at(j).anchor == a {
-			if s := cs.sums.at(j); !all && r.unchangedFrom(s) {
+			if s := cs.sums.at(j); r.unchangedFrom(s) {
 				p.unchanged[i] = true
 				p.skipped++
 				p.skippedRecords++

@@ -120,6 +120,10 @@ type Engine struct {
 	Calls func() int64
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// driftHold overrides how many drifted users verify keeps whole from
+	// its listings (0: driftHold; negative: none, each is read again by
+	// id). Tests set it.
+	driftHold int
 }
 
 // Options change one run.
@@ -330,9 +334,7 @@ func (e *Engine) run(ctx context.Context, job *Job, opts Options, rep *Report, l
 		desired: rd.desired, rejected: rd.rejected, outOfScope: rd.outOfScope,
 		deleted: rd.deleted, complete: rd.complete, createDisabled: job.CreateDisabled,
 	}
-	// Verifying compares every managed user with PingOne: nothing is
-	// skipped then.
-	paired, err := e.pair(ctx, job.Name, in, cps, verify)
+	paired, err := e.pair(ctx, job.Name, in, cps)
 	if err != nil {
 		return err
 	}
@@ -344,7 +346,7 @@ func (e *Engine) run(ctx context.Context, job *Job, opts Options, rep *Report, l
 	}
 	if rejected {
 		// Records were taken out: their anchors are now absent ones.
-		if paired, err = e.pair(ctx, job.Name, in, cps, verify); err != nil {
+		if paired, err = e.pair(ctx, job.Name, in, cps); err != nil {
 			return err
 		}
 	}
@@ -354,7 +356,10 @@ func (e *Engine) run(ctx context.Context, job *Job, opts Options, rep *Report, l
 		return err
 	}
 	if opts.Verify || job.Verify {
-		drifts, err := e.verify(ctx, job, ops, popIDs, job.Drift != DriftReport)
+		// Streams the listings: holds whole only the users that drifted,
+		// and gives each an op (drift.go).
+		var drifts []Drift
+		ops, drifts, err = e.verify(ctx, job, ops, &in, &paired, cps, job.Drift != DriftReport)
 		if err != nil {
 			return err
 		}

@@ -227,8 +227,9 @@ func BenchmarkRecordsAdd(b *testing.B) {
 // pair is a merge of two sorted lists: every record gets its checkpoint or
 // nil, every other checkpoint is gone, in anchor order, whatever the
 // overlap (drawn at random, with the checkpoints in the store's order).
-// With all, nothing is skipped and nothing fetched: every checkpoint is
-// held whole.
+// No record is unchanged (no hash) and every absent user is enabled under
+// a complete read: nothing is skipped, and nothing fetched when every
+// checkpoint is held whole.
 func TestPairAll(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		recAnchors := rapid.SliceOfDistinct(rapid.StringMatching(`[a-e]{1,3}`), func(s string) string { return s }).Draw(t, "records")
@@ -248,7 +249,7 @@ func TestPairAll(t *testing.T) {
 		cs.sums.sortBy(func(a, b *summary) bool { return a.anchor < b.anchor })
 
 		var e Engine // no store: nothing may be fetched
-		p, err := e.pair(context.Background(), "job", diffInput{desired: s, complete: true}, cs, true)
+		p, err := e.pair(context.Background(), "job", diffInput{desired: s, complete: true}, cs)
 		if err != nil {
 			t.Fatalf("pair: %v", err)
 		}
@@ -329,7 +330,7 @@ func TestPairFetchesOnlyWhatThePlanNeeds(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		p, err := e.pair(ctx, "job", diffInput{desired: recs, complete: complete}, cs, false)
+		p, err := e.pair(ctx, "job", diffInput{desired: recs, complete: complete}, cs)
 		if err != nil {
 			t.Fatal(err)
 		}
