@@ -35,63 +35,6 @@ func (c *candidates) add(u pingone.User) {
 	}
 }
 
-// planAdoptions turns planned creates into adoptions where a user already
-// exists in PingOne and a match rule allows taking it over (DESIGN invariants
-// 3 and 4). It lists the environment's users only when the job has no
-// checkpoints at all — a first run, or a lost state database — since that is
-// when pre-existing users are expected; later runs discover a pre-existing
-// user from the create's uniqueness violation instead, at no extra call.
-func (e *Engine) planAdoptions(ctx context.Context, job *Job, ops []Op, checkpoints int, rep *Report) error {
-	if checkpoints > 0 {
-		return nil
-	}
-	creates := 0
-	for i := range ops {
-		if ops[i].Has(ActCreate) {
-			creates++
-		}
-	}
-	if creates == 0 {
-		return nil
-	}
-	c := &candidates{byExternalID: map[string][]pingone.User{}, byUsername: map[string][]pingone.User{}, byEmail: map[string][]pingone.User{}}
-	if err := e.Target.FindUsers(ctx, pingone.Filter{}, func(u pingone.User) error { c.add(u); return nil }); err != nil {
-		return fmt.Errorf("list PingOne users to find pre-existing ones: %w", err)
-	}
-	managed := map[string]string{} // none: the job has no checkpoints
-	for i := range ops {
-		op := &ops[i]
-		if !op.Has(ActCreate) {
-			continue
-		}
-		u, rule, conflict := match(job.Match, op.desired.matchKey(), c, managed)
-		if u != nil {
-			// Only a user inside the job's populations may be adopted;
-			// one another job manages is rejected later (checkOwners).
-			why, err := job.reach.outside(*u, rule)
-			if err != nil {
-				return err
-			}
-			if why != "" {
-				// Recorded as a conflict, so that later runs, which list no
-				// users, know it: unchanged, it stays as it is; changed,
-				// its create looks the externalId up first (execute).
-				reject(rep, op, "population", why)
-				op.cp = &state.Checkpoint{Anchor: op.Anchor(), Status: state.StatusConflict, LastError: why}
-				continue
-			}
-		}
-		switch {
-		case conflict != "":
-			op.Actions, op.Why = Actions(ActNoop), "conflict: "+conflict
-			op.cp = &state.Checkpoint{Anchor: op.Anchor(), Status: state.StatusConflict, LastError: conflict}
-		case u != nil:
-			*op = adoptOp(op, *u, rule)
-		}
-	}
-	return nil
-}
-
 // match applies the job's match rules in order to find the one existing user
 // a desired user may be linked to. It returns a conflict reason when a user
 // holds the username but no rule allows linking it, or when a rule is

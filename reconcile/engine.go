@@ -352,7 +352,7 @@ func (e *Engine) run(ctx context.Context, job *Job, opts Options, rep *Report, l
 	}
 	in.popIDs, in.paired = popIDs, paired
 	ops := diff(in)
-	if err := e.planAdoptions(ctx, job, ops, cps.len(), rep); err != nil {
+	if err := e.planAdoptions(ctx, job, ops, popIDs, cps.len(), rep); err != nil {
 		return err
 	}
 	if opts.Verify || job.Verify {
