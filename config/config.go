@@ -93,7 +93,8 @@ type Log struct {
 
 // Daemon configures `syncd run`.
 type Daemon struct {
-	// Timezone for cron schedules (IANA name). Default UTC.
+	// Timezone for cron schedules and for the date a mapping's today(),
+	// daysUntil and daysSince read (IANA name). Default UTC.
 	Timezone string `yaml:"timezone"`
 	// ShutdownTimeout bounds the graceful stop. Default 30s.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
@@ -432,9 +433,14 @@ func (c *Config) validate() error {
 	default:
 		errs.Add("log.format", "want json or console, not %q", c.Log.Format)
 	}
-	if _, err := time.LoadLocation(c.Daemon.Timezone); err != nil {
+	tz, err := time.LoadLocation(c.Daemon.Timezone)
+	if err != nil {
 		errs.Add("daemon.timezone", "%v", err)
+		tz = time.UTC
 	}
+	// A mapping's today() and the day's complete read of a dated mapping
+	// follow daemon.timezone, as the schedules do: not the system's zone.
+	clock := mapper.WithClock(func() time.Time { return time.Now().In(tz) })
 	if len(c.Jobs) == 0 {
 		errs.Add("jobs", "at least one job is required")
 	}
@@ -479,7 +485,7 @@ func (c *Config) validate() error {
 		errs.AddErr(p+".safety", j.Safety.Validate())
 		errs.AddErr(p, validateGroups(j))
 		validateWatch(p, j, &errs)
-		m, err := mapper.Compile(j.Config)
+		m, err := mapper.Compile(j.Config, clock)
 		if err != nil {
 			errs.AddErr(p, err)
 		} else {
