@@ -13,7 +13,7 @@ const (
 	ExitFailed   = 1 // the run failed
 	ExitUsage    = 2 // usage or config error
 	ExitGated    = 3 // stopped by the safety gate
-	ExitRejected = 4 // completed while records stand rejected, or with failed users
+	ExitRejected = 4 // completed while records stand rejected, with failed users, or a revert refusing users
 	ExitLocked   = 5 // another process holds the job's lock
 )
 
@@ -23,7 +23,8 @@ const exitHelp = `Exit codes:
   2  usage or configuration error
   3  stopped by the safety gate (mass disable or empty source); nothing written
   4  completed, but some records stand rejected (this run or an earlier one,
-     until the source fixes them) or some users failed
+     until the source fixes them), some users failed, or a revert refused
+     users changed again since the run it undoes (listed)
   5  another process holds the job's lock
 With several jobs the most severe code wins, in the order 2, 1, 3, 5, 4, 0.`
 
@@ -56,7 +57,7 @@ func exitCode(rep *reconcile.Report, err error) int {
 		return ExitLocked
 	case err != nil:
 		return ExitFailed
-	case rep != nil && (rep.Counts.Rejected > 0 || rep.StandingRejects > 0 || rep.Counts.Failed > 0):
+	case rep != nil && (rep.Counts.Rejected > 0 || rep.StandingRejects > 0 || rep.Counts.Failed > 0 || len(rep.Refused) > 0):
 		return ExitRejected
 	}
 	return ExitOK
