@@ -53,6 +53,14 @@ type Checkpoint struct {
 	LastError  string
 	// Failures counts consecutive failed operations; reset on success.
 	Failures int
+	// DisabledAt is when syncd disabled the user (zero while it is
+	// enabled, or when syncd never disabled it): a delete after a grace
+	// period (jobs[].deprovision.delete_after) counts from it.
+	DisabledAt time.Time
+	// DeletedAt is when syncd deleted the user after its grace period:
+	// the checkpoint then has status gone and no user id, and a record
+	// coming back creates the user again under the same anchor.
+	DeletedAt time.Time
 }
 
 // RunStatus is the outcome of a run.

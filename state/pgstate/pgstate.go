@@ -410,10 +410,11 @@ func (s *Store) checkpoints(ctx context.Context, job string, fn func(state.Check
 		cp                              state.Checkpoint
 		status                          string
 		firstSeen, lastSeen, lastSynced pgtype.Timestamptz
+		disabledAt, deletedAt           pgtype.Timestamptz
 		failures                        int32
 	)
 	dest := []any{&cp.Anchor, &cp.UserID, &cp.Username, &cp.PopulationID, &cp.Enabled, &cp.Hash, &cp.Attributes,
-		&firstSeen, &lastSeen, &lastSynced, &status, &cp.LastError, &failures}
+		&firstSeen, &lastSeen, &lastSynced, &status, &cp.LastError, &failures, &disabledAt, &deletedAt}
 	for rows.Next() {
 		cp = state.Checkpoint{}
 		if raw {
@@ -429,6 +430,7 @@ func (s *Store) checkpoints(ctx context.Context, job string, fn func(state.Check
 			cp.FirstSeen = tsTime(firstSeen)
 			cp.LastSeen = tsTime(lastSeen)
 			cp.LastSynced = tsTime(lastSynced)
+			cp.DisabledAt, cp.DeletedAt = tsTime(disabledAt), tsTime(deletedAt)
 		}
 		if err := fn(cp); err != nil {
 			return err
@@ -443,13 +445,14 @@ func (s *Store) checkpoints(ctx context.Context, job string, fn func(state.Check
 // checkpointsSQL reads a job's checkpoints; decodeCheckpoint follows its
 // column order.
 const checkpointsSQL = `SELECT anchor, user_id, username, population_id, enabled, hash, attributes,
-       first_seen, last_seen, last_synced, status, last_error, failures
+       first_seen, last_seen, last_synced, status, last_error, failures, disabled_at, deleted_at
   FROM checkpoints WHERE job = $1`
 
 // checkpointOIDs are the column types of the Checkpoints query, in order.
 var checkpointOIDs = [...]uint32{
 	pgtype.TextOID, pgtype.TextOID, pgtype.TextOID, pgtype.TextOID, pgtype.BoolOID, pgtype.TextOID, pgtype.ByteaOID,
 	pgtype.TimestamptzOID, pgtype.TimestamptzOID, pgtype.TimestamptzOID, pgtype.TextOID, pgtype.TextOID, pgtype.Int4OID,
+	pgtype.TimestamptzOID, pgtype.TimestamptzOID,
 }
 
 // decodable reports whether the columns are the expected types, in the
@@ -531,6 +534,12 @@ func decodeCheckpoint(v [][]byte, cp *state.Checkpoint) error {
 		cp.LastError = str(v[11])
 	}
 	cp.Failures = int(int32(binary.BigEndian.Uint32(v[12])))
+	if cp.DisabledAt, err = ts(13); err != nil {
+		return err
+	}
+	if cp.DeletedAt, err = ts(14); err != nil {
+		return err
+	}
 	return nil
 }
 
@@ -554,10 +563,10 @@ func ts(t time.Time) pgtype.Timestamptz {
 // value when there is one.
 const upsertSQL = `
 INSERT INTO checkpoints AS c (job, anchor, user_id, username, population_id, enabled, hash, attributes,
-                              first_seen, last_seen, last_synced, status, last_error, failures)
+                              first_seen, last_seen, last_synced, status, last_error, failures, disabled_at, deleted_at)
 SELECT $1, u.* FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::boolean[], $7::text[],
                            $8::bytea[], $9::timestamptz[], $10::timestamptz[], $11::timestamptz[],
-                           $12::text[], $13::text[], $14::integer[]) AS u
+                           $12::text[], $13::text[], $14::integer[], $15::timestamptz[], $16::timestamptz[]) AS u
 ON CONFLICT (job, anchor) DO UPDATE SET
     user_id       = EXCLUDED.user_id,
     username      = EXCLUDED.username,
@@ -570,7 +579,9 @@ ON CONFLICT (job, anchor) DO UPDATE SET
     last_synced   = EXCLUDED.last_synced,
     status        = EXCLUDED.status,
     last_error    = EXCLUDED.last_error,
-    failures      = EXCLUDED.failures`
+    failures      = EXCLUDED.failures,
+    disabled_at   = EXCLUDED.disabled_at,
+    deleted_at    = EXCLUDED.deleted_at`
 
 // SaveCheckpoints upserts cps for job in one statement and one transaction.
 // When an anchor repeats in cps, its last occurrence wins.
@@ -603,6 +614,7 @@ func upsertArgs(job string, cps []state.Checkpoint) []any {
 		enabled                                                         = make([]bool, n)
 		attrs                                                           = make([][]byte, n)
 		firstSeen, lastSeen, lastSynced                                 = make([]pgtype.Timestamptz, n), make([]pgtype.Timestamptz, n), make([]pgtype.Timestamptz, n)
+		disabledAt, deletedAt                                           = make([]pgtype.Timestamptz, n), make([]pgtype.Timestamptz, n)
 		failures                                                        = make([]int32, n)
 	)
 	for i, cp := range cps {
@@ -610,9 +622,10 @@ func upsertArgs(job string, cps []state.Checkpoint) []any {
 		statuses[i], lastErrors[i], enabled[i], attrs[i] = string(cp.Status), cp.LastError, cp.Enabled, cp.Attributes
 		firstSeen[i], lastSeen[i], lastSynced[i] = ts(cp.FirstSeen), ts(cp.LastSeen), ts(cp.LastSynced)
 		failures[i] = int32(min(cp.Failures, 1<<31-1))
+		disabledAt[i], deletedAt[i] = ts(cp.DisabledAt), ts(cp.DeletedAt)
 	}
 	return []any{job, anchors, userIDs, usernames, pops, enabled, hashes,
-		attrs, firstSeen, lastSeen, lastSynced, statuses, lastErrors, failures}
+		attrs, firstSeen, lastSeen, lastSynced, statuses, lastErrors, failures, disabledAt, deletedAt}
 }
 
 // DeleteCheckpoints removes job's checkpoints for anchors in one statement.

@@ -29,8 +29,8 @@ var _ state.Store = (*Store)(nil)
 // VersionTable is the table goose records applied migrations in.
 const VersionTable = "syncd_schema_version"
 
-// chunkRows is how many checkpoints go in one INSERT: 500 rows x 14 columns
-// = 7000 bound variables, well under SQLite's limit of 32766.
+// chunkRows is how many checkpoints go in one INSERT: 500 rows x 16 columns
+// = 8000 bound variables, well under SQLite's limit of 32766.
 const chunkRows = 500
 
 // Options tunes Open.
@@ -365,7 +365,7 @@ func (s *Store) Checkpoints(ctx context.Context, job string, fn func(state.Check
 // checkpointsSQL reads a job's checkpoints; checkpoints scans its columns.
 const checkpointsSQL = `SELECT anchor, user_id, username, population_id, enabled, hash, attributes,
         first_seen, last_seen, last_synced, status, last_error, failures,
-        attributes IS NOT NULL
+        attributes IS NOT NULL, disabled_at, deleted_at
    FROM checkpoints WHERE job = ?`
 
 // forBatch is how many anchors one CheckpointsFor query asks for.
@@ -399,10 +399,11 @@ func (s *Store) checkpoints(ctx context.Context, job string, fn func(state.Check
 		cp                              state.Checkpoint
 		status                          string
 		firstSeen, lastSeen, lastSynced sql.NullInt64
+		disabledAt, deletedAt           sql.NullInt64
 		hasAttributes                   bool
 	)
 	dest := []any{&cp.Anchor, &cp.UserID, &cp.Username, &cp.PopulationID, &cp.Enabled, &cp.Hash, &cp.Attributes,
-		&firstSeen, &lastSeen, &lastSynced, &status, &cp.LastError, &cp.Failures, &hasAttributes}
+		&firstSeen, &lastSeen, &lastSynced, &status, &cp.LastError, &cp.Failures, &hasAttributes, &disabledAt, &deletedAt}
 	for rows.Next() {
 		cp = state.Checkpoint{}
 		if err := rows.Scan(dest...); err != nil {
@@ -413,6 +414,7 @@ func (s *Store) checkpoints(ctx context.Context, job string, fn func(state.Check
 		}
 		cp.Status = state.Status(status)
 		cp.FirstSeen, cp.LastSeen, cp.LastSynced = fromMicros(firstSeen), fromMicros(lastSeen), fromMicros(lastSynced)
+		cp.DisabledAt, cp.DeletedAt = fromMicros(disabledAt), fromMicros(deletedAt)
 		if err := fn(cp); err != nil {
 			return err
 		}
@@ -428,19 +430,20 @@ func (s *Store) checkpoints(ctx context.Context, job string, fn func(state.Check
 func upsertSQL(n int) string {
 	var b strings.Builder
 	b.WriteString(`INSERT INTO checkpoints (job, anchor, user_id, username, population_id, enabled, hash, attributes,
-		first_seen, last_seen, last_synced, status, last_error, failures) VALUES `)
+		first_seen, last_seen, last_synced, status, last_error, failures, disabled_at, deleted_at) VALUES `)
 	for i := range n {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		b.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+		b.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
 	}
 	b.WriteString(` ON CONFLICT (job, anchor) DO UPDATE SET
 		user_id = excluded.user_id, username = excluded.username, population_id = excluded.population_id,
 		enabled = excluded.enabled, hash = excluded.hash, attributes = excluded.attributes,
 		first_seen = COALESCE(checkpoints.first_seen, excluded.first_seen),
 		last_seen = excluded.last_seen, last_synced = excluded.last_synced, status = excluded.status,
-		last_error = excluded.last_error, failures = excluded.failures`)
+		last_error = excluded.last_error, failures = excluded.failures,
+		disabled_at = excluded.disabled_at, deleted_at = excluded.deleted_at`)
 	return b.String()
 }
 
@@ -472,14 +475,14 @@ func upsertCheckpoints(ctx context.Context, tx *sql.Tx, job string, cps []state.
 		defer stmt.Close()
 		full = stmt
 	}
-	args := make([]any, 0, 14*min(len(cps), chunkRows))
+	args := make([]any, 0, 16*min(len(cps), chunkRows))
 	for start := 0; start < len(cps); start += chunkRows {
 		chunk := cps[start:min(start+chunkRows, len(cps))]
 		args = args[:0]
 		for _, cp := range chunk {
 			args = append(args, job, cp.Anchor, cp.UserID, cp.Username, cp.PopulationID, cp.Enabled, cp.Hash,
 				blob(cp.Attributes), micros(cp.FirstSeen), micros(cp.LastSeen), micros(cp.LastSynced),
-				string(cp.Status), cp.LastError, cp.Failures)
+				string(cp.Status), cp.LastError, cp.Failures, micros(cp.DisabledAt), micros(cp.DeletedAt))
 		}
 		var err error
 		if len(chunk) == chunkRows {

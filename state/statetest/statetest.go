@@ -142,6 +142,8 @@ func diff(got, want state.Checkpoint) string {
 	check("Status", got.Status == want.Status, got.Status, want.Status)
 	check("LastError", got.LastError == want.LastError, got.LastError, want.LastError)
 	check("Failures", got.Failures == want.Failures, got.Failures, want.Failures)
+	check("DisabledAt", got.DisabledAt.Equal(want.DisabledAt), got.DisabledAt, want.DisabledAt)
+	check("DeletedAt", got.DeletedAt.Equal(want.DeletedAt), got.DeletedAt, want.DeletedAt)
 	return strings.Join(d, "; ")
 }
 

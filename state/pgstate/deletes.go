@@ -1,0 +1,18 @@
+package pgstate
+
+import (
+	"context"
+	"time"
+
+	"github.com/syncd/syncd/state"
+)
+
+var _ state.Deletes = (*Store)(nil)
+
+// DisabledBefore streams job's checkpoints of users syncd disabled at or
+// before before and that are still disabled, oldest disable first, from
+// checkpoints_job_disabled_idx.
+func (s *Store) DisabledBefore(ctx context.Context, job string, before time.Time, fn func(state.Checkpoint) error) error {
+	return s.checkpoints(ctx, job, fn, checkpointsSQL+` AND disabled_at IS NOT NULL AND disabled_at <= $2
+	    AND status = 'disabled' AND user_id <> '' AND NOT enabled ORDER BY disabled_at, anchor`, job, ts(before))
+}
