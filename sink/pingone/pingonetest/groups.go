@@ -452,8 +452,11 @@ func (e *Emulator) addUserToGroup(ar *apiRequest) *response {
 		return invalidData(detail{Code: "INVALID_VALUE", Target: "id", Message: "the group belongs to another population than the user"})
 	}
 	for _, have := range e.effectiveGroupsLocked(u) {
-		if o := e.groups[have]; o != nil && strings.EqualFold(o.name, g.name) {
+		if o := e.groups[have]; o != nil && have != gid && strings.EqualFold(o.name, g.name) {
 			// SPEC L3941: one user cannot belong to two groups of one name.
+			// The group itself, which the user may already belong to
+			// through a nested group (INDIRECT), is not a second group of
+			// that name: the user becomes a DIRECT member as well.
 			return invalidData(uniquenessOf("id", "the user already belongs to a group with this name"))
 		}
 	}

@@ -116,6 +116,19 @@ func TestMembershipsDirectIndirectAndIdempotence(t *testing.T) {
 	if got := c.members(plat); !slices.Equal(got, []string{ada}) {
 		t.Errorf("members of Platform = %v", got)
 	}
+	// An indirect member may also be made a direct one: the group itself
+	// is not a second group of its name (a directory often lists a user
+	// both in a group and in a group nested in it).
+	carl := c.mustCreate(minimalUser("carl"))
+	c.do(http.MethodPost, "/users/"+carl+"/memberOfGroups", map[string]any{"id": plat})
+	if r := c.do(http.MethodPost, "/users/"+carl+"/memberOfGroups", map[string]any{"id": eng}); r.status != 201 || r.body["type"] != "DIRECT" {
+		t.Errorf("indirect member added directly: %d %s", r.status, r.raw)
+	}
+	for _, g := range []string{eng, plat} {
+		if r := c.do(http.MethodDelete, "/users/"+carl+"/memberOfGroups/"+g, nil); r.status != 204 {
+			t.Fatalf("remove carl: %d %s", r.status, r.raw)
+		}
+	}
 	r := c.do(http.MethodGet, "/users/"+ada+"/memberOfGroups?expand=group", nil)
 	types := map[string]string{}
 	for _, m := range r.body["_embedded"].(map[string]any)["groupMemberships"].([]any) {

@@ -1,0 +1,250 @@
+package reconcile_test
+
+import (
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-ldap/ldap/v3"
+	"go.uber.org/zap"
+
+	"github.com/syncd/syncd/internal/secret"
+	"github.com/syncd/syncd/internal/testenv"
+	"github.com/syncd/syncd/mapper"
+	"github.com/syncd/syncd/reconcile"
+	"github.com/syncd/syncd/sink/pingone"
+	"github.com/syncd/syncd/sink/pingone/pingonetest"
+	"github.com/syncd/syncd/sources/ldapsource"
+	"github.com/syncd/syncd/state/sqlitestate"
+)
+
+// dirJob is a job reading users and groups from a real directory (slapd
+// or Samba AD) into the spec-checked emulator, with SQLite state: the
+// same wiring as `syncd sync` builds for a groups.ldap block.
+type dirJob struct {
+	t   *testing.T
+	emu *pingonetest.Server
+	job *reconcile.Job
+	eng *reconcile.Engine
+}
+
+// newDirJob builds the job: users from users (their mapping in m), group
+// entries from groups (named by cn).
+func newDirJob(t *testing.T, users, groups ldapsource.Config, m mapper.Config, nested string) *dirJob {
+	t.Helper()
+	emu := pingonetest.NewServer(t, pingonetest.Options{Populations: []string{"Staff"}, SpecFile: pingonetest.SpecPath(t)})
+	t.Cleanup(func() {
+		if v := emu.SpecViolations(); len(v) > 0 {
+			t.Errorf("off-spec traffic:\n%s", strings.Join(v[:min(len(v), 10)], "\n"))
+		}
+	})
+	client, err := pingone.New(pingone.Config{
+		APIURL: emu.APIURL(), AuthURL: emu.AuthURL(), EnvironmentID: emu.EnvironmentID(),
+		ClientID: emu.ClientID(), ClientSecret: secret.New(emu.ClientSecret()), RateLimit: 1e6, Concurrency: 16,
+	}, zap.NewNop(), pingone.WithHTTPClient(&http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 32}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := sqlitestate.Open(t.Context(), filepath.Join(t.TempDir(), "state.db"), sqlitestate.Options{AutoMigrate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	usrc, err := ldapsource.New(users, zap.NewNop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	gsrc, err := ldapsource.New(groups, zap.NewNop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	um, err := mapper.Compile(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gm, err := mapper.CompileGroups(mapper.GroupExprs{Name: "cn"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	job := &reconcile.Job{Name: "dir", Source: usrc, Mapper: um, BatchSize: 500, Workers: 16,
+		Groups: &reconcile.Groups{Source: gsrc, Mapper: gm, MemberAttributes: []string{"member", "uniqueMember"}, Nested: nested}}
+	job.Groups.SetDefaults()
+	job.SetDefaults()
+	return &dirJob{t: t, emu: emu, job: job, eng: &reconcile.Engine{Store: st, Target: client, Logger: zap.NewNop()}}
+}
+
+// run runs the job once and returns its report and the emulator's
+// statistics of that run.
+func (d *dirJob) run(opts reconcile.Options) (*reconcile.Report, pingonetest.Stats) {
+	d.t.Helper()
+	d.emu.ResetStats()
+	rep, err := d.eng.Run(d.t.Context(), d.job, opts)
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	if rep.Counts.Failed != 0 || (rep.Groups != nil && rep.Groups.Counts.Failed != 0) {
+		d.t.Fatalf("run failed: %+v %+v %+v", rep.Counts, rep.Groups.Counts, rep.Failures)
+	}
+	return rep, d.emu.Stats()
+}
+
+// apiCalls counts a run's API requests (the token's aside).
+func apiCalls(st pingonetest.Stats) int { return st.Requests - st.TokenRequests }
+
+// group returns the emulator's group called name.
+func (d *dirJob) group(name string) pingonetest.GroupInfo {
+	d.t.Helper()
+	for _, g := range d.emu.Groups() {
+		if g.Name == name {
+			return g
+		}
+	}
+	d.t.Fatalf("no group %q in PingOne", name)
+	return pingonetest.GroupInfo{}
+}
+
+// usernames maps user ids to their usernames, sorted.
+func (d *dirJob) usernames(ids []string) []string {
+	out := make([]string, 0, len(ids))
+	for _, id := range ids {
+		u, _ := d.emu.User(id)
+		out = append(out, u["username"].(string))
+	}
+	sort.Strings(out)
+	return out
+}
+
+func slapdSource(srv testenv.LDAPServer, base, filter string) ldapsource.Config {
+	return ldapsource.Config{
+		URL: srv.LDAPSURL, TLS: ldapsource.TLSConfig{CAFile: srv.CAFile},
+		BindDN: srv.BindDN, BindPassword: secret.New(srv.Password),
+		BaseDN: ldapsource.DNList{base}, Filter: filter, Anchor: "entryUUID", PageSize: 1000, Timeout: 2 * time.Minute,
+	}
+}
+
+var slapdMapping = mapper.Config{Mapping: map[string]string{"username": "uid", "email": "mail"}, Population: mapper.Population{Name: "Staff"}}
+
+// TestGroupsSlapd10kMemberGroup: a groupOfNames of 10,000 members on
+// slapd arrives whole, one call per membership; the next run makes no
+// call at all.
+func TestGroupsSlapd10kMemberGroup(t *testing.T) {
+	srv := testenv.LDAP(t)
+	const n = 10_000
+	// A shared read-only fixture: loaded once per slapd, not per run.
+	base := srv.Fixture(t, "groups10k", "1", func(parent string) []testenv.LDAPEntry {
+		people, groups := "ou=people,"+parent, "ou=groups,"+parent
+		entries := []testenv.LDAPEntry{
+			{DN: people, Attrs: map[string][]string{"objectClass": {"organizationalUnit"}, "ou": {"people"}}},
+			{DN: groups, Attrs: map[string][]string{"objectClass": {"organizationalUnit"}, "ou": {"groups"}}},
+		}
+		members := make([]string, n)
+		for i := 0; i < n; i++ {
+			e := testenv.UserEntry(people, i, nil)
+			entries = append(entries, e)
+			members[i] = e.DN
+		}
+		return append(entries, testenv.LDAPEntry{DN: "cn=Everyone," + groups,
+			Attrs: map[string][]string{"objectClass": {"groupOfNames"}, "cn": {"Everyone"}, "member": members}})
+	})
+	d := newDirJob(t, slapdSource(srv, "ou=people,"+base, "(objectClass=inetOrgPerson)"),
+		slapdSource(srv, "ou=groups,"+base, "(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames))"), slapdMapping, "")
+
+	rep, st := d.run(reconcile.Options{})
+	if got := st.ByOperation["addUserToGroup"]; got != n || rep.Groups.Counts.MembersAdded != n || st.ByOperation["createGroup"] != 1 {
+		t.Fatalf("initial sync: %d membership calls, %d group creates, counts %+v; want %d and 1", got, st.ByOperation["createGroup"], rep.Groups.Counts, n)
+	}
+	if got := len(d.emu.DirectMembers(d.group("Everyone").ID)); got != n {
+		t.Fatalf("Everyone has %d members in PingOne, want %d", got, n)
+	}
+	rep, st = d.run(reconcile.Options{})
+	if c := apiCalls(st); c != 0 || rep.Groups.Counts.MembersUnchanged != n {
+		t.Fatalf("second run: %d API calls %v, counts %+v; want none", c, st.ByOperation, rep.Groups.Counts)
+	}
+}
+
+// TestGroupsSlapdMirror: nested: mirror on slapd makes PingOne nesting
+// links (groupOfNames holding a groupOfUniqueNames), at most 250 per
+// group (API-NOTES §5a), each link one call; a link that leaves the
+// directory is one DELETE, and an unchanged directory costs nothing.
+func TestGroupsSlapdMirror(t *testing.T) {
+	srv := testenv.LDAP(t)
+	base := srv.Subtree(t)
+	people, groups := "ou=people,"+base, "ou=groups,"+base
+	entries := []testenv.LDAPEntry{
+		{DN: people, Attrs: map[string][]string{"objectClass": {"organizationalUnit"}, "ou": {"people"}}},
+		{DN: groups, Attrs: map[string][]string{"objectClass": {"organizationalUnit"}, "ou": {"groups"}}},
+	}
+	user := func(i int) string { return testenv.UserEntry(people, i, nil).DN }
+	for i := 0; i < 3; i++ {
+		entries = append(entries, testenv.UserEntry(people, i, nil))
+	}
+	const wide = 251 // one past PingOne's limit of nested groups per group
+	wideMembers := []string{user(2)}
+	for k := 0; k < wide; k++ {
+		dn := fmt.Sprintf("cn=Sub%03d,%s", k, groups)
+		wideMembers = append(wideMembers, dn)
+		entries = append(entries, testenv.LDAPEntry{DN: dn, Attrs: map[string][]string{"objectClass": {"groupOfNames"}, "cn": {fmt.Sprintf("Sub%03d", k)}, "member": {user(2)}}})
+	}
+	entries = append(entries,
+		testenv.LDAPEntry{DN: "cn=Parent," + groups, Attrs: map[string][]string{"objectClass": {"groupOfNames"}, "cn": {"Parent"}, "member": {user(0), "cn=Child," + groups}}},
+		testenv.LDAPEntry{DN: "cn=Child," + groups, Attrs: map[string][]string{"objectClass": {"groupOfUniqueNames"}, "cn": {"Child"}, "uniqueMember": {user(1)}}},
+		testenv.LDAPEntry{DN: "cn=Wide," + groups, Attrs: map[string][]string{"objectClass": {"groupOfNames"}, "cn": {"Wide"}, "member": wideMembers}},
+	)
+	srv.AddEntries(t, entries)
+	d := newDirJob(t, slapdSource(srv, people, "(objectClass=inetOrgPerson)"),
+		slapdSource(srv, groups, "(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames))"), slapdMapping, reconcile.NestedMirror)
+
+	rep, st := d.run(reconcile.Options{})
+	if got, want := st.ByOperation["createGroupNesting"], 1+250; got != want {
+		t.Errorf("initial sync: %d nesting links created, want %d (Child in Parent, 250 in Wide)", got, want)
+	}
+	if got := st.ByOperation["createGroup"]; got != 3+wide {
+		t.Errorf("initial sync: %d groups created, want %d", got, 3+wide)
+	}
+	parent, child, w := d.group("Parent"), d.group("Child"), d.group("Wide")
+	if !slices.Equal(child.Parents, []string{parent.ID}) || len(parent.Parents) != 0 {
+		t.Errorf("Child is nested in %v, Parent in %v; want Child in Parent only", child.Parents, parent.Parents)
+	}
+	if got := d.usernames(d.emu.DirectMembers(parent.ID)); !slices.Equal(got, []string{"user000000"}) {
+		t.Errorf("Parent's direct members = %v, want user000000 only (mirror does not flatten)", got)
+	}
+	if got := d.usernames(d.emu.EffectiveMembers(parent.ID)); !slices.Equal(got, []string{"user000000", "user000001"}) {
+		t.Errorf("Parent's effective members = %v", got)
+	}
+	if got := d.usernames(d.emu.DirectMembers(child.ID)); !slices.Equal(got, []string{"user000001"}) {
+		t.Errorf("Child's members = %v", got)
+	}
+	inWide := 0
+	for _, g := range d.emu.Groups() {
+		if slices.Contains(g.Parents, w.ID) {
+			inWide++
+		}
+	}
+	if inWide != 250 || !slices.ContainsFunc(rep.Warnings, func(s string) bool { return strings.Contains(s, "250") && strings.Contains(s, "Wide") }) {
+		t.Errorf("Wide holds %d nested groups (want 250), warnings %q", inWide, rep.Warnings)
+	}
+
+	if _, st = d.run(reconcile.Options{}); apiCalls(st) != 0 {
+		t.Fatalf("second run: %d API calls %v, want none", apiCalls(st), st.ByOperation)
+	}
+
+	// Child leaves Parent: one call, the nesting link's DELETE.
+	conn := srv.Conn(t)
+	mod := ldap.NewModifyRequest("cn=Parent,"+groups, nil)
+	mod.Delete("member", []string{"cn=Child," + groups})
+	if err := conn.Modify(mod); err != nil {
+		t.Fatal(err)
+	}
+	rep, st = d.run(reconcile.Options{})
+	if apiCalls(st) != 1 || st.ByOperation["deleteGroupNesting"] != 1 || rep.Groups.Counts.MembersRemoved != 1 {
+		t.Errorf("unnesting: %d API calls %v, counts %+v; want one deleteGroupNesting", apiCalls(st), st.ByOperation, rep.Groups.Counts)
+	}
+	if got := d.group("Child").Parents; len(got) != 0 {
+		t.Errorf("Child still nested in %v", got)
+	}
+}
