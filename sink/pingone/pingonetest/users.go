@@ -358,13 +358,21 @@ func (e *Emulator) readUser(ar *apiRequest) *response {
 	return &response{status: http.StatusOK, body: m}
 }
 
+// listUsers pages through the users from the cursor on, so that a page
+// costs what it holds, not what the environment holds (a million-user
+// listing in the bench). count is every page's on an unfiltered listing;
+// a filtered one gives it on its first page only (§3c: count is optional).
 func (e *Emulator) listUsers(ar *apiRequest) *response {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	q, resp := e.pageQueryLocked(ar)
+	if resp != nil {
+		return resp
+	}
 	var f Filter
-	if s := ar.r.URL.Query().Get("filter"); s != "" {
+	if q.filter != "" {
 		var err error
-		f, err = ParseFilter(s)
+		f, err = ParseFilter(q.filter)
 		if err == nil {
 			err = checkFilter(f, e.userFilterAttrsLocked())
 		}
@@ -372,14 +380,39 @@ func (e *Emulator) listUsers(ar *apiRequest) *response {
 			return invalidFilter(err)
 		}
 	}
-	items := make([]listItem, 0, len(e.users))
-	for _, u := range e.sortedUsersLocked() {
-		if f != nil && !f.Match(e.userGetter(u)) {
+	us := e.sortedUsersLocked()
+	match := func(u *user) bool { return f == nil || f.Match(e.userGetter(u)) }
+	var (
+		page []map[string]any
+		last uint64
+		more bool
+	)
+	for _, u := range us[sort.Search(len(us), func(i int) bool { return us[i].seq > q.after }):] {
+		if !match(u) {
 			continue
 		}
-		items = append(items, listItem{seq: u.seq, render: func() map[string]any { return e.renderUserLocked(ar.base, u) }})
+		if len(page) == q.limit {
+			more = true
+			break
+		}
+		page, last = append(page, e.renderUserLocked(ar.base, u)), u.seq
 	}
-	return e.pageLocked(ar, "users", items)
+	count := len(us)
+	switch {
+	case f != nil && q.cursor:
+		count = -1
+	case f != nil:
+		count = 0
+		for _, u := range us {
+			if match(u) {
+				count++
+			}
+		}
+	}
+	if page == nil {
+		page = []map[string]any{}
+	}
+	return e.pageResponse(ar, "users", q, page, last, more, count)
 }
 
 // sortedUsersLocked returns the users in creation order (the list order).
