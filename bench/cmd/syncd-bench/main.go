@@ -87,6 +87,11 @@ type options struct {
 	groups      bool
 	groupsN     int
 	groupsPlanN int
+	// listing: verify and first-run over a large environment (listing.go).
+	listingN   int
+	listingURL string
+	listingEnv string
+	listingIDs string
 }
 
 // Results is what -out receives.
@@ -100,8 +105,10 @@ type Results struct {
 	Groups   *GroupsRun    `json:"groups,omitempty"`
 	// GroupsPlan is planning the memberships of a synced state.
 	GroupsPlan *GroupsPlanRun `json:"groups_plan,omitempty"`
-	Goals      []GoalResult   `json:"goals"`
-	Extra      map[string]any `json:"extra,omitempty"`
+	// Listing is verify and first-run over -listing-n PingOne users.
+	Listing []ListingRun   `json:"listing,omitempty"`
+	Goals   []GoalResult   `json:"goals"`
+	Extra   map[string]any `json:"extra,omitempty"`
 }
 
 // Machine describes where the figures come from.
@@ -199,7 +206,14 @@ func main() {
 	flag.BoolVar(&o.groups, "groups", true, "the membership bench: an initial sync of -groups-n users in 5 of 20 groups each under B, a no-op run, one member added and one removed; and planning -groups-plan-n users' memberships")
 	flag.IntVar(&o.groupsN, "groups-n", 100000, "users of the membership apply runs (5 memberships each; at B=1000 100,000 users take about 10 minutes)")
 	flag.IntVar(&o.groupsPlanN, "groups-plan-n", 100000, "users whose 5 memberships each the planning run finds unchanged (100,000: 500k memberships)")
+	flag.IntVar(&o.listingN, "listing-n", -1, "PingOne users for the verify and first-run memory rows (default 10·n; 0: none)")
+	flag.StringVar(&o.listingURL, "listing-url", "", "internal: the emulator of a listing child")
+	flag.StringVar(&o.listingEnv, "listing-env", "", "internal: the environment id of a listing child")
+	flag.StringVar(&o.listingIDs, "listing-ids", "", "internal: the PingOne user ids of a listing child's records")
 	flag.Parse()
+	if o.listingN < 0 {
+		o.listingN = 10 * o.n
+	}
 
 	if o.child != "" {
 		if err := childMain(o); err != nil {
@@ -301,6 +315,13 @@ func run(o options) error {
 			}
 			res.Groups = gr
 		}
+	}
+	if o.listingN > 0 {
+		lr, err := listingRuns(o, dir)
+		if err != nil {
+			return fmt.Errorf("listing: %w", err)
+		}
+		res.Listing = lr
 	}
 	if o.ldap != "off" {
 		nr, err := noopRun(o, dir)
@@ -445,6 +466,9 @@ func childMain(o options) error {
 	}
 	if o.child == "groups-plan" {
 		return groupsPlanChild(o)
+	}
+	if o.child == "verify" || o.child == "first-run" {
+		return listingChild(o)
 	}
 	if o.child != "pipeline" {
 		return fmt.Errorf("unknown child mode %q", o.child)
@@ -765,6 +789,13 @@ func goals(r Results) []GoalResult {
 	var g []GoalResult
 	add := func(name string, v float64, goal string, met bool) {
 		g = append(g, GoalResult{Name: name, Value: round(v), Goal: goal, Met: met})
+	}
+	for _, l := range r.Listing {
+		what := fmt.Sprintf("sync --verify over %d managed users (%d drifted, %d repairs)", l.Users, l.Drift, l.Repairs)
+		if l.Kind == "first-run" {
+			what = fmt.Sprintf("first run listing %d PingOne users (%d adoptions planned)", l.Users, l.Adopted)
+		}
+		add(what+": peak RSS MiB", l.PeakRSSMiB, "<= 512", l.PeakRSSMiB <= 512)
 	}
 	for _, p := range r.Pipeline {
 		what := ""
