@@ -248,3 +248,95 @@ func TestGroupsSlapdMirror(t *testing.T) {
 		t.Errorf("Child still nested in %v", got)
 	}
 }
+
+// TestGroupsADRangeRetrievalAndNesting: on the Samba AD DC, a group of
+// 1,600 members (past AD's MaxValRange of 1,500) arrives whole — every
+// member a PingOne membership — and a nested group is flattened. Samba
+// returns all 1,600 values to a plain request where AD cuts them at
+// 1,500, so the job reads through testenv's RangeProxy, which cuts them
+// as AD does: the source must follow "member;range=1500-*" on the DC
+// itself to see the rest.
+func TestGroupsADRangeRetrievalAndNesting(t *testing.T) {
+	srv := testenv.AD(t)
+	const n = 1600
+	sam := func(i int) string { return fmt.Sprintf("g17r-%04d", i) }
+	base := srv.Fixture(t, "syncd-groups-range", "1", func(parent string) [][]testenv.LDAPEntry {
+		people, groups := "OU=people,"+parent, "OU=groups,"+parent
+		ous := []testenv.LDAPEntry{
+			{DN: people, Attrs: map[string][]string{"objectClass": {"organizationalUnit"}, "ou": {"people"}}},
+			{DN: groups, Attrs: map[string][]string{"objectClass": {"organizationalUnit"}, "ou": {"groups"}}},
+		}
+		users := make([]testenv.LDAPEntry, n)
+		members := make([]string, n)
+		for i := range users {
+			users[i] = testenv.ADUser(people, sam(i), false, nil)
+			members[i] = users[i].DN
+		}
+		group := func(name string, members ...string) testenv.LDAPEntry {
+			return testenv.LDAPEntry{DN: "CN=" + name + "," + groups, Attrs: map[string][]string{
+				"objectClass": {"group"}, "sAMAccountName": {name}, "member": members}}
+		}
+		return [][]testenv.LDAPEntry{ous, users,
+			{group("g17r-Big", members...), group("g17r-Inner", members[1], members[2])},
+			{group("g17r-Outer", members[0], "CN=g17r-Inner,"+groups)},
+		}
+	})
+	proxy := srv.NewRangeProxy(t, 1500)
+	adSource := func(sub, filter string) ldapsource.Config {
+		return ldapsource.Config{
+			URL: proxy.URL(), AllowPlaintext: true,
+			BindDN: srv.BindDN, BindPassword: secret.New(srv.Password),
+			BaseDN: ldapsource.DNList{sub + "," + base}, Filter: filter, Anchor: "objectGUID", PageSize: 500, Timeout: 2 * time.Minute,
+		}
+	}
+
+	// The proxy behaves as AD: a plain member request gets the first 1,500.
+	c, err := ldap.DialURL(proxy.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Bind(srv.BindDN, srv.Password); err != nil {
+		t.Fatal(err)
+	}
+	res, err := c.Search(ldap.NewSearchRequest("CN=g17r-Big,OU=groups,"+base, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 0, 0, false,
+		"(objectClass=*)", []string{"member"}, nil))
+	if err != nil || len(res.Entries) != 1 || len(res.Entries[0].Attributes) != 1 ||
+		res.Entries[0].Attributes[0].Name != "member;range=0-1499" || len(res.Entries[0].Attributes[0].Values) != 1500 {
+		t.Fatalf("through the proxy, g17r-Big's members: %v %+v; want member;range=0-1499 with 1,500 values", err, res)
+	}
+
+	d := newDirJob(t, adSource("OU=people", "(&(objectClass=user)(!(objectClass=computer)))"), adSource("OU=groups", "(objectClass=group)"),
+		mapper.Config{Mapping: map[string]string{"username": "sAMAccountName", "email": "mail"}, Population: mapper.Population{Name: "Staff"}}, "")
+	d.job.Groups.MemberAttributes = []string{"member"}
+	d.job.Groups.Mapper, err = mapper.CompileGroups(mapper.GroupExprs{Name: "sAMAccountName"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut0 := proxy.Cut()
+	rep, st := d.run(reconcile.Options{})
+	if proxy.Cut() == cut0 {
+		t.Fatal("the job's read of the groups was never cut at 1,500 members: range retrieval not exercised")
+	}
+	if got, want := st.ByOperation["addUserToGroup"], n+3+2; got != want || rep.Counts.Created != n {
+		t.Errorf("initial sync: %d membership calls, %d users created; want %d (Big %d, Outer 3, Inner 2) and %d", got, rep.Counts.Created, want, n, n)
+	}
+	if got := len(d.emu.DirectMembers(d.group("g17r-Big").ID)); got != n {
+		t.Errorf("g17r-Big has %d members in PingOne, want all %d", got, n)
+	}
+	if got := d.usernames(d.emu.DirectMembers(d.group("g17r-Outer").ID)); !slices.Equal(got, []string{sam(0), sam(1), sam(2)}) {
+		t.Errorf("g17r-Outer (flattened) = %v", got)
+	}
+	via := 0
+	for _, m := range rep.Groups.Members {
+		if m.GroupName == "g17r-Outer" && m.Via == "g17r-Outer → g17r-Inner" {
+			via++
+		}
+	}
+	if via != 2 {
+		t.Errorf("%d of g17r-Outer's memberships say they come through g17r-Inner, want 2", via)
+	}
+	if rep, st = d.run(reconcile.Options{}); apiCalls(st) != 0 || rep.Groups.Counts.MembersUnchanged != n+5 {
+		t.Errorf("second run: %d API calls %v, counts %+v; want none", apiCalls(st), st.ByOperation, rep.Groups.Counts)
+	}
+}
