@@ -248,6 +248,19 @@ func TestRead(t *testing.T) {
 			cfg:   Config{Encoding: "windows-1252"},
 			want:  []rec{{"line 2", "1", map[string][]string{"id": {"1"}, "note": {"€ 5 “ok”"}}, ""}},
 		},
+		{
+			// Central-European exports: 0xE8 is č in both, è in windows-1252.
+			name:  "windows-1250",
+			input: "id,sn\n1,Farini\xe8 \x8a\x9e\n",
+			cfg:   Config{Encoding: "windows-1250"},
+			want:  []rec{{"line 2", "1", map[string][]string{"id": {"1"}, "sn": {"Farinič Šž"}}, ""}},
+		},
+		{
+			name:  "iso-8859-2",
+			input: "id,sn\n1,Farini\xe8 \xa9\xb9\n",
+			cfg:   Config{Encoding: "iso-8859-2"},
+			want:  []rec{{"line 2", "1", map[string][]string{"id": {"1"}, "sn": {"Farinič Šš"}}, ""}},
+		},
 		{name: "empty file", input: "", openErr: "empty file, no header row"},
 		{name: "bom only", input: "\uFEFF", openErr: "empty file, no header row"},
 		{name: "blank lines only", input: "\n\r\n\n", openErr: "empty file, no header row"},
