@@ -22,6 +22,7 @@ import (
 // Defaults for Options fields left zero.
 const (
 	DefaultShutdownTimeout = 30 * time.Second
+	DefaultAbortWait       = 30 * time.Second
 	DefaultListen          = "127.0.0.1:9464"
 	DefaultBackoffBase     = time.Minute
 	DefaultBackoffMax      = time.Hour
@@ -48,7 +49,10 @@ type Job struct {
 // RunFunc runs one job once. It returns state.ErrLocked when another replica
 // holds the job's lock: the daemon logs that at info and treats it as a
 // skip, not a failure. It must return soon after ctx is cancelled (the
-// engine finishes and checkpoints the batch in flight, then stops).
+// engine finishes and checkpoints the batch in flight, then stops). When
+// it has not returned by ShutdownTimeout, the daemon closes Aborted: it
+// must then cancel its requests in flight, record what finished and
+// return within AbortWait.
 // Reporting the run's counts to metrics is the RunFunc's business
 // (metrics.Metrics.ObserveRun): the daemon only sees the error.
 type RunFunc func(ctx context.Context, job string) error
@@ -60,9 +64,15 @@ type Options struct {
 	Logger *zap.Logger
 	// Timezone is where schedules are read; nil means time.Local.
 	Timezone *time.Location
-	// ShutdownTimeout bounds the wait for runs in flight at shutdown.
-	// Default DefaultShutdownTimeout (30s).
+	// ShutdownTimeout bounds the wait for runs in flight at shutdown; at
+	// its end Aborted is closed. Default DefaultShutdownTimeout (30s).
 	ShutdownTimeout time.Duration
+	// AbortWait bounds the wait, after Aborted is closed, for runs to
+	// checkpoint what finished and record themselves as stopped; past it
+	// they are abandoned to the process's exit. Default DefaultAbortWait
+	// (30s: the engine's checkpoint and run-record writes take at most
+	// 10s each).
+	AbortWait time.Duration
 	// Listen is the HTTP address for /healthz, /readyz and /metrics;
 	// "" disables HTTP. The config's default is DefaultListen
 	// (127.0.0.1:9464).
@@ -104,6 +114,7 @@ type Daemon struct {
 	runCtx   context.Context
 	inflight sync.WaitGroup // runs in progress; Add only under mu while !stopping
 	watches  *watchSet      // the running watches (watch.go)
+	abort    chan struct{}  // closed at ShutdownTimeout (Aborted)
 
 	loaded      atomic.Bool // jobs scheduled and not shutting down
 	started     chan struct{}
@@ -123,6 +134,9 @@ func New(opts Options) *Daemon {
 	}
 	if opts.ShutdownTimeout <= 0 {
 		opts.ShutdownTimeout = DefaultShutdownTimeout
+	}
+	if opts.AbortWait <= 0 {
+		opts.AbortWait = DefaultAbortWait
 	}
 	if opts.Notifier == nil {
 		opts.Notifier = SystemdNotifier{}
@@ -146,8 +160,14 @@ func New(opts Options) *Daemon {
 		entries: map[string]cron.EntryID{},
 		states:  map[string]*jobState{},
 		started: make(chan struct{}),
+		abort:   make(chan struct{}),
 	}
 }
+
+// Aborted is closed when a stop has waited ShutdownTimeout for runs in
+// flight: a RunFunc passes it on (reconcile.Options.Abort) so that its
+// requests in flight and their retries are cancelled.
+func (d *Daemon) Aborted() <-chan struct{} { return d.abort }
 
 func newParser() cron.Parser {
 	return cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
@@ -340,8 +360,22 @@ func (d *Daemon) shutdown(c *cron.Cron, cancelRuns context.CancelFunc, srv *http
 	case <-done:
 		d.logger.Info("runs in flight finished")
 	case <-timer.C:
-		d.logger.Error("shutdown timeout: runs still in flight are abandoned", zap.Duration("timeout", d.opts.ShutdownTimeout))
-		result = fmt.Errorf("daemon: shutdown: runs still in flight after %s", d.opts.ShutdownTimeout)
+		// Requests that stall (and their retries) would keep the process
+		// well past the timeout: cut them short, and give the runs a
+		// bounded time to checkpoint what finished.
+		d.logger.Warn("shutdown timeout: cancelling the requests in flight; what finished is checkpointed",
+			zap.Duration("timeout", d.opts.ShutdownTimeout), zap.Duration("abort_wait", d.opts.AbortWait))
+		close(d.abort)
+		wait := time.NewTimer(d.opts.AbortWait)
+		defer wait.Stop()
+		select {
+		case <-done:
+			d.logger.Info("runs in flight stopped")
+		case <-wait.C:
+			d.logger.Error("runs still in flight after their requests were cancelled are abandoned",
+				zap.Duration("timeout", d.opts.ShutdownTimeout), zap.Duration("abort_wait", d.opts.AbortWait))
+			result = fmt.Errorf("daemon: shutdown: runs still in flight %s after shutdown_timeout (%s) cancelled their requests", d.opts.AbortWait, d.opts.ShutdownTimeout)
+		}
 	}
 	if srv != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

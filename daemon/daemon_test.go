@@ -222,7 +222,7 @@ func TestShutdownWaitsForRunInFlight(t *testing.T) {
 func TestShutdownTimeout(t *testing.T) {
 	t.Parallel()
 	started, release, finished := make(chan struct{}), make(chan struct{}), make(chan struct{})
-	h := start(t, daemon.Options{ShutdownTimeout: 200 * time.Millisecond},
+	h := start(t, daemon.Options{ShutdownTimeout: 200 * time.Millisecond, AbortWait: 200 * time.Millisecond},
 		[]daemon.Job{{Name: "stuck", Schedule: "@yearly", RunAtStart: true}},
 		func(ctx context.Context, job string) error {
 			defer close(finished)
@@ -236,6 +236,46 @@ func TestShutdownTimeout(t *testing.T) {
 	<-finished
 	if err == nil || !strings.Contains(err.Error(), "still in flight") {
 		t.Fatalf("Run = %v, want a shutdown timeout error", err)
+	}
+}
+
+// TestShutdownTimeoutAbortsRunsInFlight: a run whose requests stall past
+// ShutdownTimeout is told to cut them short (Aborted), and the daemon
+// waits for it to checkpoint what finished and return: a stop that ends
+// with every run recorded, not abandoned.
+func TestShutdownTimeoutAbortsRunsInFlight(t *testing.T) {
+	t.Parallel()
+	started := make(chan struct{})
+	dc := make(chan *daemon.Daemon, 1)
+	var abortedBeforeTimeout, checkpointed atomic.Bool
+	h := start(t, daemon.Options{ShutdownTimeout: 300 * time.Millisecond},
+		[]daemon.Job{{Name: "stalled", Schedule: "@yearly", RunAtStart: true}},
+		func(ctx context.Context, job string) error {
+			close(started)
+			d := <-dc
+			<-ctx.Done() // the graceful stop: requests in flight go on ...
+			select {
+			case <-d.Aborted():
+				abortedBeforeTimeout.Store(true) // closed at once: no grace at all
+			default:
+			}
+			<-d.Aborted() // ... until the shutdown timeout cuts them short
+			checkpointed.Store(true)
+			return ctx.Err()
+		})
+	dc <- h.d
+	<-started
+	if err := h.stop(t); err != nil {
+		t.Fatalf("Run = %v, want nil: the run returned once aborted", err)
+	}
+	if !checkpointed.Load() {
+		t.Error("Run returned before the aborted run finished")
+	}
+	if abortedBeforeTimeout.Load() {
+		t.Error("Aborted was closed as the stop began, before ShutdownTimeout")
+	}
+	if h.count("shutdown timeout: cancelling the requests in flight; what finished is checkpointed") != 1 || h.count("runs in flight stopped") != 1 {
+		t.Error("the abort at the shutdown timeout was not logged")
 	}
 }
 

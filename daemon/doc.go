@@ -24,5 +24,9 @@
 // tells systemd STOPPING=1, reports not-ready, stops scheduling, cancels the
 // context of every run in flight (the engine finishes the batch it is
 // applying, checkpoints it and returns), waits up to ShutdownTimeout for
-// those runs, shuts the HTTP server down and returns.
+// those runs, shuts the HTTP server down and returns. A run still in flight
+// at ShutdownTimeout (PingOne stalls: each request would wait for its
+// timeout and its retries) is cut short: Aborted closes, the engine
+// cancels its requests and backoff waits, checkpoints what finished and
+// records the run as stopped, and the daemon waits up to AbortWait more.
 package daemon

@@ -165,12 +165,16 @@ func (e *Engine) apply(ctx context.Context, job *Job, ops []Op, rep *Report, opt
 	}
 	orderByClass(ops, todo) // disables first (priority.go)
 	nb := (total + job.BatchSize - 1) / job.BatchSize
-	bctx := context.WithoutCancel(ctx) // operations in flight finish
+	// Operations in flight finish after a stop, unless it is cut short
+	// (Options.Abort, stop.go); checkpoints outlive the abort briefly.
+	bctx, sctx, stopCtxs := stopContexts(ctx, job.abort)
+	defer stopCtxs()
 	feed := make(chan int)
 	type result struct {
 		k       int
 		cp      state.Checkpoint
 		failure string
+		cut     bool // cancelled in flight by Options.Abort
 		entries []state.JournalEntry
 	}
 	results := make(chan result, job.BatchSize)
@@ -193,18 +197,24 @@ func (e *Engine) apply(ctx context.Context, job *Job, ops []Op, rep *Report, opt
 					continue
 				}
 				j := &opJournal{op: &ops[k]}
-				cp, failure := e.execute(budget.WithClass(withOpJournal(bctx, j), ops[k].class()), job, &ops[k], log), ""
+				cp, failure, cut := e.execute(budget.WithClass(withOpJournal(bctx, j), ops[k].class()), job, &ops[k], log), "", false
 				if j.fatal != nil {
 					fatalOnce.Do(func() { fatalErr = j.fatal })
 					stopFeeding() // every further call would fail the same way
 				}
 				switch {
+				case ops[k].failed() && bctx.Err() != nil:
+					// Its outcome is unknown: a create among these is
+					// looked up by externalId next run (pending.go).
+					cut = true
+					cp.LastError = shorten("cancelled in flight at the shutdown deadline, outcome unknown: "+cp.LastError, 1000)
+					failure = cp.LastError
 				case ops[k].failed():
 					failure = cp.LastError
 				case ops[k].result == planned:
 					ops[k].result = applied
 				}
-				results <- result{k, cp, failure, j.entries}
+				results <- result{k, cp, failure, cut, j.entries}
 			}
 		}()
 	}
@@ -217,7 +227,7 @@ func (e *Engine) apply(ctx context.Context, job *Job, ops []Op, rep *Report, opt
 				if ctx.Err() != nil {
 					return
 				}
-				n, err := e.recordIntents(bctx, job, ops, todo[i:], job.BatchSize)
+				n, err := e.recordIntents(sctx, job, ops, todo[i:], job.BatchSize)
 				if err != nil {
 					intentErr = err
 					return
@@ -240,6 +250,7 @@ func (e *Engine) apply(ctx context.Context, job *Job, ops []Op, rep *Report, opt
 		batchOps        []result
 		entries         []state.JournalEntry
 		done, failed, b int
+		cut             int
 		saveErr, limErr error
 	)
 	flush := func() {
@@ -247,7 +258,7 @@ func (e *Engine) apply(ctx context.Context, job *Job, ops []Op, rep *Report, opt
 			return
 		}
 		b++
-		if err := e.saveBatch(bctx, job.Name, rep.RunID, batch, entries); err != nil {
+		if err := e.saveBatch(sctx, job.Name, rep.RunID, batch, entries); err != nil {
 			saveErr = fmt.Errorf("checkpoint batch %d/%d: %w (its PingOne changes will be found by externalId next run)", b, nb, err)
 			stopFeeding()
 			return
@@ -258,12 +269,15 @@ func (e *Engine) apply(ctx context.Context, job *Job, ops []Op, rep *Report, opt
 				op := &ops[r.k]
 				rep.Failures = append(rep.Failures, Failure{Anchor: op.Anchor(), Username: op.Username(), Actions: op.Actions.List(), Error: r.failure})
 			}
+			if r.cut {
+				cut++
+			}
 		}
 		done += len(batch)
 		batch, batchOps, entries = batch[:0], batchOps[:0], entries[:0]
 		report(opts, Progress{Phase: "apply", Records: rep.Counts.Records, Done: done, Total: total})
 		log.Debug("batch checkpointed", zap.Int("batch", b), zap.Int("batches", nb), zap.Int("done", done))
-		if limErr == nil && job.Safety.failuresExceeded(failed, total) {
+		if limErr == nil && bctx.Err() == nil && job.Safety.failuresExceeded(failed, total) {
 			limErr = fmt.Errorf("apply batch %d/%d: %d of %d operations failed, above safety.max_failures=%s; stopping (first: %s)",
 				b, nb, failed, total, job.Safety.MaxFailures, rep.Failures[0].Error)
 			stopFeeding() // what is in flight still gets checkpointed
@@ -273,7 +287,7 @@ func (e *Engine) apply(ctx context.Context, job *Job, ops []Op, rep *Report, opt
 		if saveErr != nil {
 			continue // state is gone: drain the workers, record nothing more
 		}
-		batch, batchOps, entries = append(batch, r.cp), append(batchOps, result{k: r.k, failure: r.failure}), append(entries, r.entries...)
+		batch, batchOps, entries = append(batch, r.cp), append(batchOps, result{k: r.k, failure: r.failure, cut: r.cut}), append(entries, r.entries...)
 		if len(batch) == job.BatchSize {
 			flush()
 		}
@@ -288,6 +302,9 @@ func (e *Engine) apply(ctx context.Context, job *Job, ops []Op, rep *Report, opt
 		return saveErr
 	case intentErr != nil:
 		return intentErr
+	case bctx.Err() != nil && (done < total || cut > 0):
+		return fmt.Errorf("stopped at the shutdown deadline after %d of %d operations, all of them checkpointed; %d cut short in flight (outcome unknown: a create among them is looked up by externalId next run): %w",
+			done, total, cut, context.Canceled)
 	case fatalErr != nil:
 		return fmt.Errorf("stopped after %d of %d operations, all of them checkpointed: PingOne refused syncd's credentials: %w", done, total, fatalErr)
 	case limErr != nil:

@@ -67,6 +67,8 @@ type Job struct {
 	// run make while applying (a create meeting a taken username); nil:
 	// no limit (an override). Run sets it after the gate.
 	adoptLeft *atomic.Int64
+	// abort is Options.Abort of the run in progress; Run sets it (stop.go).
+	abort <-chan struct{}
 	// ConfigDigest identifies the job's source and mapping settings. A
 	// cursor saved under another digest is not used: after a mapping
 	// change, a delta read ("nothing changed in the file") would never
@@ -158,6 +160,14 @@ type Options struct {
 	// plan --out`): the run applies only if it plans exactly that again,
 	// and otherwise fails with ErrPlanChanged before any write.
 	ExpectPlan string
+	// Abort, when closed, cuts a stopping run short (the daemon closes it
+	// at daemon.shutdown_timeout): a cancelled ctx lets the requests in
+	// flight finish, through their retries; Abort cancels them and their
+	// backoff waits too. What finished is still checkpointed, on a context
+	// of its own bounded by checkpointGrace, and the run is recorded as
+	// stopped; a create whose answer never came is looked up by externalId
+	// on the next run. Nil: never.
+	Abort <-chan struct{}
 }
 
 // ErrPlanChanged is returned when a saved plan no longer matches what the
@@ -229,6 +239,7 @@ func (e *Engine) Run(ctx context.Context, job *Job, opts Options) (*Report, erro
 
 func (e *Engine) run(ctx context.Context, job *Job, opts Options, rep *Report, log *zap.Logger) (runErr error) {
 	job.reach = e.newReach(ctx, job)
+	job.abort = opts.Abort
 	if !opts.DryRun {
 		unlock, err := e.Store.Lock(ctx, job.Name)
 		if err != nil {

@@ -53,7 +53,8 @@ func (e *Engine) applyGroups(ctx context.Context, job *Job, p *groupPlan, rep *R
 		return fmt.Errorf("groups: the PingOne target %T cannot write groups", e.Target)
 	}
 	gs := e.Store.(state.GroupStore) // checked by planGroups
-	bctx := context.WithoutCancel(ctx)
+	bctx, sctx, stopCtxs := stopContexts(ctx, job.abort)
+	defer stopCtxs()
 	now := e.now()
 	ids := map[string]string{} // group anchor -> PingOne id, for groups that exist
 	for a, cp := range p.cps {
@@ -73,7 +74,7 @@ func (e *Engine) applyGroups(ctx context.Context, job *Job, p *groupPlan, rep *R
 				PopulationID: p.popID, Status: state.GroupPending, FirstSeen: now, Members: cpMembers(op.cp)})
 		}
 	}
-	if err := gs.SaveGroups(bctx, job.Name, intent); err != nil {
+	if err := gs.SaveGroups(sctx, job.Name, intent); err != nil {
 		return fmt.Errorf("record groups to create: %w", err)
 	}
 
@@ -123,7 +124,7 @@ func (e *Engine) applyGroups(ctx context.Context, job *Job, p *groupPlan, rep *R
 		}
 		out.Groups = append(out.Groups, cp)
 	}
-	if err := gs.SaveGroups(bctx, job.Name, out); err != nil {
+	if err := gs.SaveGroups(sctx, job.Name, out); err != nil {
 		return fmt.Errorf("checkpoint groups: %w", err)
 	}
 	for _, op := range p.groups {
@@ -133,7 +134,7 @@ func (e *Engine) applyGroups(ctx context.Context, job *Job, p *groupPlan, rep *R
 		return err
 	}
 	if n := p.names; n != nil {
-		if err := gs.SaveUserNames(bctx, job.Name, n.replace, n.set, n.drop); err != nil {
+		if err := gs.SaveUserNames(sctx, job.Name, n.replace, n.set, n.drop); err != nil {
 			return fmt.Errorf("save the user name index: %w", err)
 		}
 	}
@@ -287,7 +288,8 @@ type memberResult struct {
 // one transaction with its journal entries.
 func (e *Engine) applyMembers(ctx context.Context, gt GroupTarget, gs state.GroupStore, job *Job, p *groupPlan, ids map[string]string,
 	rep *Report, log *zap.Logger) error {
-	bctx := context.WithoutCancel(ctx)
+	bctx, sctx, stopCtxs := stopContexts(ctx, job.abort)
+	defer stopCtxs()
 	userIDs, err := e.userIDs(ctx, job, p.members)
 	if err != nil {
 		return err
@@ -306,7 +308,7 @@ func (e *Engine) applyMembers(ctx context.Context, gt GroupTarget, gs state.Grou
 			}
 		}
 	}
-	if err := gs.SaveGroups(bctx, job.Name, forget); err != nil {
+	if err := gs.SaveGroups(sctx, job.Name, forget); err != nil {
 		return fmt.Errorf("checkpoint memberships left: %w", err)
 	}
 	if len(todo) == 0 {
@@ -346,7 +348,7 @@ func (e *Engine) applyMembers(ctx context.Context, gt GroupTarget, gs state.Grou
 		if saveErr != nil || len(b.Add)+len(b.Remove)+len(b.Journal) == 0 {
 			return
 		}
-		if err := gs.SaveGroups(bctx, job.Name, b); err != nil {
+		if err := gs.SaveGroups(sctx, job.Name, b); err != nil {
 			saveErr = fmt.Errorf("checkpoint memberships: %w (the next run finds them again: an existing member counts as added)", err)
 			return
 		}

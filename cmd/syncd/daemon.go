@@ -78,11 +78,12 @@ func (m *Main) runDaemon(ctx context.Context, g *globalFlags, args []string) int
 		Registry: reg, Metrics: met,
 	})
 	// Each run keeps the service it started with (its store, its locks,
-	// its config) to the end, whatever SIGHUP does meanwhile.
+	// its config) to the end, whatever SIGHUP does meanwhile. At
+	// daemon.shutdown_timeout its requests in flight are cut short.
 	run := func(ctx context.Context, job string) error {
 		s := svcs.acquire()
 		defer svcs.release(s)
-		return s.runJob(ctx, job)
+		return s.runJob(ctx, job, d.Aborted())
 	}
 
 	holder := watchHolder()
@@ -216,7 +217,8 @@ func (s *service) close() {
 }
 
 // runJob runs one job once for the daemon and reports it to the metrics.
-func (s *service) runJob(ctx context.Context, name string) error {
+// Closing abort cuts a stopping run short (reconcile.Options.Abort).
+func (s *service) runJob(ctx context.Context, name string, abort <-chan struct{}) error {
 	j := s.cfg.Job(name)
 	if j == nil {
 		return fmt.Errorf("job %s is no longer configured", name)
@@ -230,7 +232,7 @@ func (s *service) runJob(ctx context.Context, name string) error {
 		return err
 	}
 	eng := &reconcile.Engine{Store: s.store, Target: client, Logger: s.log, Calls: func() int64 { return client.Stats().Total() }}
-	rep, err := eng.Run(ctx, rj, reconcile.Options{})
+	rep, err := eng.Run(ctx, rj, reconcile.Options{Abort: abort})
 	if errors.Is(err, state.ErrLocked) {
 		return err // the daemon counts the skip
 	}

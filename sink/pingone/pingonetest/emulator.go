@@ -100,6 +100,7 @@ type Emulator struct {
 	latency     time.Duration
 	dice        *mrand.Rand
 	stalled     chan struct{} // non-nil while Stall holds API requests
+	answersHeld chan struct{} // non-nil while StallAnswers holds API answers
 	stats       Stats
 	log         []LoggedRequest
 
@@ -548,6 +549,17 @@ func (e *Emulator) send(w http.ResponseWriter, r *http.Request, reqBody []byte, 
 	isToken := op == "token"
 	success := resp.status >= 200 && resp.status < 300
 	write := !isToken && success && isWrite(r.Method) && strings.HasPrefix(r.URL.Path, "/v1/")
+	if !isToken && e.holdAnswer(r) {
+		// StallAnswers: the work is done, but the client gave up waiting
+		// for its answer.
+		e.mu.Lock()
+		if write {
+			e.stats.Writes++
+		}
+		e.stats.LostResponses++
+		e.mu.Unlock()
+		return
+	}
 
 	lost := false
 	e.mu.Lock()
