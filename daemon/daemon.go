@@ -535,7 +535,7 @@ func (d *Daemon) fire(js *jobState, j Job, run RunFunc) {
 			d.opts.Metrics.RunSkipped(j.Name)
 		}
 	case root.Err() != nil && errors.Is(err, context.Canceled):
-		log.Info("run stopped by shutdown", zap.Duration("duration", dur))
+		log.Info("run stopped by shutdown", zap.Duration("duration", dur), zap.Error(err))
 	default:
 		js.mu.Lock()
 		js.failures++

@@ -8,6 +8,7 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"syscall"
+	"time"
 )
 
 // notifyContext returns a context that the first SIGINT or SIGTERM
@@ -66,4 +67,28 @@ func signalNumber(s os.Signal) int {
 func crashBySignal() {
 	debug.SetTraceback("crash")
 	noCoreDump()
+}
+
+// abortAfter returns a channel closed timeout after ctx ends, for
+// reconcile.Options.Abort: a one-shot command stops as the daemon does,
+// its requests in flight cut short at daemon.shutdown_timeout rather than
+// waited for through their timeouts and retries. stop releases it.
+func abortAfter(ctx context.Context, timeout time.Duration) (abort <-chan struct{}, stop func()) {
+	ch := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-done:
+			return
+		case <-ctx.Done():
+		}
+		t := time.NewTimer(timeout)
+		defer t.Stop()
+		select {
+		case <-done:
+		case <-t.C:
+			close(ch)
+		}
+	}()
+	return ch, func() { close(done) }
 }

@@ -148,6 +148,8 @@ func (m *Main) syncJobs(ctx context.Context, g *globalFlags, f syncFlags, expect
 		notifier.Close(ctx)
 	}()
 
+	abort, stopAbort := abortAfter(ctx, cfg.Daemon.ShutdownTimeout)
+	defer stopAbort()
 	code := ExitOK
 	var reports []*reconcile.Report
 	for _, j := range jobs {
@@ -174,7 +176,7 @@ func (m *Main) syncJobs(ctx context.Context, g *globalFlags, f syncFlags, expect
 				return m.fail(usageError{fmt.Errorf("--until: %w", err)})
 			}
 		}
-		opts := reconcile.Options{Until: until, DryRun: f.dryRun, AllowMassDisable: f.allowMassDisable, AllowMassAdoption: f.allowMassAdopt, ForceFull: f.full, Verify: f.verify, ExpectPlan: expect[j.Name]}
+		opts := reconcile.Options{Until: until, DryRun: f.dryRun, AllowMassDisable: f.allowMassDisable, AllowMassAdoption: f.allowMassAdopt, ForceFull: f.full, Verify: f.verify, ExpectPlan: expect[j.Name], Abort: abort}
 		_, env := cfg.Environment(j)
 		p := newProgress(m.Stderr, env.RateLimit)
 		opts.Progress = p.update
