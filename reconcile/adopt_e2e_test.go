@@ -1,0 +1,88 @@
+package reconcile_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/syncd/syncd/reconcile"
+	"github.com/syncd/syncd/state"
+)
+
+// A first run against an environment of several pages (the emulator's
+// 200 a page): the listing streams, and a match found on the last page
+// still beats one found on the first under a lower rule, two users with
+// one email on different pages still make email ambiguous, and a username
+// held by a user carrying another externalId is still a conflict.
+func TestFirstRunOverAMultiPageEnvironment(t *testing.T) {
+	backends(t, func(t *testing.T, backend string) {
+		e := newEnv(t, backend)
+		e.job.Match = []string{reconcile.MatchExternalID, reconcile.MatchUsername, reconcile.MatchEmail}
+		staff := map[string]any{"id": e.emu.PopulationID("Staff")}
+		add := func(u map[string]any) string {
+			u["population"] = staff
+			id, err := e.emu.AddUser(u)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return id
+		}
+		// Page 1: a user matching id-a by email only, one of id-b's two
+		// email matches, and the holder of user.c's username.
+		byMail := add(map[string]any{"username": "mail.a", "email": "a@example.com"})
+		add(map[string]any{"username": "mail.b1", "email": "b@example.com"})
+		add(map[string]any{"username": "user.c", "email": "other@example.com", "externalId": "someone-else"})
+		for i := range 400 {
+			add(map[string]any{"username": fmt.Sprintf("filler.%03d", i), "email": fmt.Sprintf("f%d@example.com", i)})
+		}
+		// Page 3: id-a's externalId match, id-b's second email match.
+		byExt := add(map[string]any{"username": "old.a", "email": "old@example.com", "externalId": "id-a"})
+		add(map[string]any{"username": "mail.b2", "email": "b@example.com"})
+
+		e.rec.take()
+		rep := e.mustRun(reconcile.Options{})
+		listings := 0
+		for _, c := range e.rec.take() {
+			if c.Method == http.MethodGet && strings.HasSuffix(c.Path, "/users") {
+				listings++
+			}
+		}
+		if listings != 3 {
+			t.Errorf("%d listing pages, want 3 (405 users, 200 a page)", listings)
+		}
+		if rep.Counts.Adopted != 1 || rep.Counts.Created != 7 || rep.Counts.Conflicts != 2 {
+			t.Errorf("counts %+v, want 1 adopted, 7 created, 2 conflicts", rep.Counts)
+		}
+		us := e.users()
+		if us["id-a"]["id"] != byExt || us["id-a"]["username"] != "user.a" {
+			t.Errorf("id-a = %v, want %s (externalId before email) renamed user.a", us["id-a"]["id"], byExt)
+		}
+		if u, _ := e.emu.User(byMail); u["externalId"] != nil {
+			t.Errorf("the email match was taken: %v", u)
+		}
+		for _, a := range []string{"id-b", "id-c"} {
+			if _, ok := us[a]; ok {
+				t.Errorf("%s was created or adopted despite its conflict", a)
+			}
+		}
+		// The conflicts are recorded, with their reasons, for later runs.
+		whys := map[string]string{}
+		err := e.store.CheckpointsFor(context.Background(), e.job.Name, []string{"id-b", "id-c"}, func(cp state.Checkpoint) error {
+			if cp.Status == state.StatusConflict {
+				whys[cp.Anchor] = cp.LastError
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w := whys["id-b"]; w != "match rule email is ambiguous: 2 PingOne users match" {
+			t.Errorf("id-b conflict %q", w)
+		}
+		if w := whys["id-c"]; !strings.Contains(w, `matched by username carries externalId "someone-else" of another record`) {
+			t.Errorf("id-c conflict %q", w)
+		}
+	})
+}
