@@ -281,6 +281,16 @@ func (e *Engine) run(ctx context.Context, job *Job, opts Options, rep *Report, l
 	if !sameConfig && len(cursor.Value) > 0 {
 		log.Info("job settings changed since the last run: reading the source completely")
 	}
+	hs, err := e.loadHolds(ctx, job.Name) // watchgate.go
+	if err != nil {
+		return err
+	}
+	if opts.AllowMassDisable && len(hs.held) > 0 && !full {
+		// A held disable may come from a delta long past: a complete
+		// read plans it again.
+		log.Info("disables held by the watch's safety gate: reading the source completely to apply them", zap.Int("held", len(hs.held)))
+		full = true
+	}
 
 	mode := "full"
 	if !full {
@@ -382,6 +392,15 @@ func (e *Engine) run(ctx context.Context, job *Job, opts Options, rep *Report, l
 	if err := e.checkOwners(ctx, job, ops, rep); err != nil {
 		return err
 	}
+	ops = hs.keep(ops, opts.AllowMassDisable)
+	// A watch run's delta passes the sliding-window gate (watchgate.go)
+	// instead of the per-run disable thresholds.
+	watchDelta := opts.Watch && !rd.complete && !opts.AllowMassDisable
+	if watchDelta && !opts.DryRun {
+		if ops, err = e.watchGate(ctx, job, ops, active, opts.WatchGateWindow, hs, rep, log); err != nil {
+			return err
+		}
+	}
 	var gp *groupPlan
 	if job.Groups != nil {
 		tg := e.now()
@@ -399,7 +418,7 @@ func (e *Engine) run(ctx context.Context, job *Job, opts Options, rep *Report, l
 
 	// --allow-mass-disable overrides the whole gate, as it always has;
 	// --allow-mass-adoption only the adoption limit.
-	if g := gate(job.Name, job.Safety, ops, active, rd.records, rd.complete, opts.AllowMassDisable, opts.AllowMassDisable || opts.AllowMassAdoption); g != nil {
+	if g := gate(job.Name, job.Safety, ops, active, rd.records, rd.complete, opts.AllowMassDisable || watchDelta, opts.AllowMassDisable || opts.AllowMassAdoption); g != nil {
 		log.Warn("safety gate tripped", zap.Int("disables", g.Disables), zap.Int("active", g.Active), zap.Bool("empty_source", g.EmptySource),
 			zap.Int("adoptions", g.Adoptions))
 		return g
@@ -454,6 +473,9 @@ func (e *Engine) run(ctx context.Context, job *Job, opts Options, rep *Report, l
 	}
 	if applyErr != nil {
 		return applyErr
+	}
+	if err := hs.settle(ctx, job.Name, ops, opts.AllowMassDisable && rd.complete); err != nil {
+		return err
 	}
 	if rep.Counts.Failed == 0 {
 		// A cursor moves only when every change it covers was applied:

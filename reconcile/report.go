@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/syncd/syncd/mapper"
+	"github.com/syncd/syncd/state"
 )
 
 // Counts are a run's totals, one per kind of operation.
@@ -89,7 +90,11 @@ type Report struct {
 	Failures []Failure  `json:"failures"`
 	Warnings []string   `json:"warnings"`
 	Gate     *GateError `json:"gate,omitempty"`
-	Error    string     `json:"error,omitempty"`
+	// Held lists the disables the watch's safety gate held this run
+	// (watchgate.go): not applied; a run with --allow-mass-disable
+	// applies them.
+	Held  []state.HeldDisable `json:"held,omitempty"`
+	Error string              `json:"error,omitempty"`
 	// RevertOf is the run a revert plan undoes (`syncd revert`), and
 	// Refused the users it leaves alone because a later run changed them.
 	RevertOf int64     `json:"revert_of,omitempty"`

@@ -59,6 +59,9 @@ func (m *Main) runStatus(ctx context.Context, g *globalFlags, args []string) int
 		// Rejected lists the records that stand rejected: every run of
 		// the job exits 4 until the source fixes them.
 		Rejected []state.Reject `json:"rejected"`
+		// Held lists the disables the watch's safety gate held: only a
+		// run with --allow-mass-disable applies them.
+		Held []state.HeldDisable `json:"held"`
 	}
 	var out []jobStatus
 	for _, j := range jobs {
@@ -70,7 +73,14 @@ func (m *Main) runStatus(ctx context.Context, g *globalFlags, args []string) int
 		if err != nil {
 			return m.fail(fmt.Errorf("job %s: %w", j.Name, err))
 		}
-		js := jobStatus{Job: j.Name, Objects: counts, Runs: runs, Rejected: []state.Reject{}}
+		js := jobStatus{Job: j.Name, Objects: counts, Runs: runs, Rejected: []state.Reject{}, Held: []state.HeldDisable{}}
+		if hs, ok := st.(state.Held); ok {
+			held, err := hs.HeldDisables(ctx, j.Name)
+			if err != nil {
+				return m.fail(fmt.Errorf("job %s: %w", j.Name, err))
+			}
+			js.Held = append(js.Held, held...)
+		}
 		if rs, ok := st.(state.Rejects); ok {
 			err := rs.StandingRejects(ctx, j.Name, func(r state.Reject) error {
 				js.Rejected = append(js.Rejected, r)
@@ -105,6 +115,16 @@ func (m *Main) runStatus(ctx context.Context, g *globalFlags, args []string) int
 				where += " " + r.Attribute
 			}
 			fmt.Fprintf(m.Stdout, "  ! rejected since %s: %s: %s\n", r.FirstSeen.Local().Format("2006-01-02 15:04"), where, r.Reason)
+		}
+		if len(s.Held) > 0 {
+			fmt.Fprintf(m.Stdout, "  ! safety gate: %d disables held by the watch, applied only by `syncd sync --allow-mass-disable`:\n", len(s.Held))
+		}
+		for i, h := range s.Held {
+			if i == maxOpLines {
+				fmt.Fprintf(m.Stdout, "  … %d more held disables (--output json lists them all)\n", len(s.Held)-i)
+				break
+			}
+			fmt.Fprintf(m.Stdout, "  ! held since %s (run %d): %s %s: %s\n", h.HeldAt.Local().Format("2006-01-02 15:04"), h.RunID, h.Anchor, h.Username, h.Reason)
 		}
 		tw := tabwriter.NewWriter(m.Stdout, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "  run\tmode\tstarted\tduration\tstatus\tchanges\terror")

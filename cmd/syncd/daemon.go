@@ -273,7 +273,7 @@ func (s *service) standingRejects(ctx context.Context, job string) *int {
 func runResult(rep *reconcile.Report, objects map[string]int) metrics.RunResult {
 	r := metrics.RunResult{
 		Job: rep.Job, Started: rep.StartedAt, Duration: rep.FinishedAt.Sub(rep.StartedAt),
-		Status: rep.Status, Objects: objects, GateTripped: rep.Gate != nil,
+		Status: rep.Status, Objects: objects, GateTripped: rep.Gate != nil || len(rep.Held) > 0,
 		Ops: map[string]map[string]int{}, Rejects: map[string]int{},
 	}
 	add := func(typ, result string, n int) {

@@ -266,3 +266,74 @@ func TestWatchResumesAfterACutAndARestart(t *testing.T) {
 		t.Errorf("unchanged users disabled: %v", en)
 	}
 }
+
+// TestWatchGateHoldsABurstOfDeletions: a burst of deletions above the
+// job's thresholds is held whole by the watch's gate — none reaches
+// PingOne, `syncd status` lists them, the gate trip is counted and logged
+// — while the batch's other change applies; `sync --allow-mass-disable`
+// then applies them.
+func TestWatchGateHoldsABurstOfDeletions(t *testing.T) {
+	w := newWatchLDAP(t, 8, "")
+	w.editConf("watch_debounce: 200ms", "watch_debounce: 3s") // one batch
+	w.expect(ExitOK, "sync")
+	p := w.run(t)
+	for i := range 4 { // 50 % of the managed users; the harness allows 40 %
+		w.del(t, i)
+	}
+	mod := ldap.NewModifyRequest(w.dn(5), nil)
+	mod.Replace("givenName", []string{"Renamed"})
+	if err := w.conn.Modify(mod); err != nil {
+		t.Fatal(err)
+	}
+	var status string
+	eventually(t, 90*time.Second, "syncd status to list 4 held disables", func() bool {
+		_, status, _ = w.syncd("status")
+		return strings.Contains(status, "safety gate: 4 disables held")
+	})
+	eventually(t, 30*time.Second, "the batch's rename to apply", func() bool {
+		for _, u := range w.emu.Users() {
+			if u["username"] == "user000005" {
+				name, _ := u["name"].(map[string]any)
+				return name["given"] == "Renamed"
+			}
+		}
+		return false
+	})
+	for name, en := range w.enabled() {
+		if !en {
+			t.Errorf("%s disabled although the gate held its disable", name)
+		}
+	}
+	if !strings.Contains(p.output(), "safety gate") {
+		t.Error(`no log line says "safety gate"`)
+	}
+	_, metrics := w.get("/metrics")
+	if !strings.Contains(metrics, `syncd_safety_gate_trips_total{sync_job="people"} 1`) {
+		t.Errorf("gate trip not counted:\n%s", grepLines(metrics, "syncd_safety"))
+	}
+	w.stop(t, p)
+
+	// A scheduled run does not apply them either.
+	w.expect(ExitOK, "sync")
+	if n := countDisabled(w.enabled()); n != 0 {
+		t.Fatalf("a run without --allow-mass-disable disabled %d held users", n)
+	}
+	w.expect(ExitOK, "sync", "--allow-mass-disable")
+	w.waitDisabled(t, time.Second, 0, 1, 2, 3)
+	if n := countDisabled(w.enabled()); n != 4 {
+		t.Fatalf("%d users disabled, want the 4 deleted", n)
+	}
+	if _, status, _ = w.syncd("status"); strings.Contains(status, "held") {
+		t.Errorf("held disables still listed after --allow-mass-disable:\n%s", status)
+	}
+}
+
+func countDisabled(en map[string]bool) int {
+	n := 0
+	for _, v := range en {
+		if !v {
+			n++
+		}
+	}
+	return n
+}

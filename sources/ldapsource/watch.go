@@ -304,9 +304,12 @@ func (s *Source) probe(ctx context.Context, conn *ldap.Conn, dse rootDSE, method
 				[]ldap.Control{ldap.NewControlString(oidShowDeleted, true, "")}))
 		}
 	case DeltaTimestamp:
+		// modifyTimestamp has whole seconds: two changes of an entry in
+		// one second differ only in their values, so those are compared
+		// too (the entries changed since the cursor are few).
 		for _, b := range s.cfg.BaseDN {
 			searches = append(searches, ldap.NewSearchRequest(b, s.scope, ldap.NeverDerefAliases, probeLimit, 0, false,
-				"(&"+s.cfg.Filter+"(modifyTimestamp>="+cur.Since+"))", []string{"modifyTimestamp"}, nil))
+				"(&"+s.cfg.Filter+"(modifyTimestamp>="+cur.Since+"))", []string{"*", "modifyTimestamp"}, nil))
 		}
 	case DeltaDirSync:
 		return s.probeDirSync(conn, dse, cur, p)

@@ -10,7 +10,8 @@ import (
 
 // RunStanding runs the conformance suite of what a store keeps between
 // runs besides plain checkpoints: the pending and gone statuses, and the
-// standing rejects (state.Rejects).
+// standing rejects (state.Rejects), the watch gate's held disables and
+// write counts (state.Held).
 func RunStanding(t *testing.T, b Backend) {
 	tests := []struct {
 		name string
@@ -19,6 +20,8 @@ func RunStanding(t *testing.T, b Backend) {
 		{"CheckpointsPendingAndGone", testPendingAndGone},
 		{"RejectsStandUntilAccepted", testRejectsStand},
 		{"RejectsJobsIsolated", testRejectsJobsIsolated},
+		{"HeldDisables", testHeldDisables},
+		{"CountWrites", testCountWrites},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

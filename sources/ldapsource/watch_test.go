@@ -1,0 +1,189 @@
+package ldapsource
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-ldap/ldap/v3"
+
+	"github.com/syncd/syncd/internal/secret"
+	"github.com/syncd/syncd/internal/testenv"
+	"github.com/syncd/syncd/sources"
+)
+
+// notes records what a watch tells.
+type notes struct {
+	mu      sync.Mutex
+	changes []time.Time
+	ups     int
+	downs   int
+}
+
+func (n *notes) Changed(at time.Time) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.changes = append(n.changes, at)
+}
+
+func (n *notes) Connected(up bool, _ error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if up {
+		n.ups++
+	} else {
+		n.downs++
+	}
+}
+
+// changedSince reports whether a change was received at or after t.
+func (n *notes) changedSince(t time.Time) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, c := range n.changes {
+		if !c.Before(t) {
+			return true
+		}
+	}
+	return false
+}
+
+func (n *notes) connections() (ups, downs int) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.ups, n.downs
+}
+
+func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", within, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// startWatch runs src.Watch from the cursor of a complete read until the
+// test ends.
+func startWatch(t *testing.T, src *Source, interval time.Duration) *notes {
+	t.Helper()
+	r, err := src.Open(context.Background(), sources.ReadRequest{Full: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for r.Next() {
+	}
+	if err := r.Err(); err != nil {
+		t.Fatal(err)
+	}
+	cur := r.Cursor()
+	_ = r.Close()
+	if len(cur) == 0 {
+		t.Fatal("the complete read gave no cursor")
+	}
+	n := &notes{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- src.Watch(ctx, WatchOptions{Interval: interval, MaxBackoff: time.Second,
+			Cursor: func(context.Context) ([]byte, error) { return cur, nil }}, n)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Watch: %v", err)
+		}
+	})
+	waitFor(t, 60*time.Second, "the watch to connect", func() bool { ups, _ := n.connections(); return ups > 0 })
+	return n
+}
+
+// TestWatchSlapd: on slapd, a syncrepl watch (refreshAndPersist) and a
+// timestamp watch (modifyTimestamp polled) each report a modification; the
+// syncrepl watch reports a deletion, and after its connection is cut it
+// reconnects and reports a change made meanwhile.
+func TestWatchSlapd(t *testing.T) {
+	srv := testenv.LDAP(t)
+	for _, method := range []string{DeltaSyncrepl, DeltaTimestamp} {
+		t.Run(method, func(t *testing.T) {
+			base := srv.Subtree(t)
+			var entries []testenv.LDAPEntry
+			for i := range 3 {
+				entries = append(entries, testenv.UserEntry(base, i, nil))
+			}
+			srv.AddEntries(t, entries)
+			proxy := newCutProxy(t, strings.TrimPrefix(srv.URL, "ldap://"), -1)
+			cfg := Config{URL: proxy.URL(), AllowPlaintext: true, BindDN: srv.BindDN, BindPassword: secret.New(srv.Password),
+				BaseDN: DNList{base}, Timeout: time.Minute, Delta: method}
+			src := mustNew(t, cfg)
+			n := startWatch(t, src, time.Second)
+			c := srv.Conn(t)
+			modify := func(i int, title string) time.Time {
+				at := time.Now()
+				m := ldap.NewModifyRequest(entries[i].DN, nil)
+				m.Replace("title", []string{title})
+				if err := c.Modify(m); err != nil {
+					t.Fatal(err)
+				}
+				return at
+			}
+			// modifyTimestamp has whole seconds: a poll must see a second
+			// modification within the same second as new.
+			at := modify(0, "First")
+			waitFor(t, 60*time.Second, "the modification to be reported", func() bool { return n.changedSince(at) })
+			at = modify(1, "Second")
+			waitFor(t, 60*time.Second, "a second modification to be reported", func() bool { return n.changedSince(at) })
+			if method != DeltaSyncrepl {
+				return
+			}
+			at = time.Now()
+			if err := c.Del(ldap.NewDelRequest(entries[2].DN, nil)); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, 60*time.Second, "the deletion to be reported", func() bool { return n.changedSince(at) })
+
+			proxy.kill() // the watch's connection; new ones pass
+			waitFor(t, 60*time.Second, "the watch to see the cut", func() bool { _, downs := n.connections(); return downs > 0 })
+			at = modify(1, "While away")
+			waitFor(t, 60*time.Second, "the watch to reconnect and report the change made meanwhile", func() bool {
+				ups, _ := n.connections()
+				return ups > 1 && n.changedSince(at)
+			})
+		})
+	}
+}
+
+// TestWatchADUSN: on Samba AD, a uSNChanged watch reports a modification
+// and a deletion (a tombstone) found by its polls.
+func TestWatchADUSN(t *testing.T) {
+	srv := testenv.AD(t)
+	parent := srv.Subtree(t)
+	tag := strings.SplitN(parent, ",", 2)[0]
+	tag = "w" + tag[strings.LastIndexByte(tag, '-')+1:][:6]
+	var users []testenv.LDAPEntry
+	for i := range 2 {
+		users = append(users, testenv.ADUser(parent, fmt.Sprintf("%s-%d", tag, i), false, nil))
+	}
+	srv.AddEntries(t, users)
+	src := mustNew(t, Config{URL: srv.LDAPSURL, TLS: TLSConfig{CAFile: srv.CAFile}, BindDN: srv.BindDN,
+		BindPassword: secret.New(srv.Password), BaseDN: DNList{parent}, Anchor: "objectGUID", Timeout: time.Minute})
+	n := startWatch(t, src, time.Second)
+	c := srv.Conn(t)
+	at := time.Now()
+	m := ldap.NewModifyRequest(users[0].DN, nil)
+	m.Replace("title", []string{"Watched"})
+	if err := c.Modify(m); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 60*time.Second, "the modification to be reported", func() bool { return n.changedSince(at) })
+	at = time.Now()
+	if err := c.Del(ldap.NewDelRequest(users[1].DN, nil)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 60*time.Second, "the deletion to be reported", func() bool { return n.changedSince(at) })
+}
