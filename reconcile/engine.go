@@ -392,7 +392,7 @@ func (e *Engine) run(ctx context.Context, job *Job, opts Options, rep *Report, l
 	if err := e.checkOwners(ctx, job, ops, rep); err != nil {
 		return err
 	}
-	ops = hs.keep(ops, opts.AllowMassDisable)
+	ops = hs.keep(ops, opts.AllowMassDisable, rep, log)
 	// A watch run's delta passes the sliding-window gate (watchgate.go)
 	// instead of the per-run disable thresholds.
 	watchDelta := opts.Watch && !rd.complete && !opts.AllowMassDisable

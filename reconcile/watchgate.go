@@ -60,22 +60,32 @@ func (e *Engine) loadHolds(ctx context.Context, job string) (*holds, error) {
 // keep takes the disables of held anchors out of the plan (unless the run
 // may disable in mass) and notes the held anchors that no longer need
 // holding.
-func (h *holds) keep(ops []Op, allow bool) []Op {
+func (h *holds) keep(ops []Op, allow bool, rep *Report, log *zap.Logger) []Op {
 	if len(h.held) == 0 {
 		return ops
 	}
-	return slices.DeleteFunc(ops, func(op Op) bool {
+	kept := 0
+	ops = slices.DeleteFunc(ops, func(op Op) bool {
 		if _, ok := h.held[op.Anchor()]; !ok {
 			return false
 		}
 		switch {
 		case op.Has(ActDisable):
+			if !allow {
+				kept++
+			}
 			return !allow
 		case op.desired != nil && op.desired.enabled:
 			h.release = append(h.release, op.Anchor())
 		}
 		return false
 	})
+	if kept > 0 {
+		msg := fmt.Sprintf("safety gate: %d disables held by the watch stay held (`syncd status` lists them; a run with --allow-mass-disable applies them)", kept)
+		rep.Warnings = append(rep.Warnings, msg)
+		log.Warn("safety gate: held disables not applied", zap.Int("held", kept))
+	}
+	return ops
 }
 
 // watchGate holds every disable of ops when, with those journaled in the
