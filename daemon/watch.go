@@ -36,8 +36,9 @@ type Watch struct {
 	Holder string
 }
 
-// Leaser is the lease API of the state store (PostgreSQL and SQLite): a
-// named lease held by one holder until its ttl passes unrenewed.
+// Leaser is the lease API of the state store (state.Leaser, PostgreSQL and
+// SQLite): a named lease held by one holder until its ttl passes
+// unrenewed.
 type Leaser interface {
 	AcquireLease(ctx context.Context, name, holder string, ttl time.Duration) (bool, error)
 	ReleaseLease(ctx context.Context, name, holder string) error
@@ -258,12 +259,19 @@ func (d *Daemon) watchLeased(ctx context.Context, w Watch, st *watchState, js *j
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		defer cancel()
+		renewed := time.Now()
 		for sleep(lctx, leaseRenew) {
 			ok, err := w.Lease.AcquireLease(lctx, name, w.Holder, leaseTTL)
 			if lctx.Err() != nil {
 				return
 			}
-			if err != nil || !ok {
+			switch {
+			case ok:
+				renewed = time.Now()
+			case err != nil && time.Since(renewed) < leaseTTL-2*leaseRenew:
+				// A state store hiccup: the lease holds a while yet.
+				log.Warn("watch lease renewal failed: retrying", zap.Error(err))
+			default:
 				log.Warn("watch lease lost: another replica may watch the job now", zap.Error(err))
 				return
 			}
