@@ -65,6 +65,12 @@ type GroupsPlanRun struct {
 	// processes do not lower.
 	RunCPUSeconds        float64 `json:"run_cpu_seconds"`
 	MembershipsPerCPUSec float64 `json:"memberships_per_cpu_sec"`
+	// UsersOnlyCPUSeconds is the CPU time of the same dry run without
+	// the groups block, run after it; GroupsCPUSeconds the difference:
+	// what planning the memberships costs in CPU, whatever the load.
+	UsersOnlyCPUSeconds        float64 `json:"users_only_cpu_seconds"`
+	GroupsCPUSeconds           float64 `json:"groups_cpu_seconds"`
+	MembershipsPerGroupsCPUSec float64 `json:"memberships_per_groups_cpu_sec"`
 }
 
 // groupsRun syncs -groups-n users and their memberships under the budget,
@@ -238,6 +244,19 @@ func groupsPlanChild(o options) error {
 	pr.MembershipsPerSec = float64(seeded) / pr.GroupsPlanSeconds
 	pr.MembershipsPerCPUSec = float64(seeded) / pr.RunCPUSeconds
 	pr.PeakRSSMiB = peakRSSMiB()
+
+	// The same dry run without the groups: the CPU the groups add.
+	job.Groups = nil
+	runtime.GC()
+	cpu0 = cpuSeconds()
+	if _, err := e.eng.Run(ctx, job, reconcile.Options{DryRun: true, ForceFull: true}); err != nil {
+		return err
+	}
+	pr.UsersOnlyCPUSeconds = cpuSeconds() - cpu0
+	pr.GroupsCPUSeconds = pr.RunCPUSeconds - pr.UsersOnlyCPUSeconds
+	if pr.GroupsCPUSeconds > 0 {
+		pr.MembershipsPerGroupsCPUSec = float64(seeded) / pr.GroupsCPUSeconds
+	}
 	return json.NewEncoder(os.Stdout).Encode(pr)
 }
 
