@@ -108,10 +108,17 @@ type GroupReport struct {
 // userIndex is what the read of the users keeps for the groups: how a
 // member value names a user, and each user record's group names.
 type userIndex struct {
-	names      map[string]state.UserName // anchor -> DN and uid, every record read (ldap)
-	useUID     bool
-	recGroups  map[string][]string // anchor -> group names (from_records)
-	read       map[string]bool     // anchors read this run (from_records)
+	names  map[string]state.UserName // anchor -> DN and uid, every record read (ldap)
+	useUID bool
+	// from_records: each record's group names, and the anchors read
+	// this run, in read order until settle sorts them (slices, not maps:
+	// a million records cost two appends each, not two map inserts).
+	recGroups []recordGroups
+	read      []string
+	// unknown are anchors whose group list could not be computed: their
+	// memberships are left as they are.
+	unknown    map[string]bool
+	settled    bool
 	uidAttr    string
 	fromRecord bool
 	problems   []string
@@ -123,7 +130,7 @@ func newUserIndex(g *Groups) *userIndex {
 	}
 	ux := &userIndex{fromRecord: g.Mapper.FromRecords()}
 	if ux.fromRecord {
-		ux.recGroups, ux.read = map[string][]string{}, map[string]bool{}
+		ux.unknown = map[string]bool{}
 		return ux
 	}
 	ux.names, ux.useUID, ux.uidAttr = map[string]state.UserName{}, g.usesUID(), strings.ToLower(g.UIDAttribute)
@@ -136,18 +143,18 @@ func (ux *userIndex) observe(g *Groups, rec *sources.Record) {
 		return
 	}
 	if ux.fromRecord {
-		ux.read[rec.Anchor] = true
+		ux.read = append(ux.read, rec.Anchor)
 		if rec.Deleted {
 			return
 		}
 		names, err := g.Mapper.RecordGroups(*rec)
 		if err != nil {
 			ux.problems = append(ux.problems, fmt.Sprintf("user %s: %v (its memberships are left as they are)", rec.Anchor, err))
-			delete(ux.read, rec.Anchor) // not known: nothing removed
+			ux.unknown[rec.Anchor] = true // not known: nothing removed
 			return
 		}
 		if len(names) > 0 {
-			ux.recGroups[rec.Anchor] = names
+			ux.recGroups = append(ux.recGroups, recordGroups{anchor: rec.Anchor, names: names})
 		}
 		return
 	}
@@ -294,7 +301,7 @@ func (e *Engine) planGroups(ctx context.Context, job *Job, rd *readResult, popID
 	p := &groupPlan{cps: cps, popID: popID, size: map[string]int{}, fromRecords: ux.fromRecord}
 	p.groups = planGroupOps(gr.groups, cps, rd.complete, g)
 
-	held, managed, err := loadHeld(ctx, gs, job.Name)
+	held, managed, err := loadHeld(ctx, gs, job.Name, cps)
 	if err != nil {
 		return nil, err
 	}
@@ -360,7 +367,8 @@ type heldGroup struct {
 // loadHeld loads the job's membership checkpoints by group, each side
 // sorted (in Go's order: a PostgreSQL collation may order them otherwise),
 // and counts the memberships syncd may remove.
-func loadHeld(ctx context.Context, gs state.GroupStore, job string) (map[string]*heldGroup, int, error) {
+// cps sizes each group's list from the member count of its checkpoint.
+func loadHeld(ctx context.Context, gs state.GroupStore, job string, cps map[string]*state.GroupCheckpoint) (map[string]*heldGroup, int, error) {
 	held := map[string]*heldGroup{}
 	managed := 0
 	var cur *heldGroup
@@ -370,6 +378,9 @@ func loadHeld(ctx context.Context, gs state.GroupStore, job string) (map[string]
 		if cur == nil || m.Group != curGroup {
 			if cur = held[m.Group]; cur == nil {
 				cur = &heldGroup{}
+				if cp := cps[m.Group]; cp != nil && cp.Members > 0 {
+					cur.users = make([]heldMember, 0, cp.Members)
+				}
 				held[m.Group] = cur
 			}
 			curGroup = m.Group
@@ -399,27 +410,66 @@ func loadHeld(ctx context.Context, gs state.GroupStore, job string) (map[string]
 	return held, managed, nil
 }
 
+// recordGroups is one user record's group names (from_records).
+type recordGroups struct {
+	anchor string
+	names  []string
+}
+
+// settle sorts what observe gathered by anchor, once: an anchor read
+// twice keeps its last group list (the engine rejects such anchors).
+func (ux *userIndex) settle() {
+	if ux.settled || !ux.fromRecord {
+		return
+	}
+	ux.settled = true
+	byAnchor := func(a, b recordGroups) int { return strings.Compare(a.anchor, b.anchor) }
+	if !slices.IsSortedFunc(ux.recGroups, byAnchor) {
+		slices.SortStableFunc(ux.recGroups, byAnchor)
+	}
+	kept := ux.recGroups[:0]
+	for i, rg := range ux.recGroups {
+		if i+1 < len(ux.recGroups) && ux.recGroups[i+1].anchor == rg.anchor {
+			continue
+		}
+		kept = append(kept, rg)
+	}
+	ux.recGroups = kept
+	if !slices.IsSorted(ux.read) {
+		slices.Sort(ux.read)
+	}
+	ux.read = slices.Compact(ux.read)
+}
+
+// wasRead reports whether a from_records read carried anchor's whole
+// group list this run.
+func (ux *userIndex) wasRead(anchor string) bool {
+	ux.settle()
+	_, ok := slices.BinarySearch(ux.read, anchor)
+	return ok && !ux.unknown[anchor]
+}
+
 // groupsFromRecords turns the group names listed on the user records into
 // source groups, anchored by their name (the first spelling, in anchor
 // order, of a name compared without case).
 func groupsFromRecords(rd *readResult, ux *userIndex) []srcGroup {
-	byKey := map[string]int{}
+	ux.settle()
+	byKey := map[string]int{}  // lower-cased name -> index in out
+	byName := map[string]int{} // as spelt -> index in out (no ToLower per membership)
 	var out []srcGroup
-	anchors := make([]string, 0, len(ux.recGroups))
-	for a := range ux.recGroups {
-		anchors = append(anchors, a)
-	}
-	sort.Strings(anchors)
-	for _, a := range anchors {
-		for _, name := range ux.recGroups[a] {
-			k := strings.ToLower(name)
-			i, ok := byKey[k]
+	for _, rg := range ux.recGroups {
+		for _, name := range rg.names {
+			i, ok := byName[name]
 			if !ok {
-				i = len(out)
-				byKey[k] = i
-				out = append(out, srcGroup{anchor: name, name: name})
+				k := strings.ToLower(name)
+				if i, ok = byKey[k]; !ok {
+					i = len(out)
+					byKey[k] = i
+					out = append(out, srcGroup{anchor: name, name: name})
+				}
+				byName[name] = i
 			}
-			out[i].members = append(out[i].members, a)
+			out[i].members = append(out[i].members, rg.anchor)
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].anchor < out[j].anchor })
@@ -492,9 +542,10 @@ func (r *resolver) prepare() {
 	var unmanaged map[string]bool
 	if r.ux.fromRecord {
 		unmanaged = map[string]bool{}
-		for a := range r.ux.recGroups {
-			if _, ok := r.managedUser(a); !ok {
-				unmanaged[a] = true
+		r.ux.settle()
+		for _, rg := range r.ux.recGroups {
+			if _, ok := r.managedUser(rg.anchor); !ok {
+				unmanaged[rg.anchor] = true
 			}
 		}
 	}
@@ -685,7 +736,7 @@ func (p *groupPlan) diffGroup(sg srcGroup, d desiredMembers, have *heldGroup, mo
 					Why: "PingOne removed it when the user moved population"})
 			case !d.complete:
 				// Not provable this run: left as it is.
-			case !side.nested && r.ux.fromRecord && !r.ux.read[m.member]:
+			case !side.nested && r.ux.fromRecord && !r.ux.wasRead(m.member):
 				// from_records on a delta read: the user was not read.
 			case !side.nested && r.rd.rejected[m.member] != "":
 				// A rejected user is left exactly as it is, memberships included.
