@@ -337,3 +337,57 @@ func countDisabled(en map[string]bool) int {
 	}
 	return n
 }
+
+// TestWatchHAOneReplicaWatchesAndTheOtherTakesOver: two `syncd run` on one
+// PostgreSQL: one holds the job's watch lease and watches, the standby is
+// ready and does not watch; after the watcher is killed (SIGKILL: no
+// release) the standby takes the lease over and applies a change made
+// meanwhile.
+func TestWatchHAOneReplicaWatchesAndTheOtherTakesOver(t *testing.T) {
+	pgURL, schema := testenv.PostgresURL(t), testenv.PostgresSchema(t)
+	w := newWatchLDAP(t, 8, "")
+	w.useStateURL(t, withSearchPath(pgURL, schema))
+	w.expect(ExitOK, "sync")
+	pw := "SYNCD_LDAP_BIND_PASSWORD=" + w.srv.Password
+	addrs := []string{freePort(t), freePort(t)}
+	procs := []*proc{
+		w.start(t, []string{pw, "SYNCD_HTTP_LISTEN=" + addrs[0]}, "run"),
+		w.start(t, []string{pw, "SYNCD_HTTP_LISTEN=" + addrs[1]}, "run"),
+	}
+	const listening = "ldap watch listening"
+	holder := -1
+	eventually(t, 60*time.Second, "one replica to watch", func() bool {
+		for i, p := range procs {
+			if strings.Contains(p.output(), listening) {
+				holder = i
+				return true
+			}
+		}
+		return false
+	})
+	standby := 1 - holder
+	ready := func(i int) bool {
+		resp, err := http.Get("http://" + addrs[i] + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	}
+	eventually(t, 60*time.Second, "both replicas ready", func() bool { return ready(0) && ready(1) })
+
+	w.setEmployeeType(t, 0, "leaver")
+	w.waitDisabled(t, 60*time.Second, 0)
+	if strings.Contains(procs[standby].output(), listening) {
+		t.Fatalf("both replicas watch the job:\n%s", procs[standby].output())
+	}
+
+	_ = procs[holder].cmd.Process.Kill()
+	procs[holder].wait(t, 30*time.Second)
+	w.del(t, 1)
+	w.waitDisabled(t, 120*time.Second, 1)
+	if !strings.Contains(procs[standby].output(), listening) {
+		t.Errorf("the change was applied, but the standby never took the watch over:\n%s", procs[standby].output())
+	}
+	w.stop(t, procs[standby])
+}
