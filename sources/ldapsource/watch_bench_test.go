@@ -65,7 +65,9 @@ func BenchmarkWatchLag(b *testing.B) {
 	d := daemon.New(daemon.Options{Logger: zap.NewNop()})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- d.Run(ctx, []daemon.Job{{Name: e.job.Name, Schedule: "@every 24h"}}, func(context.Context, string) error { return nil }) }()
+	go func() {
+		done <- d.Run(ctx, []daemon.Job{{Name: e.job.Name, Schedule: "@every 24h"}}, func(context.Context, string) error { return nil })
+	}()
 	t.Cleanup(func() { cancel(); <-done })
 	<-d.Started()
 	connected := make(chan struct{}, 1)
