@@ -138,11 +138,20 @@ func checkSyncProperty(rt *rapid.T, faulty bool) {
 		faults = rapid.Float64Range(0, 0.15).Draw(rt, "faultRate")
 		lost = rapid.Float64Range(0, 0.3).Draw(rt, "lostRate")
 	}
-	emu, err := pingonetest.New(pingonetest.Options{Populations: []string{"Default", "Staff", "Contractors"},
-		Seed: rapid.Int64Range(1, 1<<40).Draw(rt, "emuSeed")})
+	spec, err := pingonetest.DefaultSpecPath()
 	if err != nil {
 		rt.Fatal(err)
 	}
+	emu, err := pingonetest.New(pingonetest.Options{Populations: []string{"Default", "Staff", "Contractors"},
+		Seed: rapid.Int64Range(1, 1<<40).Draw(rt, "emuSeed"), SpecFile: spec})
+	if err != nil {
+		rt.Fatal(err)
+	}
+	defer func() {
+		if v := emu.SpecViolations(); len(v) > 0 {
+			rt.Fatalf("%d requests or responses off the spec, e.g.:\n%s", len(v), strings.Join(v[:min(len(v), 5)], "\n"))
+		}
+	}()
 	srv := newLoopbackServer(emu)
 	defer srv.close()
 	client, err := pingone.New(pingone.Config{

@@ -80,12 +80,17 @@ func newTwoJobs(t *testing.T, n int) *twoJobs {
 	}
 	stateURL += sep + "search_path=" + schema
 	emu, err := pingonetest.New(pingonetest.Options{
-		Populations: []string{"Default", "Staff"}, ClientSecret: testSecret,
+		Populations: []string{"Default", "Staff"}, ClientSecret: testSecret, SpecFile: pingonetest.SpecPath(t),
 		RateLimit: budgetRate, // burst: one second's worth, as PingOne counts
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() {
+		if v := emu.SpecViolations(); len(v) > 0 {
+			t.Errorf("%d requests or responses off the spec, e.g.:\n%s", len(v), strings.Join(v[:min(len(v), 5)], "\n"))
+		}
+	})
 	hl := &hitLog{}
 	srv := httptest.NewServer(hl.wrap(emu))
 	t.Cleanup(srv.Close)

@@ -110,6 +110,7 @@ func newHarness(t *testing.T, hc harnessConfig) *harness {
 		o.Populations = []string{"Default", "Staff"}
 	}
 	o.ClientSecret = clientSecret
+	o.SpecFile = pingonetest.SpecPath(t)
 	if o.Logf == nil {
 		o.Logf = func(string, ...any) {}
 	}
@@ -117,6 +118,11 @@ func newHarness(t *testing.T, hc harnessConfig) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() {
+		if v := emu.SpecViolations(); len(v) > 0 {
+			t.Errorf("%d requests or responses off the spec, e.g.:\n%s", len(v), strings.Join(v[:min(len(v), 5)], "\n"))
+		}
+	})
 	rec := &wireLog{}
 	srv := httptest.NewServer(rec.wrap(emu))
 	t.Cleanup(srv.Close)

@@ -557,8 +557,10 @@ func TestContextCancel(t *testing.T) {
 		if _, err := c.GetUser(context.Background(), testUserID); err != nil {
 			t.Fatalf("err = %v", err)
 		}
-		if len(s.waits()) != 1 {
-			t.Errorf("waits %v, want 1", s.waits())
+		// At least one retry: on a loaded machine a later attempt may
+		// outlive the 100 ms timeout too (and is retried in turn).
+		if len(s.waits()) < 1 {
+			t.Errorf("waits %v, want a retry after the timeout", s.waits())
 		}
 	})
 }

@@ -80,7 +80,7 @@ type GroupsPlanRun struct {
 func groupsRun(o options, dir string) (*GroupsRun, error) {
 	n := o.groupsN
 	conc := max(8, int(math.Ceil(o.rate*(o.latency.Seconds()+0.005)*1.5)))
-	e, err := newEnv(dir, pingonetest.Options{RateLimit: o.rate, Burst: max(1, int(o.rate/10)), Latency: o.latency}, o.rate, conc)
+	e, err := newEnv(dir, pingonetest.Options{RateLimit: o.rate, Burst: max(1, int(o.rate/10)), Latency: o.latency}, o.rate, conc, o.specSample)
 	if err != nil {
 		return nil, err
 	}
@@ -154,7 +154,7 @@ func groupsRun(o options, dir string) (*GroupsRun, error) {
 	gr.RateLimited429 += st.RateLimited
 	fmt.Fprintf(os.Stderr, "groups: initial %.1f s, %d requests (%d users, %d groups, %d memberships); no-op %d requests; +1/-1 %d requests\n",
 		gr.InitialSeconds, gr.InitialRequests, gr.InitialUserCreates, gr.InitialGroupCreates, gr.InitialMembershipCalls, gr.NoopRequests, gr.PlusMinusRequests)
-	return gr, nil
+	return gr, specErr(e.emu)
 }
 
 // groupsPlanInChild plans -groups-plan-n users' memberships in a child.
@@ -185,7 +185,7 @@ func groupsPlanChild(o options) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	e, err := newEnv(dir, pingonetest.Options{}, 1e6, 8)
+	e, err := newEnv(dir, pingonetest.Options{}, 1e6, 8, o.specSample)
 	if err != nil {
 		return err
 	}
@@ -256,6 +256,9 @@ func groupsPlanChild(o options) error {
 	pr.GroupsCPUSeconds = pr.RunCPUSeconds - pr.UsersOnlyCPUSeconds
 	if pr.GroupsCPUSeconds > 0 {
 		pr.MembershipsPerGroupsCPUSec = float64(seeded) / pr.GroupsCPUSeconds
+	}
+	if err := specErr(e.emu); err != nil {
+		return err
 	}
 	return json.NewEncoder(os.Stdout).Encode(pr)
 }

@@ -58,7 +58,11 @@ const driftEvery = 10_000
 // hand, and runs the verify and first-run children against it.
 func listingRuns(o options, dir string) ([]ListingRun, error) {
 	n := o.listingN
-	emu, err := pingonetest.New(pingonetest.Options{Populations: []string{"Default", "Staff"}, MaxPageSize: 1000})
+	emuOpts := pingonetest.Options{Populations: []string{"Default", "Staff"}, MaxPageSize: 1000}
+	if err := validateSpec(&emuOpts, o.specSample); err != nil {
+		return nil, err
+	}
+	emu, err := pingonetest.New(emuOpts)
 	if err != nil {
 		return nil, err
 	}
@@ -100,7 +104,7 @@ func listingRuns(o options, dir string) ([]ListingRun, error) {
 			kind, lr.Users, lr.Seconds, lr.UsersPerSec, lr.PeakRSSMiB, lr.APICalls)
 		runs = append(runs, lr)
 	}
-	return runs, nil
+	return runs, specErr(emu)
 }
 
 // seedEmulator adds every person of the CSV to the emulator as syncd's

@@ -92,6 +92,9 @@ type options struct {
 	listingURL string
 	listingEnv string
 	listingIDs string
+	// specSample: the emulator validates one API request in specSample
+	// against the PingOne spec (1: every one; see pingonetest.Options).
+	specSample int
 }
 
 // Results is what -out receives.
@@ -210,6 +213,7 @@ func main() {
 	flag.StringVar(&o.listingURL, "listing-url", "", "internal: the emulator of a listing child")
 	flag.StringVar(&o.listingEnv, "listing-env", "", "internal: the environment id of a listing child")
 	flag.StringVar(&o.listingIDs, "listing-ids", "", "internal: the PingOne user ids of a listing child's records")
+	flag.IntVar(&o.specSample, "spec-sample", 100, "validate one emulator request in this many against the PingOne OpenAPI spec ($SYNCD_PINGONE_SPEC or the vendored copy); 1 validates all (about 2 ms of CPU each, which slows the apply figures)")
 	flag.Parse()
 	switch o.groups {
 	case "on", "off":
@@ -407,9 +411,12 @@ type env struct {
 	eng    *reconcile.Engine
 }
 
-func newEnv(dir string, emuOpts pingonetest.Options, rate float64, concurrency int) (*env, error) {
+func newEnv(dir string, emuOpts pingonetest.Options, rate float64, concurrency, specSample int) (*env, error) {
 	emuOpts.Populations = []string{"Default", "Staff"}
 	emuOpts.MaxPageSize = 1000
+	if err := validateSpec(&emuOpts, specSample); err != nil {
+		return nil, err
+	}
 	emu, err := pingonetest.New(emuOpts)
 	if err != nil {
 		return nil, err
@@ -439,6 +446,27 @@ func newEnv(dir string, emuOpts pingonetest.Options, rate float64, concurrency i
 func (e *env) close() {
 	e.store.Close()
 	e.srv.Close()
+}
+
+// validateSpec makes the emulator check (one in sample of) its requests
+// and responses against the PingOne spec: a figure measured on traffic
+// PingOne would refuse is worth nothing.
+func validateSpec(o *pingonetest.Options, sample int) error {
+	spec, err := pingonetest.DefaultSpecPath()
+	if err != nil {
+		return err
+	}
+	o.SpecFile, o.SpecSample = spec, sample
+	return nil
+}
+
+// specErr fails a measurement whose traffic broke the spec.
+func specErr(emu *pingonetest.Emulator) error {
+	v := emu.SpecViolations()
+	if len(v) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%d emulator requests or responses violate the PingOne spec, e.g.:\n%s", len(v), strings.Join(v[:min(len(v), 5)], "\n"))
 }
 
 func newJob(src sources.Source, m *mapper.Mapper, workers int) *reconcile.Job {
@@ -486,7 +514,7 @@ func childMain(o options) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	e, err := newEnv(dir, pingonetest.Options{}, 1000, 8)
+	e, err := newEnv(dir, pingonetest.Options{}, 1000, 8, 1)
 	if err != nil {
 		return err
 	}
@@ -531,6 +559,9 @@ func childMain(o options) error {
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
 		fmt.Fprintf(os.Stderr, "HeapAlloc %d HeapInuse %d HeapSys %d HeapIdle %d HeapReleased %d Sys %d StackSys %d NumGC %d\n", ms.HeapAlloc>>20, ms.HeapInuse>>20, ms.HeapSys>>20, ms.HeapIdle>>20, ms.HeapReleased>>20, ms.Sys>>20, ms.StackSys>>20, ms.NumGC)
+	}
+	if err := specErr(e.emu); err != nil {
+		return err
 	}
 	pr := PipelineRun{
 		Records: rep.Counts.Records, Seconds: secs, RecordsPerSec: float64(rep.Counts.Records) / secs,
@@ -642,7 +673,7 @@ func applyRun(o options, dir string) (*ApplyRun, error) {
 	// Enough requests in flight to fill the budget at this latency, with
 	// headroom for the client's own round trip.
 	conc := max(8, int(math.Ceil(o.rate*(o.latency.Seconds()+0.005)*1.5)))
-	e, err := newEnv(dir, pingonetest.Options{RateLimit: o.rate, Burst: max(1, int(o.rate/10)), Latency: o.latency}, o.rate, conc)
+	e, err := newEnv(dir, pingonetest.Options{RateLimit: o.rate, Burst: max(1, int(o.rate/10)), Latency: o.latency}, o.rate, conc, o.specSample)
 	if err != nil {
 		return nil, err
 	}
@@ -721,7 +752,7 @@ func applyRun(o options, dir string) (*ApplyRun, error) {
 	}
 	fmt.Fprintf(os.Stderr, "apply: %.1f s (%.2f × ideal), %.0f ops/s; update run: %d updates, %.2f calls each; name.given: %d updates, %.2f calls each\n",
 		ar.InitialSeconds, ar.InitialRatio, ar.OpsPerSec, ar.Updated, ar.CallsPerUpdate, ar.NestedUpdated, ar.CallsPerNestedUpdate)
-	return ar, nil
+	return ar, specErr(e.emu)
 }
 
 // noopRun seeds PingOne and state from the slapd fixture without a rate
@@ -762,7 +793,7 @@ func noopRun(o options, dir string) (*NoopRun, error) {
 	if err != nil {
 		return nil, err
 	}
-	e, err := newEnv(dir, pingonetest.Options{}, 1e6, 16)
+	e, err := newEnv(dir, pingonetest.Options{}, 1e6, 16, o.specSample)
 	if err != nil {
 		return nil, err
 	}
@@ -790,7 +821,7 @@ func noopRun(o options, dir string) (*NoopRun, error) {
 	c := rep.Counts
 	nr.Changed = c.Created + c.Adopted + c.Updated + c.Enabled + c.Disabled + c.Moved
 	fmt.Fprintf(os.Stderr, "no-op: %d users in %.2f s, %d API calls, %d changes (the directory changed meanwhile when > 0)\n", nr.Users, nr.Seconds, nr.APICalls, nr.Changed)
-	return nr, nil
+	return nr, specErr(e.emu)
 }
 
 func goals(r Results) []GoalResult {

@@ -77,10 +77,14 @@ func shareRun(o options, dir string) (*ShareRun, error) {
 	}
 	st.Close()
 
-	emu, err := pingonetest.New(pingonetest.Options{
+	emuOpts := pingonetest.Options{
 		Populations: []string{"Default", "Staff"}, MaxPageSize: 1000,
 		RateLimit: o.rate, Burst: max(1, int(o.rate/10)), Latency: o.latency,
-	})
+	}
+	if err := validateSpec(&emuOpts, o.specSample); err != nil {
+		return nil, err
+	}
+	emu, err := pingonetest.New(emuOpts)
 	if err != nil {
 		return nil, err
 	}
@@ -157,7 +161,7 @@ func shareRun(o options, dir string) (*ShareRun, error) {
 	}
 	fmt.Fprintf(os.Stderr, "share: %d creates in %.1f s: %.0f ops/s (%.3f of B), %d × 429, per process %v\n",
 		creates, sr.Seconds, sr.OpsPerSec, sr.OpsPerBudget, sr.RateLimited429, sr.PerProcess)
-	return sr, nil
+	return sr, specErr(emu)
 }
 
 type statusWriter struct {

@@ -33,7 +33,7 @@ func doBench(b *testing.B, hc *http.Client, tok, method, target string, body []b
 
 // BenchmarkCreateUser: one POST /users over loopback HTTP per op.
 func BenchmarkCreateUser(b *testing.B) {
-	s := NewServer(b, Options{})
+	s := newBenchServer(b, Options{})
 	hc, tok := benchClient(b, s)
 	target := s.APIURL() + "/environments/" + s.EnvironmentID() + "/users"
 	b.ReportAllocs()
@@ -45,7 +45,7 @@ func BenchmarkCreateUser(b *testing.B) {
 
 // BenchmarkListPage: one filtered page of 200 out of 10,000 users.
 func BenchmarkListPage(b *testing.B) {
-	s := NewServer(b, Options{})
+	s := newBenchServer(b, Options{})
 	for i := range 10000 {
 		if _, err := s.AddUser(map[string]any{"username": fmt.Sprintf("u%05d", i), "email": fmt.Sprintf("u%05d@example.com", i)}); err != nil {
 			b.Fatal(err)
@@ -79,4 +79,12 @@ func BenchmarkParseFilter(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// newBenchServer is an emulator that validates one request in 100 against
+// the spec (BenchmarkCreateUserSpecValidated measures full validation; the
+// tests validate every request) and fails the benchmark on a violation.
+func newBenchServer(b *testing.B, opts Options) *Server {
+	opts.SpecFile, opts.SpecSample, opts.StrictSpec = SpecPath(b), 100, true
+	return NewServer(b, opts)
 }

@@ -2,6 +2,7 @@ package pingonetest
 
 import (
 	"errors"
+	"fmt"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -54,26 +55,34 @@ func (s *Server) AuthURL() string { return s.URL }
 // TokenURL is the worker app's token endpoint.
 func (s *Server) TokenURL() string { return s.URL + "/" + s.EnvironmentID() + "/as/token" }
 
-// SpecPath locates the PingOne OpenAPI spec: $SYNCD_PINGONE_SPEC, else the
-// copy vendored in this package's testdata/spec (the file
-// ../shared/reference/pingone cites, kept here so a bare clone runs its
-// tests). Missing -> the test is skipped (failed under CI) via
-// testenv.Unavailable.
+// SpecPath locates the PingOne OpenAPI spec (DefaultSpecPath). Missing ->
+// the test is skipped (failed under CI) via testenv.Unavailable.
 func SpecPath(tb testing.TB) string {
 	tb.Helper()
+	p, err := DefaultSpecPath()
+	if err != nil {
+		testenv.Unavailable(tb, "PingOne OpenAPI spec (set SYNCD_PINGONE_SPEC)", err)
+	}
+	return p
+}
+
+// DefaultSpecPath locates the PingOne OpenAPI spec: $SYNCD_PINGONE_SPEC,
+// else the copy vendored in this package's testdata/spec (the file
+// ../shared/reference/pingone cites, kept here so a bare clone runs its
+// tests and benchmarks).
+func DefaultSpecPath() (string, error) {
 	p := os.Getenv("SYNCD_PINGONE_SPEC")
 	if p == "" {
 		_, file, _, ok := runtime.Caller(0)
 		if !ok {
-			testenv.Unavailable(tb, "PingOne OpenAPI spec (set SYNCD_PINGONE_SPEC)", errors.New("no source path for package pingonetest"))
-			return ""
+			return "", errors.New("no source path for package pingonetest: set SYNCD_PINGONE_SPEC")
 		}
 		p = filepath.Join(filepath.Dir(file), "testdata", "spec", specFile)
 	}
 	if _, err := os.Stat(p); err != nil {
-		testenv.Unavailable(tb, "PingOne OpenAPI spec (set SYNCD_PINGONE_SPEC)", err)
+		return "", fmt.Errorf("PingOne OpenAPI spec: %w (set SYNCD_PINGONE_SPEC)", err)
 	}
-	return p
+	return p, nil
 }
 
 // specFile is the spec's file name, here and in ../shared/reference/pingone.

@@ -133,3 +133,46 @@ func TestVendoredSpecMatchesShared(t *testing.T) {
 		t.Fatalf("the spec in use differs from %s: copy the shared spec again (testdata/spec/README.md)", shared)
 	}
 }
+
+// TestRelaxationsAreCited: each departure from SPEC says what it does and
+// cites the documentation that justifies it.
+func TestRelaxationsAreCited(t *testing.T) {
+	t.Parallel()
+	for _, r := range relaxations {
+		kinds := 0
+		if r.edit != nil {
+			kinds++
+		}
+		if len(r.statuses) > 0 {
+			kinds++
+		}
+		if r.byHand != nil {
+			kinds++
+		}
+		if r.name == "" || kinds != 1 {
+			t.Errorf("relaxation %q: want a name and exactly one of edit, statuses, byHand", r.name)
+		}
+		if !strings.Contains(r.why, "API-NOTES §") {
+			t.Errorf("relaxation %q cites no API-NOTES section: %s", r.name, r.why)
+		}
+	}
+}
+
+// TestSpecSampleValidatesOneInN: with SpecSample the fast emulator of the
+// benchmarks still validates, one request in N (the first included), and
+// what it validates it records.
+func TestSpecSampleValidatesOneInN(t *testing.T) {
+	t.Parallel()
+	s := NewServer(t, Options{SpecFile: SpecPath(t), SpecSample: 3})
+	c := newClient(t, s)
+	id := c.mustCreate(minimalUser("sampled")) // request 1: validated
+	for i := 0; i < 5; i++ {                   // requests 2..6: 4 is validated
+		c.do(http.MethodPut, "/users/"+id+"/enabled", map[string]any{"enabled": "false"})
+	}
+	if got := len(s.SpecViolations()); got != 1 {
+		t.Fatalf("%d violations recorded, want 1 (requests 1 and 4 of 6 validated): %q", got, s.SpecViolations())
+	}
+	if _, err := New(Options{SpecSample: 10}); err == nil {
+		t.Error("a spec sample without a spec file was accepted")
+	}
+}

@@ -8,7 +8,7 @@ import (
 )
 
 func TestStallHoldsRequestsUntilReleased(t *testing.T) {
-	s := NewServer(t, Options{})
+	s := newLooseServer(t, Options{}) // its request carries no token
 	release := s.Stall()
 	defer release()
 	done := make(chan int, 1)
