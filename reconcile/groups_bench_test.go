@@ -192,7 +192,8 @@ func BenchmarkPlanMemberships(b *testing.B) {
 	if err := benchgroups.WriteCSV(csvPath, n, nil); err != nil {
 		b.Fatal(err)
 	}
-	emu := pingonetest.NewServer(b, pingonetest.Options{Populations: []string{"Staff"}})
+	// One request in 100 is validated against the spec, as above.
+	emu := pingonetest.NewServer(b, pingonetest.Options{Populations: []string{"Staff"}, SpecFile: pingonetest.SpecPath(b), SpecSample: 100, StrictSpec: true})
 	client, err := pingone.New(pingone.Config{
 		APIURL: emu.APIURL(), AuthURL: emu.AuthURL(), EnvironmentID: emu.EnvironmentID(),
 		ClientID: emu.ClientID(), ClientSecret: secret.New(emu.ClientSecret()), RateLimit: 1e6, Concurrency: 16,
