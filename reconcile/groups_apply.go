@@ -12,6 +12,7 @@ import (
 
 	"github.com/syncd/syncd/mapper"
 	"github.com/syncd/syncd/sink/pingone"
+	"github.com/syncd/syncd/sink/pingone/budget"
 	"github.com/syncd/syncd/state"
 )
 
@@ -53,6 +54,9 @@ func (e *Engine) applyGroups(ctx context.Context, job *Job, p *groupPlan, rep *R
 		return fmt.Errorf("groups: the PingOne target %T cannot write groups", e.Target)
 	}
 	gs := e.Store.(state.GroupStore) // checked by planGroups
+	// Group and membership calls wait in their own class, below every
+	// user write (priority.go).
+	ctx = budget.WithClass(ctx, budget.ClassMembership)
 	bctx, sctx, stopCtxs := stopContexts(ctx, job.abort)
 	defer stopCtxs()
 	now := e.now()
@@ -317,6 +321,9 @@ func (e *Engine) applyMembers(ctx context.Context, gt GroupTarget, gs state.Grou
 
 	feed := make(chan int)
 	results := make(chan memberResult, job.BatchSize)
+	stop := make(chan struct{})
+	stopFeeding := sync.OnceFunc(func() { close(stop) })
+	defer stopFeeding()
 	var wg sync.WaitGroup
 	for w := 0; w < min(job.Workers, len(todo)); w++ {
 		wg.Add(1)
@@ -331,6 +338,8 @@ func (e *Engine) applyMembers(ctx context.Context, gt GroupTarget, gs state.Grou
 		defer close(feed)
 		for _, k := range todo {
 			select {
+			case <-stop:
+				return
 			case <-ctx.Done():
 				return
 			case feed <- k:
@@ -340,19 +349,31 @@ func (e *Engine) applyMembers(ctx context.Context, gt GroupTarget, gs state.Grou
 	go func() { wg.Wait(); close(results) }()
 
 	var (
-		b       state.GroupBatch
-		saveErr error
-		done    int
+		b                    state.GroupBatch
+		saveErr, limErr      error
+		done, failed, firstF int
+		pending              int // failures in b, counted once b is saved
 	)
+	firstF = -1
 	flush := func() {
 		if saveErr != nil || len(b.Add)+len(b.Remove)+len(b.Journal) == 0 {
 			return
 		}
 		if err := gs.SaveGroups(sctx, job.Name, b); err != nil {
 			saveErr = fmt.Errorf("checkpoint memberships: %w (the next run finds them again: an existing member counts as added)", err)
+			stopFeeding()
 			return
 		}
 		b = state.GroupBatch{}
+		// Failed memberships count toward safety.max_failures like user
+		// operations: past it, nothing more is sent; what is in flight is
+		// still checkpointed.
+		failed, pending = failed+pending, 0
+		if limErr == nil && job.Safety.failuresExceeded(failed, len(todo)) {
+			limErr = fmt.Errorf("memberships: %d of %d operations failed, above safety.max_failures=%s; stopping (first: %s)",
+				failed, len(todo), job.Safety.MaxFailures, rep.Failures[firstF].Error)
+			stopFeeding()
+		}
 	}
 	now := e.now()
 	for r := range results {
@@ -362,6 +383,10 @@ func (e *Engine) applyMembers(ctx context.Context, gt GroupTarget, gs state.Grou
 		case m.Skipped:
 		case r.err != nil:
 			m.Failed = true
+			if firstF < 0 {
+				firstF = len(rep.Failures)
+			}
+			pending++
 			rep.Failures = append(rep.Failures, Failure{Anchor: m.Member, Username: m.MemberName, Error: r.err.Error()})
 			log.Warn("membership failed", zap.String("group_anchor", m.Group), zap.String("anchor", m.Member), zap.Error(r.err))
 		case m.Action == MemberAdd:
@@ -373,7 +398,7 @@ func (e *Engine) applyMembers(ctx context.Context, gt GroupTarget, gs state.Grou
 			b.Journal = append(b.Journal, memberJournal(rep.RunID, m, r, e.now()))
 		}
 		p.countMember(*m)
-		if len(b.Add)+len(b.Remove) >= job.BatchSize {
+		if len(b.Add)+len(b.Remove)+pending >= job.BatchSize {
 			flush()
 		}
 	}
@@ -382,6 +407,8 @@ func (e *Engine) applyMembers(ctx context.Context, gt GroupTarget, gs state.Grou
 	switch {
 	case saveErr != nil:
 		return saveErr
+	case limErr != nil:
+		return limErr
 	case done < len(todo) && ctx.Err() != nil:
 		return fmt.Errorf("memberships: stopped after %d of %d, all of them checkpointed: %w", done, len(todo), ctx.Err())
 	}

@@ -733,6 +733,25 @@ func (e *Emulator) AddMember(groupID, userID string) error {
 	return nil
 }
 
+// RemoveMember removes a user's direct membership out of band (an admin
+// removing it by hand); one that is not there is no error.
+func (e *Emulator) RemoveMember(groupID, userID string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	u, g := e.users[userID], e.groups[groupID]
+	if u == nil || g == nil {
+		return fmt.Errorf("remove member %s from %s: %w", userID, groupID, ErrNotFound)
+	}
+	for _, have := range u.groups {
+		if have == groupID {
+			u.groups = without(u.groups, groupID)
+			g.directUsers--
+			return nil
+		}
+	}
+	return nil
+}
+
 // DirectMembers returns the ids of the group's direct user members, in
 // user creation order.
 func (e *Emulator) DirectMembers(groupID string) []string {

@@ -1,0 +1,163 @@
+package reconcile_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+
+	"go.uber.org/zap/zaptest"
+
+	"github.com/syncd/syncd/internal/secret"
+	"github.com/syncd/syncd/reconcile"
+	"github.com/syncd/syncd/sink/pingone"
+	"github.com/syncd/syncd/sink/pingone/budget"
+)
+
+// classBudget is a pingone.Budget that never waits and counts the
+// requests of each priority class.
+type classBudget struct {
+	mu sync.Mutex
+	n  [budget.NumClasses]int
+}
+
+func (b *classBudget) Wait(_ context.Context, c budget.Class) error {
+	b.mu.Lock()
+	b.n[c]++
+	b.mu.Unlock()
+	return nil
+}
+
+func (b *classBudget) Throttled(context.Context) {}
+
+func (b *classBudget) take() [budget.NumClasses]int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n := b.n
+	b.n = [budget.NumClasses]int{}
+	return n
+}
+
+// withBudget points the env's engine at a client whose requests wait in b.
+func (e *env) withBudget(b pingone.Budget) {
+	e.t.Helper()
+	client, err := pingone.New(pingone.Config{
+		APIURL: e.emu.APIURL(), AuthURL: e.emu.AuthURL(), EnvironmentID: e.emu.EnvironmentID(),
+		ClientID: e.emu.ClientID(), ClientSecret: secret.New(e.emu.ClientSecret()), RateLimit: 1000, Concurrency: 8,
+	}, zaptest.NewLogger(e.t), pingone.WithHTTPClient(&http.Client{Transport: e.rec}), pingone.WithBudget(b))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.eng.Target = client
+	e.eng.Calls = func() int64 { return client.Stats().Total() }
+}
+
+// TestMembershipWritesWaitInTheMembershipClass: group and membership
+// calls wait in budget.ClassMembership, below every user write, so that a
+// backfill of memberships never delays a leaver's disable in another job
+// sharing the environment's budget (DESIGN invariant 13).
+func TestMembershipWritesWaitInTheMembershipClass(t *testing.T) {
+	g := newGroupEnv(t, "sqlite", []string{"Eng;Ops", "Eng", "", "Ops"}, nil)
+	b := &classBudget{}
+	g.withBudget(b)
+	rep := g.mustRun(reconcile.Options{})
+	if rep.Groups.Counts.Created != 2 || rep.Groups.Counts.MembersAdded != 4 || rep.Counts.Created != 4 {
+		t.Fatalf("first run: users %+v groups %+v", rep.Counts, rep.Groups.Counts)
+	}
+	n := b.take()
+	// 2 group creates and 4 membership POSTs; the 4 user creates wait in
+	// the create class.
+	if n[budget.ClassMembership] != 6 {
+		t.Errorf("%d requests waited in the membership class, want 6 (2 groups + 4 memberships); by class %v", n[budget.ClassMembership], n)
+	}
+	if n[budget.ClassCreate] != 4 {
+		t.Errorf("%d requests waited in the create class, want 4; by class %v", n[budget.ClassCreate], n)
+	}
+
+	// One member leaves a group and one user is disabled: the removal
+	// waits in the membership class, the disable in the disable class.
+	g.setGroups(1, "")
+	g.rows[2][6] = "no"
+	g.flush()
+	rep = g.mustRun(reconcile.Options{})
+	if rep.Groups.Counts.MembersRemoved != 1 || rep.Counts.Disabled != 1 {
+		t.Fatalf("second run: users %+v groups %+v", rep.Counts, rep.Groups.Counts)
+	}
+	n = b.take()
+	if n[budget.ClassMembership] != 1 || n[budget.ClassDisable] != 1 || n[budget.ClassUpdate] != 0 {
+		t.Errorf("by class %v, want 1 membership and 1 disable, no update", n)
+	}
+}
+
+// TestMembershipFailuresCountTowardMaxFailures: membership calls that
+// fail count toward safety.max_failures like user operations: past it the
+// apply stops, what was done is checkpointed, and the run fails naming
+// the limit. The members here were deleted in PingOne by hand, so PingOne
+// answers 404 to each POST.
+func TestMembershipFailuresCountTowardMaxFailures(t *testing.T) {
+	const n = 20
+	groups := make([]string, n)
+	g := newGroupEnv(t, "sqlite", groups, nil)
+	g.job.Workers, g.job.BatchSize = 1, 1
+	g.job.Safety.MaxFailures = reconcile.Threshold{Count: 3}
+	g.mustRun(reconcile.Options{})
+	users := g.users()
+	for i := 0; i < 10; i++ { // the first ten in anchor order
+		id, _ := users[g.rows[i][0]]["id"].(string)
+		if err := g.emu.DeleteUser(id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range g.rows {
+		g.rows[i][len(g.rows[i])-1] = "Eng"
+	}
+	g.flush()
+	g.rec.take()
+	rep, err := g.run(reconcile.Options{})
+	if err == nil || !strings.Contains(err.Error(), "safety.max_failures") {
+		t.Fatalf("run error = %v, want a stop naming safety.max_failures", err)
+	}
+	posts := countCalls(g.rec.take(), http.MethodPost, "/memberOfGroups")
+	if posts >= n {
+		t.Errorf("%d membership POSTs: the run went on past max_failures=3", posts)
+	}
+	if rep.Groups == nil || rep.Groups.Counts.Failed < 4 || rep.Counts.Failed < 4 {
+		t.Fatalf("counts: users %+v groups %+v, want at least 4 failures", rep.Counts, rep.Groups)
+	}
+	if len(rep.Failures) != rep.Groups.Counts.Failed {
+		t.Errorf("%d failures listed, %d counted", len(rep.Failures), rep.Groups.Counts.Failed)
+	}
+}
+
+// TestMembershipRemovalAlreadyGoneIsDone: a membership removed by hand in
+// PingOne before syncd removes it answers 404, which counts as removed:
+// no failure, and state forgets it.
+func TestMembershipRemovalAlreadyGoneIsDone(t *testing.T) {
+	backends(t, func(t *testing.T, backend string) {
+		g := newGroupEnv(t, backend, []string{"Eng", "Eng"}, nil)
+		g.mustRun(reconcile.Options{})
+		eng := g.groupID("Eng")
+		b, _ := g.users()["id-b"]["id"].(string)
+		if err := g.emu.RemoveMember(eng, b); err != nil { // removed by hand
+			t.Fatal(err)
+		}
+		g.setGroups(1, "")
+		g.rec.take()
+		rep := g.mustRun(reconcile.Options{})
+		if rep.Groups.Counts.MembersRemoved != 1 || rep.Groups.Counts.Failed != 0 || rep.Counts.Failed != 0 {
+			t.Fatalf("counts %+v, failures %v", rep.Groups.Counts, rep.Failures)
+		}
+		if calls := g.rec.take(); countCalls(calls, http.MethodDelete, "/memberOfGroups") != 1 {
+			t.Errorf("calls %v, want one DELETE", calls)
+		}
+		if got := g.members("Eng"); len(got) != 1 || got[0] != "user.a" {
+			t.Errorf("Eng members %v (group %s)", got, eng)
+		}
+		// State forgot it: the next run makes no call.
+		rep = g.mustRun(reconcile.Options{})
+		if calls := g.rec.take(); len(calls) != 0 || rep.Groups.Counts.MembersUnchanged != 1 {
+			t.Errorf("next run: calls %v counts %+v", calls, rep.Groups.Counts)
+		}
+	})
+}
