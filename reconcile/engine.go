@@ -408,6 +408,15 @@ func (e *Engine) run(ctx context.Context, job *Job, opts Options, rep *Report, l
 			return fmt.Errorf("groups: %w", err)
 		}
 		rep.Phases.Groups = e.now().Sub(tg)
+		if verify {
+			if rep.MemberDrift, err = e.verifyMembers(ctx, job, gp, job.Drift != DriftReport); err != nil {
+				return err
+			}
+			for _, d := range rep.MemberDrift {
+				log.Warn("membership drift found", zap.String("group_anchor", d.Group), zap.String("anchor", d.Member),
+					zap.Bool("group_deleted", d.GroupDeleted), zap.Bool("repair", d.Repaired))
+			}
+		}
 	}
 	rep.Phases.Plan = e.now().Sub(t0)
 	rep.PlanDigest = gp.digest(planDigest(ops))

@@ -86,10 +86,13 @@ type Report struct {
 	// them): every run exits 4 while any stands. `syncd status` lists them.
 	StandingRejects int `json:"standing_rejects"`
 	// Drift lists managed users changed in PingOne outside syncd (verify).
-	Drift    []Drift    `json:"drift,omitempty"`
-	Failures []Failure  `json:"failures"`
-	Warnings []string   `json:"warnings"`
-	Gate     *GateError `json:"gate,omitempty"`
+	Drift []Drift `json:"drift,omitempty"`
+	// MemberDrift lists managed memberships removed in PingOne outside
+	// syncd, and managed groups deleted there (verify).
+	MemberDrift []MemberDrift `json:"member_drift,omitempty"`
+	Failures    []Failure     `json:"failures"`
+	Warnings    []string      `json:"warnings"`
+	Gate        *GateError    `json:"gate,omitempty"`
 	// Held lists the disables the watch's safety gate held this run
 	// (watchgate.go): not applied; a run with --allow-mass-disable
 	// applies them.

@@ -163,6 +163,17 @@ func printOps(w io.Writer, r *reconcile.Report) {
 			fmt.Fprintf(w, "      deleted in PingOne\n")
 		}
 	}
+	for _, d := range r.MemberDrift {
+		what := "repaired"
+		if !d.Repaired {
+			what = "reported"
+		}
+		if d.GroupDeleted {
+			fmt.Fprintf(w, "  * drift (%s)    group %s deleted in PingOne outside syncd (id %s)\n", what, clip(d.GroupName, 40), d.GroupID)
+			continue
+		}
+		fmt.Fprintf(w, "  * drift (%s)    member %s → %s removed in PingOne outside syncd\n", what, clip(d.MemberName, 28), clip(d.GroupName, 40))
+	}
 	for _, f := range r.Failures {
 		fmt.Fprintf(w, "  x failed           anchor=%s %s: %s\n", f.Anchor, f.Username, f.Error)
 	}

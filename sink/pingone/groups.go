@@ -252,15 +252,17 @@ func (c *Client) AddUserToGroup(ctx context.Context, userID, groupID string) (al
 		return false, nil
 	}
 	if IsUniquenessViolation(err) {
-		if direct, rerr := c.directMember(ctx, userID, groupID); rerr == nil && direct {
+		if direct, rerr := c.DirectMember(ctx, userID, groupID); rerr == nil && direct {
 			return true, nil
 		}
 	}
 	return false, fmt.Errorf("pingone add user %s to group %s: %w", userID, groupID, err)
 }
 
-// directMember reports whether the user is a DIRECT member of the group.
-func (c *Client) directMember(ctx context.Context, userID, groupID string) (bool, error) {
+// DirectMember reports whether the user is a DIRECT member of the group
+// (GET /users/{userID}/memberOfGroups/{groupID}, whose type is DIRECT or
+// INDIRECT, §5a); a user who is no member at all (404) is not one.
+func (c *Client) DirectMember(ctx context.Context, userID, groupID string) (bool, error) {
 	resp, err := c.do(ctx, call{op: "get_member", method: http.MethodGet, url: c.userURL(userID) + "/memberOfGroups/" + url.PathEscape(groupID)})
 	if IsNotFound(err) {
 		return false, nil

@@ -241,6 +241,11 @@ func (e *Emulator) deleteGroup(ar *apiRequest) *response {
 	if resp != nil {
 		return resp
 	}
+	e.deleteGroupLocked(g)
+	return &response{status: http.StatusNoContent}
+}
+
+func (e *Emulator) deleteGroupLocked(g *group) {
 	delete(e.groups, g.id)
 	for i, o := range e.groupOrder {
 		if o == g {
@@ -254,7 +259,6 @@ func (e *Emulator) deleteGroup(ar *apiRequest) *response {
 	for _, u := range e.order {
 		u.groups = without(u.groups, g.id)
 	}
-	return &response{status: http.StatusNoContent}
 }
 
 func without(ids []string, id string) []string {
@@ -730,6 +734,19 @@ func (e *Emulator) AddMember(groupID, userID string) error {
 	}
 	u.groups = append(u.groups, groupID)
 	g.directUsers++
+	return nil
+}
+
+// DeleteGroup deletes a group out of band (an admin deleting it by hand),
+// with its memberships and nesting links.
+func (e *Emulator) DeleteGroup(id string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	g := e.groups[id]
+	if g == nil {
+		return fmt.Errorf("delete group %s: %w", id, ErrNotFound)
+	}
+	e.deleteGroupLocked(g)
 	return nil
 }
 

@@ -138,6 +138,15 @@ func TestMembershipsDirectIndirectAndIdempotence(t *testing.T) {
 	if types[plat] != "DIRECT" || types[eng] != "INDIRECT" {
 		t.Errorf("membership types = %v", types)
 	}
+	// An indirect member of Engineering may also become a direct one:
+	// the group itself is not "a second group of the same name" (SPEC
+	// L3941 is about two groups).
+	if r := c.do(http.MethodPost, "/users/"+ada+"/memberOfGroups", map[string]any{"id": eng}); r.status != 201 || r.body["type"] != "DIRECT" {
+		t.Errorf("direct on top of indirect: %d %s", r.status, r.raw)
+	}
+	if r := c.do(http.MethodDelete, "/users/"+ada+"/memberOfGroups/"+eng, nil); r.status != 204 {
+		t.Errorf("remove that direct membership: %d %s", r.status, r.raw)
+	}
 	// Only direct memberships can be removed; a second removal is 404.
 	if r := c.do(http.MethodDelete, "/users/"+ada+"/memberOfGroups/"+eng, nil); r.status != 404 {
 		t.Errorf("remove indirect: %d", r.status)
