@@ -243,6 +243,15 @@ func (e *Engine) applyGroup(ctx context.Context, gt GroupTarget, job *Job, p *gr
 		owner = &existing[0]
 	}
 	switch {
+	case owner != nil && owner.ExternalID == op.Anchor && owner.PopulationID == p.popID:
+		// syncd's own group, created under this anchor by an earlier run
+		// whose state was lost: found by its externalId (DESIGN invariant
+		// 3), not a conflict with itself. Its members are found as they
+		// are added (an existing member is recorded as preexisting; `state
+		// rebuild` records them as managed instead).
+		op.GroupID, cp.GroupID, cp.Status, cp.LastError, cp.LastSynced = owner.ID, owner.ID, state.GroupActive, "", now
+		log.Info("group found by externalId", zap.String("group_anchor", op.Anchor), zap.String("group_id", owner.ID))
+		return cp
 	case owner != nil && job.Groups.AdoptByName && owner.ExternalID == "" && owner.PopulationID == p.popID:
 		op.GroupID, cp.GroupID, cp.Adopted, cp.Status, cp.LastError, cp.LastSynced = owner.ID, owner.ID, true, state.GroupActive, "", now
 		p.counts.Adopted++

@@ -135,3 +135,30 @@ func TestVerifyRecreatesAManagedGroupDeletedByHand(t *testing.T) {
 		t.Errorf("after repair: drift %+v, writes %v", rep.MemberDrift, ws)
 	}
 }
+
+// TestLostGroupStateFindsGroupsByExternalID: with its state database lost
+// (and no `state rebuild`), a run meets its own groups through PingOne's
+// name rule; it finds them by the externalId it gave them rather than
+// reporting a conflict with itself (DESIGN invariant 3), and no group is
+// duplicated.
+func TestLostGroupStateFindsGroupsByExternalID(t *testing.T) {
+	g := newGroupEnv(t, "sqlite", []string{"Eng;Ops", "Eng"}, nil)
+	g.mustRun(reconcile.Options{})
+	before := g.emu.Groups()
+	g.eng.Store = openStore(t, "sqlite")
+	rep := g.mustRun(reconcile.Options{AllowMassAdoption: true})
+	if rep.Groups.Counts.Conflicts != 0 || len(rep.Rejects) != 0 || rep.Counts.Failed != 0 {
+		t.Fatalf("counts %+v rejects %v failures %v", rep.Groups.Counts, rep.Rejects, rep.Failures)
+	}
+	if after := g.emu.Groups(); len(after) != len(before) {
+		t.Errorf("groups %+v, want %+v", after, before)
+	}
+	if got := g.members("Eng"); !slices.Equal(got, []string{"user.a", "user.b"}) {
+		t.Errorf("Eng members %v", got)
+	}
+	g.rec.take()
+	g.mustRun(reconcile.Options{})
+	if ws := writes(g.rec.take()); len(ws) != 0 {
+		t.Errorf("next run wrote %v", ws)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/syncd/syncd/mapper"
@@ -131,7 +132,41 @@ func (m *Main) runRebuild(ctx context.Context, g *globalFlags, args []string) in
 	for _, o := range owned {
 		fmt.Fprintf(m.Stdout, "job %s: left PingOne user %s alone: managed by job %q\n", j.Name, o.userID, o.job)
 	}
+	if j.Groups == nil {
+		return ExitOK
+	}
+	if readErr != nil {
+		fmt.Fprintf(m.Stdout, "job %s: groups and memberships not rebuilt: they need the source (the next run records a membership it finds in PingOne as preexisting, never removed)\n", j.Name)
+		return ExitOK
+	}
+	// Groups and memberships: those syncd manages, from PingOne and the
+	// source (reconcile/groups_rebuild.go).
+	rj, err := newJob(j, cfg, log)
+	if err != nil {
+		return m.fail(err)
+	}
+	eng := &reconcile.Engine{Store: st, Target: client, Logger: log}
+	res, err := eng.RebuildGroups(ctx, rj)
+	if err != nil {
+		return m.fail(fmt.Errorf("job %s: %w", j.Name, err))
+	}
+	fmt.Fprintf(m.Stdout, "job %s: rebuilt %d groups (%d adopted by name), %d memberships and %d nesting links from PingOne\n",
+		j.Name, res.Groups, res.Adopted, res.Memberships, res.Links)
+	if len(res.Missing) > 0 {
+		fmt.Fprintf(m.Stdout, "job %s: %d source groups are not in PingOne (the next run creates them): %s\n", j.Name, len(res.Missing), listSome(res.Missing))
+	}
+	if len(res.Unclaimed) > 0 {
+		fmt.Fprintf(m.Stdout, "job %s: left %d groups alone that carry their anchor at another level than groups.population: %s\n", j.Name, len(res.Unclaimed), listSome(res.Unclaimed))
+	}
 	return ExitOK
+}
+
+// listSome lists up to five names.
+func listSome(names []string) string {
+	if len(names) <= 5 {
+		return strings.Join(names, ", ")
+	}
+	return strings.Join(names[:5], ", ") + fmt.Sprintf(" and %d more", len(names)-5)
 }
 
 // producedExternalIDs reads the source completely and maps every record:

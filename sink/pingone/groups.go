@@ -318,6 +318,22 @@ func (c *Client) NestGroup(ctx context.Context, childID, parentID string) (alrea
 	return false, fmt.Errorf("pingone nest group %s in %s: %w", childID, parentID, err)
 }
 
+// NestedIn reports whether child is nested directly in parent: GET
+// /groups/{child}/memberOfGroups/{parent} (§5a); 404 means it is not.
+func (c *Client) NestedIn(ctx context.Context, childID, parentID string) (bool, error) {
+	if childID == "" || parentID == "" {
+		return false, errors.New("pingone read nesting: empty group id")
+	}
+	_, err := c.do(ctx, call{op: "get_nesting", method: http.MethodGet, url: c.groupURL(childID) + "/memberOfGroups/" + url.PathEscape(parentID)})
+	switch {
+	case IsNotFound(err):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("pingone read nesting of group %s in %s: %w", childID, parentID, err)
+	}
+	return true, nil
+}
+
 // UnnestGroup removes the link nesting child in parent; a link already
 // gone counts as done.
 func (c *Client) UnnestGroup(ctx context.Context, childID, parentID string) (gone bool, err error) {
