@@ -282,7 +282,10 @@ func (e *Emulator) updateUserLocked(u *user, body map[string]any, mode writeMode
 	u.attrs = attrs
 	e.reindexLocked(u, oldName)
 	if outOfBand {
-		if in.populationSet {
+		if in.populationSet && in.populationID != u.popID {
+			// An admin's move couples like the API's (§5a): the user
+			// leaves the old population's groups.
+			e.dropPopulationGroupsLocked(u, u.popID)
 			u.popID = in.populationID
 		}
 		if in.enabled != nil {
