@@ -343,9 +343,22 @@ func (e *Engine) applyMembers(ctx context.Context, gt GroupTarget, gs state.Grou
 			}
 		}()
 	}
+	var intentErr error // set by the feeder before it closes feed
 	go func() {
 		defer close(feed)
-		for _, k := range todo {
+		recorded := 0 // todo[:recorded] have their additions' intents committed
+		for i, k := range todo {
+			if i >= recorded && p.members[k].Action == MemberAdd {
+				if ctx.Err() != nil {
+					return
+				}
+				n, err := e.recordMemberIntents(bctx, gs, job, p, todo[i:], ids, userIDs)
+				if err != nil {
+					intentErr = err
+					return
+				}
+				recorded = i + n
+			}
 			select {
 			case <-stop:
 				return
@@ -399,7 +412,9 @@ func (e *Engine) applyMembers(ctx context.Context, gt GroupTarget, gs state.Grou
 			rep.Failures = append(rep.Failures, Failure{Anchor: m.Member, Username: m.MemberName, Error: r.err.Error()})
 			log.Warn("membership failed", zap.String("group_anchor", m.Group), zap.String("anchor", m.Member), zap.Error(r.err))
 		case m.Action == MemberAdd:
-			b.Add = append(b.Add, state.Membership{Group: m.Group, Member: m.Member, Nested: m.Nested, Preexisting: r.already, Since: now})
+			// "Already a member" is PingOne's own member (by hand, or an
+			// adopted group's) unless syncd's earlier call put it there.
+			b.Add = append(b.Add, state.Membership{Group: m.Group, Member: m.Member, Nested: m.Nested, Preexisting: r.already && !m.pending, Since: now})
 		case m.Action == MemberRemove:
 			b.Remove = append(b.Remove, state.Membership{Group: m.Group, Member: m.Member, Nested: m.Nested})
 		}
@@ -416,12 +431,51 @@ func (e *Engine) applyMembers(ctx context.Context, gt GroupTarget, gs state.Grou
 	switch {
 	case saveErr != nil:
 		return saveErr
+	case intentErr != nil:
+		return intentErr
 	case limErr != nil:
 		return limErr
 	case done < len(todo) && ctx.Err() != nil:
 		return fmt.Errorf("memberships: stopped after %d of %d, all of them checkpointed: %w", done, len(todo), ctx.Err())
 	}
 	return nil
+}
+
+// recordMemberIntents commits, in one transaction, the intents of the
+// next job.BatchSize additions in todo that will be sent (their group and
+// user exist), before any of them is: a crash between a POST and its
+// checkpoint leaves a pending membership, which the next run sends again
+// and, answered "already a member", records as syncd's own (DESIGN
+// invariant 6). It returns how many entries of todo it covered.
+func (e *Engine) recordMemberIntents(ctx context.Context, gs state.GroupStore, job *Job, p *groupPlan, todo []int, ids, userIDs map[string]string) (int, error) {
+	var b state.GroupBatch
+	now := e.now()
+	n := 0
+	for _, k := range todo {
+		if len(b.Add) == job.BatchSize {
+			break
+		}
+		n++
+		m := &p.members[k]
+		if m.Action != MemberAdd || m.pending {
+			continue // a pending one's intent is already in state
+		}
+		member := userIDs[m.Member]
+		if m.Nested {
+			member = ids[m.Member]
+		}
+		if ids[m.Group] == "" || member == "" {
+			continue // skipped by applyMember: nothing is sent
+		}
+		b.Add = append(b.Add, state.Membership{Group: m.Group, Member: m.Member, Nested: m.Nested, Pending: true, Since: now})
+	}
+	if len(b.Add) == 0 {
+		return n, nil
+	}
+	if err := gs.SaveGroups(ctx, job.Name, b); err != nil {
+		return 0, fmt.Errorf("memberships: record the intents of %d additions (nothing sent): %w", len(b.Add), err)
+	}
+	return n, nil
 }
 
 // memberJournal is the journal entry of one membership write: the member

@@ -67,6 +67,9 @@ type MemberOp struct {
 	Skipped bool `json:"skipped,omitempty"`
 
 	preexisting bool
+	// pending: state holds this addition's intent from a run that may
+	// have sent it; "already a member" then means syncd added it.
+	pending bool
 }
 
 // GroupCounts are a run's group and membership totals.
@@ -356,6 +359,7 @@ func (e *Engine) planGroups(ctx context.Context, job *Job, rd *readResult, popID
 type heldMember struct {
 	member      string
 	preexisting bool
+	pending     bool // an addition's intent (state.Membership.Pending)
 }
 
 // heldGroup is one group's membership checkpoints: its user members and
@@ -385,7 +389,7 @@ func loadHeld(ctx context.Context, gs state.GroupStore, job string, cps map[stri
 			}
 			curGroup = m.Group
 		}
-		h := heldMember{member: m.Member, preexisting: m.Preexisting}
+		h := heldMember{member: m.Member, preexisting: m.Preexisting, pending: m.Pending}
 		if m.Nested {
 			cur.links = append(cur.links, h)
 		} else {
@@ -701,6 +705,10 @@ func (p *groupPlan) diffGroup(sg srcGroup, d desiredMembers, have *heldGroup, mo
 			name, _ := r.managedUser(a)
 			p.members = append(p.members, MemberOp{Action: MemberAdd, Group: sg.anchor, GroupName: sg.name, Member: a, MemberName: name, Via: d.via[a],
 				Why: "re-added: PingOne removed it when the user moved population"})
+		case have.users[j].pending:
+			name, _ := r.managedUser(a)
+			p.members = append(p.members, MemberOp{Action: MemberAdd, Group: sg.anchor, GroupName: sg.name, Member: a, MemberName: name, Via: d.via[a],
+				Why: "sent again: an earlier run stopped before PingOne's answer was recorded", pending: true})
 		default:
 			p.counts.MembersUnchanged++
 		}
@@ -710,8 +718,12 @@ func (p *groupPlan) diffGroup(sg srcGroup, d desiredMembers, have *heldGroup, mo
 		for j < len(have.links) && have.links[j].member < l {
 			j++
 		}
-		if j < len(have.links) && have.links[j].member == l {
+		if j < len(have.links) && have.links[j].member == l && !have.links[j].pending {
 			p.counts.MembersUnchanged++
+			continue
+		} else if j < len(have.links) && have.links[j].member == l {
+			p.members = append(p.members, MemberOp{Action: MemberAdd, Group: sg.anchor, GroupName: sg.name, Member: l, MemberName: l, Nested: true,
+				Why: "sent again: an earlier run stopped before PingOne's answer was recorded", pending: true})
 			continue
 		}
 		p.members = append(p.members, MemberOp{Action: MemberAdd, Group: sg.anchor, GroupName: sg.name, Member: l, MemberName: l, Nested: true, Why: "nested in the source"})

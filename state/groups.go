@@ -57,7 +57,11 @@ type Membership struct {
 	// syncd added it (a member added by hand, or an adopted group's
 	// member): syncd then never removes it.
 	Preexisting bool
-	Since       time.Time
+	// Pending is an addition's intent, recorded before its POST: the call
+	// may or may not have reached PingOne. The next run sends it again,
+	// and "already a member" then means syncd added it (not preexisting).
+	Pending bool
+	Since   time.Time
 }
 
 // GroupBatch is what one checkpoint of the group and membership apply

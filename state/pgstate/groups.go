@@ -46,7 +46,7 @@ func (s *Store) GroupCheckpoints(ctx context.Context, job string, fn func(state.
 
 // Memberships streams the job's memberships, by group, nesting, member.
 func (s *Store) Memberships(ctx context.Context, job string, fn func(state.Membership) error) error {
-	rows, err := s.pool.Query(ctx, `SELECT group_anchor, nested, member, preexisting, since FROM memberships
+	rows, err := s.pool.Query(ctx, `SELECT group_anchor, nested, member, preexisting, pending, since FROM memberships
 		WHERE job = $1 ORDER BY group_anchor COLLATE "C", nested, member COLLATE "C"`, job)
 	if err != nil {
 		return s.wrap("read memberships job="+job, err)
@@ -57,7 +57,7 @@ func (s *Store) Memberships(ctx context.Context, job string, fn func(state.Membe
 			m     state.Membership
 			since pgtype.Timestamptz
 		)
-		if err := rows.Scan(&m.Group, &m.Nested, &m.Member, &m.Preexisting, &since); err != nil {
+		if err := rows.Scan(&m.Group, &m.Nested, &m.Member, &m.Preexisting, &m.Pending, &since); err != nil {
 			return s.wrap("read memberships job="+job, err)
 		}
 		m.Since = tsTime(since)
@@ -88,12 +88,12 @@ ON CONFLICT (job, anchor) DO UPDATE SET
     first_seen = COALESCE(g.first_seen, EXCLUDED.first_seen), last_synced = EXCLUDED.last_synced`
 
 const addMembershipsSQL = `
-INSERT INTO memberships (job, group_anchor, nested, member, preexisting, since)
-SELECT DISTINCT ON (u.g, u.nested, u.m) $1, u.g, u.nested, u.m, u.pre, u.since
-  FROM unnest($2::text[], $3::boolean[], $4::text[], $5::boolean[], $6::timestamptz[])
-       WITH ORDINALITY AS u(g, nested, m, pre, since, n)
+INSERT INTO memberships (job, group_anchor, nested, member, preexisting, pending, since)
+SELECT DISTINCT ON (u.g, u.nested, u.m) $1, u.g, u.nested, u.m, u.pre, u.pending, u.since
+  FROM unnest($2::text[], $3::boolean[], $4::text[], $5::boolean[], $6::boolean[], $7::timestamptz[])
+       WITH ORDINALITY AS u(g, nested, m, pre, pending, since, n)
  ORDER BY u.g, u.nested, u.m, u.n DESC
-ON CONFLICT (job, group_anchor, nested, member) DO UPDATE SET preexisting = EXCLUDED.preexisting`
+ON CONFLICT (job, group_anchor, nested, member) DO UPDATE SET preexisting = EXCLUDED.preexisting, pending = EXCLUDED.pending`
 
 const removeMembershipsSQL = `
 DELETE FROM memberships AS m USING unnest($2::text[], $3::boolean[], $4::text[]) AS u(g, nested, member)
@@ -140,11 +140,11 @@ func (s *Store) SaveGroups(ctx context.Context, job string, b state.GroupBatch) 
 		}
 		if len(b.Add) > 0 {
 			gs, nested, ms := membershipArrays(b.Add)
-			pre, since := make([]bool, len(b.Add)), make([]pgtype.Timestamptz, len(b.Add))
+			pre, pending, since := make([]bool, len(b.Add)), make([]bool, len(b.Add)), make([]pgtype.Timestamptz, len(b.Add))
 			for i, m := range b.Add {
-				pre[i], since[i] = m.Preexisting, ts(m.Since)
+				pre[i], pending[i], since[i] = m.Preexisting, m.Pending, ts(m.Since)
 			}
-			if _, err := tx.Exec(ctx, addMembershipsSQL, job, gs, nested, ms, pre, since); err != nil {
+			if _, err := tx.Exec(ctx, addMembershipsSQL, job, gs, nested, ms, pre, pending, since); err != nil {
 				return fmt.Errorf("add memberships: %w", err)
 			}
 		}

@@ -42,7 +42,7 @@ func (s *Store) GroupCheckpoints(ctx context.Context, job string, fn func(state.
 
 // Memberships streams the job's memberships, by group, nesting, member.
 func (s *Store) Memberships(ctx context.Context, job string, fn func(state.Membership) error) error {
-	rows, err := s.r.QueryContext(ctx, `SELECT group_anchor, nested, member, preexisting, since FROM memberships
+	rows, err := s.r.QueryContext(ctx, `SELECT group_anchor, nested, member, preexisting, pending, since FROM memberships
 		WHERE job = ? ORDER BY group_anchor, nested, member`, job)
 	if err != nil {
 		return s.wrap("read memberships job="+job, err)
@@ -53,7 +53,7 @@ func (s *Store) Memberships(ctx context.Context, job string, fn func(state.Membe
 			m     state.Membership
 			since sql.NullInt64
 		)
-		if err := rows.Scan(&m.Group, &m.Nested, &m.Member, &m.Preexisting, &since); err != nil {
+		if err := rows.Scan(&m.Group, &m.Nested, &m.Member, &m.Preexisting, &m.Pending, &since); err != nil {
 			return s.wrap("read memberships job="+job, err)
 		}
 		m.Since = fromMicros(since)
@@ -98,11 +98,11 @@ func (s *Store) SaveGroups(ctx context.Context, job string, b state.GroupBatch) 
 			len(b.Remove), func(i int) []any { m := b.Remove[i]; return []any{job, m.Group, m.Nested, m.Member} }); err != nil {
 			return fmt.Errorf("remove membership: %w", err)
 		}
-		if err := execEach(ctx, tx, `INSERT INTO memberships (job, group_anchor, nested, member, preexisting, since) VALUES (?,?,?,?,?,?)
-			ON CONFLICT (job, group_anchor, nested, member) DO UPDATE SET preexisting = excluded.preexisting`,
+		if err := execEach(ctx, tx, `INSERT INTO memberships (job, group_anchor, nested, member, preexisting, pending, since) VALUES (?,?,?,?,?,?,?)
+			ON CONFLICT (job, group_anchor, nested, member) DO UPDATE SET preexisting = excluded.preexisting, pending = excluded.pending`,
 			len(b.Add), func(i int) []any {
 				m := b.Add[i]
-				return []any{job, m.Group, m.Nested, m.Member, m.Preexisting, micros(m.Since)}
+				return []any{job, m.Group, m.Nested, m.Member, m.Preexisting, m.Pending, micros(m.Since)}
 			}); err != nil {
 			return fmt.Errorf("add membership: %w", err)
 		}

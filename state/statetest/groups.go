@@ -157,6 +157,32 @@ func testMembershipsAddRemove(t *testing.T, b Backend) {
 	if !sawPre || !sawLink {
 		t.Errorf("preexisting kept: %v, nesting link kept: %v", sawPre, sawLink)
 	}
+
+	// An addition's intent (pending) is kept, then cleared by the
+	// membership the call's answer records.
+	intent := membership("g3", "u0001", false)
+	intent.Pending = true
+	if err := g.SaveGroups(ctx(t), "job", state.GroupBatch{Add: []state.Membership{intent}}); err != nil {
+		t.Fatal(err)
+	}
+	pendingOf := func() (found, pending bool) {
+		for _, m := range readMemberships(t, g, "job") {
+			if m.Group == "g3" && m.Member == "u0001" {
+				return true, m.Pending
+			}
+		}
+		return false, false
+	}
+	if found, pending := pendingOf(); !found || !pending {
+		t.Fatalf("intent: found %v pending %v, want a pending membership", found, pending)
+	}
+	intent.Pending = false
+	if err := g.SaveGroups(ctx(t), "job", state.GroupBatch{Add: []state.Membership{intent}}); err != nil {
+		t.Fatal(err)
+	}
+	if found, pending := pendingOf(); !found || pending {
+		t.Fatalf("after the answer: found %v pending %v, want a settled membership", found, pending)
+	}
 }
 
 func cmpString(a, b string) int {
