@@ -352,7 +352,7 @@ func (e *Engine) applyMembers(ctx context.Context, gt GroupTarget, gs state.Grou
 				if ctx.Err() != nil {
 					return
 				}
-				n, err := e.recordMemberIntents(bctx, gs, job, p, todo[i:], ids, userIDs)
+				n, err := e.recordMemberIntents(sctx, gs, job, p, todo[i:], ids, userIDs)
 				if err != nil {
 					intentErr = err
 					return
