@@ -90,7 +90,7 @@ func (m *Main) runDaemon(ctx context.Context, g *globalFlags, args []string) int
 	runWatch := func(ctx context.Context, job string, b daemon.WatchBatch) error {
 		s := svcs.acquire()
 		defer svcs.release(s)
-		return s.runWatch(ctx, job, b)
+		return s.runWatch(ctx, job, b, d.Aborted())
 	}
 	startWatches := func(c *config.Config) error {
 		ws, err := daemonWatches(c, svcs, holder, log)
