@@ -46,11 +46,13 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		// Secret files are read as named: a path reaching a device, a FIFO
 		// or the environment ($VAR) would make the fuzzer read stdin or
-		// /dev/zero and hang, which says nothing about the parser.
+		// /dev/zero and hang, which says nothing about the parser. Such
+		// names are defused rather than the input skipped, so that every
+		// input (the example configs among the seeds name /run/credentials
+		// and $VARs) is parsed: a skipped seed would fail `make test` under
+		// CI=true.
 		for _, s := range []string{"/dev", "/proc", "/sys", "/run", "$", ".."} {
-			if bytes.Contains(data, []byte(s)) {
-				t.Skip("input names a device, the environment or a parent directory")
-			}
+			data = bytes.ReplaceAll(data, []byte(s), []byte("_"))
 		}
 		// No process environment: the fuzzer must not depend on (or read
 		// secrets through) the machine's variables.
