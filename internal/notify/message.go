@@ -15,10 +15,11 @@ const maxReasons = 5
 // Events returns the events a run's report raises, summary last.
 func Events(rep *reconcile.Report) []string {
 	var evs []string
-	switch rep.Status {
-	case reconcile.StatusGated:
+	switch {
+	case rep.Status == reconcile.StatusGated, len(rep.Held) > 0: // held: the watch's gate
 		evs = append(evs, EventGate)
-	case reconcile.StatusFailed:
+	}
+	if rep.Status == reconcile.StatusFailed {
 		evs = append(evs, EventFailed)
 	}
 	if rep.Counts.Rejected > 0 || rep.Counts.Failed > 0 {
@@ -50,6 +51,9 @@ func NewMessage(event string, rep *reconcile.Report) Message {
 	case EventGate:
 		if rep.Gate != nil {
 			m.Reasons = append(m.Reasons, clip(rep.Gate.Error(), 500))
+		}
+		if len(rep.Held) > 0 {
+			m.Reasons = append(m.Reasons, clip(rep.Held[0].Gate, 500))
 		}
 	case EventFailed:
 		m.Reasons = append(m.Reasons, clip(rep.Error, 500))

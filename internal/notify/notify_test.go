@@ -17,6 +17,7 @@ import (
 	"github.com/syncd/syncd/internal/secret"
 	"github.com/syncd/syncd/mapper"
 	"github.com/syncd/syncd/reconcile"
+	"github.com/syncd/syncd/state"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -165,5 +166,19 @@ func TestHookValidation(t *testing.T) {
 		if err != nil && tt.h.URL != "" && strings.Contains(err.Error(), tt.h.URL) {
 			t.Errorf("error quotes the URL: %v", err)
 		}
+	}
+}
+
+// TestHeldDisablesRaiseTheGateEvent: a watch run whose disables the gate
+// held succeeded, yet raises the gate event with the gate's reason.
+func TestHeldDisablesRaiseTheGateEvent(t *testing.T) {
+	t.Parallel()
+	rep := &reconcile.Report{Job: "corp", Status: reconcile.StatusSucceeded,
+		Held: []state.HeldDisable{{Anchor: "a-1", Gate: "safety gate (watch): 4 disables in this batch"}}}
+	if evs := Events(rep); strings.Join(evs, ",") != "gate,summary" {
+		t.Fatalf("events = %v, want gate, summary", evs)
+	}
+	if m := NewMessage(EventGate, rep); len(m.Reasons) != 1 || !strings.Contains(m.Reasons[0], "safety gate (watch)") {
+		t.Errorf("gate message reasons %q", m.Reasons)
 	}
 }
