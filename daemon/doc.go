@@ -6,6 +6,17 @@
 // It knows nothing about syncing: a job is a name, a schedule and a RunFunc
 // that runs it once. cmd/syncd wires the RunFunc to the reconcile engine.
 //
+// # Watches
+//
+// Daemon.Watch adds real-time jobs (jobs[].watch, watch.go): a source
+// that tells when it changes, debounced into batches, each applied by a
+// WatchRunFunc under the job's guard (a batch never overlaps the job's
+// scheduled run; it waits, and one refused by another process's job lock
+// is retried). A watch disconnected past its StaleAfter makes /readyz
+// fail. With a Leaser (the state store's leases), one replica at a time
+// watches a job; a standby is ready and takes over when the lease
+// expires.
+//
 // # Failure policy
 //
 // A run that returns an error never stops the daemon. The error is logged
