@@ -13,8 +13,8 @@ import (
 )
 
 // TestKill9DuringMembershipApplyConverges kills `syncd sync` with SIGKILL
-// while it applies memberships (from_records groups), twice per trial:
-// during the initial additions, then during a run that moves members
+// while it applies groups and memberships (from_records groups), twice per
+// trial: during the initial group creates and additions, then during a run that moves members
 // between groups. After each kill the next runs must converge: every
 // group once (found by its externalId, never created twice), each group's
 // direct members exactly the export's, and a membership whose POST
@@ -41,9 +41,13 @@ func TestKill9DuringMembershipApplyConverges(t *testing.T) {
 			want := assignGroups(n, groups, seed1)
 			h.writeFile("people.csv", csvWithGroups(all, want))
 			m := memberships(want)
-			// Users and groups are written first; the kill lands among the
-			// membership POSTs.
-			h.killAfterWrites(n + groups + 1 + int(seed1%uint64(max(m-1, 1))))
+			// Users are written first, then groups, then memberships: the
+			// kill lands among the group creates or the membership POSTs.
+			k := n + 1 + int(seed1%uint64(max(groups+m-1, 1)))
+			if trial == 0 {
+				k = n + 1 + int(seed1%uint64(groups)) // among the group creates
+			}
+			h.killAfterWrites(k)
 			h.syncUntilOK(3)
 			checkGroupsConverged(t, h.emu, all, want)
 
