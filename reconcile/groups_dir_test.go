@@ -340,3 +340,100 @@ func TestGroupsADRangeRetrievalAndNesting(t *testing.T) {
 		t.Errorf("second run: %d API calls %v, counts %+v; want none", apiCalls(st), st.ByOperation, rep.Groups.Counts)
 	}
 }
+
+// TestGroupsSlapdFlattenCycleDepthAndBound: flatten on slapd follows
+// nesting breadth first, each user once with the shortest path it comes
+// through, ends a cycle where it closes, stops at max_depth (with a
+// warning; the group's memberships are then only added to) and plans
+// nothing for a group past max_members. A member leaving a nested group
+// leaves every group above it: one DELETE each.
+func TestGroupsSlapdFlattenCycleDepthAndBound(t *testing.T) {
+	srv := testenv.LDAP(t)
+	base := srv.Subtree(t)
+	people, groups := "ou=people,"+base, "ou=groups,"+base
+	entries := []testenv.LDAPEntry{
+		{DN: people, Attrs: map[string][]string{"objectClass": {"organizationalUnit"}, "ou": {"people"}}},
+		{DN: groups, Attrs: map[string][]string{"objectClass": {"organizationalUnit"}, "ou": {"groups"}}},
+	}
+	user := func(i int) string { return testenv.UserEntry(people, i, nil).DN }
+	for i := 0; i < 7; i++ {
+		entries = append(entries, testenv.UserEntry(people, i, nil))
+	}
+	group := func(name string, members ...string) testenv.LDAPEntry {
+		return testenv.LDAPEntry{DN: "cn=" + name + "," + groups, Attrs: map[string][]string{"objectClass": {"groupOfNames"}, "cn": {name}, "member": members}}
+	}
+	g := func(name string) string { return "cn=" + name + "," + groups }
+	entries = append(entries,
+		group("A", user(0), g("B")),
+		group("B", user(1), g("C"), g("A")), // A → B → A: a cycle
+		group("C", user(2), user(1)),
+		group("D", user(3), g("E")), // D → E → F → G: deeper than max_depth 2
+		group("E", user(4), g("F")),
+		group("F", user(5), g("G")),
+		group("G", user(6)),
+		group("H", g("A"), g("D")), // more than max_members 3 once flattened
+	)
+	srv.AddEntries(t, entries)
+	d := newDirJob(t, slapdSource(srv, people, "(objectClass=inetOrgPerson)"), slapdSource(srv, groups, "(objectClass=groupOfNames)"), slapdMapping, reconcile.NestedFlatten)
+	d.job.Groups.MaxDepth, d.job.Groups.MaxMembers = 2, 3
+
+	rep, _ := d.run(reconcile.Options{})
+	members := func(name string) []string { return d.usernames(d.emu.DirectMembers(d.group(name).ID)) }
+	u := func(is ...int) []string {
+		out := []string{}
+		for _, i := range is {
+			out = append(out, fmt.Sprintf("user%06d", i))
+		}
+		return out
+	}
+	for name, want := range map[string][]string{
+		"A": u(0, 1, 2), "B": u(0, 1, 2), "C": u(1, 2), "D": u(3, 4, 5), "E": u(4, 5, 6), "F": u(5, 6), "G": u(6), "H": {},
+	} {
+		if got := members(name); !slices.Equal(append([]string{}, got...), want) {
+			t.Errorf("%s = %v, want %v", name, got, want)
+		}
+	}
+	via := map[string]string{}
+	for _, m := range rep.Groups.Members {
+		via[m.GroupName+"/"+m.MemberName] = m.Via
+	}
+	for k, want := range map[string]string{
+		"A/user000000": "", "A/user000001": "A → B", "A/user000002": "A → B → C", "B/user000000": "B → A", "C/user000001": "", "D/user000005": "D → E → F",
+	} {
+		if via[k] != want {
+			t.Errorf("%s comes via %q, want %q", k, via[k], want)
+		}
+	}
+	warned := func(snippets ...string) bool {
+		return slices.ContainsFunc(rep.Warnings, func(w string) bool {
+			for _, s := range snippets {
+				if !strings.Contains(w, s) {
+					return false
+				}
+			}
+			return true
+		})
+	}
+	if !warned(`"D"`, "max_depth=2") || !warned(`"H"`, "more than 3 members") || warned(`"E"`, "max_depth") {
+		t.Errorf("warnings %q: want D past max_depth and H past max_members only", rep.Warnings)
+	}
+
+	if _, st := d.run(reconcile.Options{}); apiCalls(st) != 0 {
+		t.Fatalf("second run: %d API calls %v", apiCalls(st), st.ByOperation)
+	}
+	// user2 leaves C: it leaves A and B too (they hold it through C).
+	mod := ldap.NewModifyRequest(g("C"), nil)
+	mod.Delete("member", []string{user(2)})
+	if err := srv.Conn(t).Modify(mod); err != nil {
+		t.Fatal(err)
+	}
+	rep, st := d.run(reconcile.Options{})
+	if apiCalls(st) != 3 || st.ByOperation["removeUserFromGroup"] != 3 || rep.Groups.Counts.MembersRemoved != 3 {
+		t.Errorf("user2 leaving C: %d API calls %v, counts %+v; want 3 removals (A, B, C)", apiCalls(st), st.ByOperation, rep.Groups.Counts)
+	}
+	for _, name := range []string{"A", "B", "C"} {
+		if slices.Contains(members(name), "user000002") {
+			t.Errorf("%s still holds user000002", name)
+		}
+	}
+}
