@@ -1,4 +1,4 @@
-package reconcile_test
+package groupse2e_test
 
 import (
 	"fmt"
