@@ -1,0 +1,11 @@
+package pgstate_test
+
+import (
+	"testing"
+
+	"github.com/syncd/syncd/state/statetest"
+)
+
+func TestCountsConformance(t *testing.T) {
+	statetest.RunCounts(t, backend())
+}
