@@ -3,6 +3,7 @@ package reconcile
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/syncd/syncd/state"
 )
@@ -16,15 +17,26 @@ import (
 // with Store.CheckpointsFor once the read is done. A run that verifies
 // PingOne also holds a summary of every managed user (managedUser, drift.go),
 // and whole only those that drifted.
+//
+// A delta read loads only the checkpoints of the anchors it carried
+// (loadChanged): the others cannot change in that run, and are counted,
+// not loaded.
 type checkpoints struct {
 	sums  blocks[summary]
 	arena arena
 	full  map[string]*state.Checkpoint
 	// managed summarises every managed user for verify; nil otherwise.
 	managed *managedUsers
+	// total counts the job's checkpoints, loaded or not.
+	total int
 	// active counts the users syncd created or adopted and has enabled:
 	// the safety gate's base.
 	active int
+	// unloaded counts the checkpoints a delta run did not load (each an
+	// anchor the read did not carry, which gets no operation), and
+	// unloadedConflicts those of them in conflict: the report counts
+	// them unchanged, as a run that loads them all would.
+	unloaded, unloadedConflicts int
 	// renames are the checkpoints to move to their normalised anchor
 	// (old -> new) before the run writes (anchors.go).
 	renames map[string]string
@@ -101,10 +113,65 @@ func (e *Engine) loadCheckpoints(ctx context.Context, job string, verify bool) (
 	if cs.managed != nil {
 		cs.managed.seal()
 	}
+	cs.total = cs.sums.len()
 	return cs, nil
 }
 
-func (c *checkpoints) len() int { return c.sums.len() }
+// loadChanged loads, for a delta read, only the checkpoints of the anchors
+// the read carried (mapped, rejected, out of scope or deleted), whole, and
+// takes the rest from counts (state.CheckpointCounter): a delta run costs
+// in proportion to its changes, not to the job's size. An anchor the read
+// did not carry gets no operation in a delta run (absentAction), so this
+// plans what loading every checkpoint would. The caller makes sure the
+// job's checkpoints are all keyed by normalised anchors (splitCursor): an
+// unnormalised one would not be found under the anchor the read carries.
+func (e *Engine) loadChanged(ctx context.Context, job string, rd *readResult, counts state.CheckpointCounts) (*checkpoints, error) {
+	anchors := make([]string, 0, rd.desired.len()+len(rd.rejected)+len(rd.outOfScope)+len(rd.deleted))
+	for i := 0; i < rd.desired.len(); i++ {
+		anchors = append(anchors, rd.desired.at(i).anchor())
+	}
+	for _, m := range []map[string]bool{rd.outOfScope, rd.deleted} {
+		for a := range m {
+			anchors = append(anchors, a)
+		}
+	}
+	for a := range rd.rejected {
+		anchors = append(anchors, a)
+	}
+	slices.Sort(anchors)
+	anchors = slices.Compact(anchors)
+	if len(anchors) > 0 && anchors[0] == "" {
+		anchors = anchors[1:]
+	}
+
+	cs := &checkpoints{full: map[string]*state.Checkpoint{}, total: counts.Total, active: counts.Active}
+	conflicts := 0
+	if len(anchors) > 0 && counts.Total > 0 {
+		err := e.Store.CheckpointsFor(ctx, job, anchors, func(c state.Checkpoint) error {
+			if _, dup := cs.full[c.Anchor]; dup {
+				return nil
+			}
+			s := summarize(&c)
+			s.anchor = cs.arena.string(c.Anchor)
+			cs.sums.add(s)
+			cs.full[c.Anchor] = &c
+			if c.Status == state.StatusConflict {
+				conflicts++
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("load the checkpoints of %d anchors: %w", len(anchors), err)
+		}
+	}
+	cs.sums.sortBy(func(a, b *summary) bool { return a.anchor < b.anchor })
+	// The job lock keeps other writers out between the count and the
+	// load; a dry run holds no lock, so a concurrent run may make the two
+	// disagree by what it wrote meanwhile: never below zero.
+	cs.unloaded = max(0, counts.Total-cs.sums.len())
+	cs.unloadedConflicts = max(0, counts.Conflicts-conflicts)
+	return cs, nil
+}
 
 // pairing is, for each record (by index), its checkpoint held whole, or
 // that it is unchanged, or neither (no checkpoint: new); and the
@@ -134,7 +201,7 @@ func (p *pairing) checkpoint(i int) *state.Checkpoint {
 func (e *Engine) pair(ctx context.Context, job string, in diffInput, cs *checkpoints) (pairing, error) {
 	recs := in.desired
 	n := recs.len()
-	p := pairing{unchanged: make([]bool, n)}
+	p := pairing{unchanged: make([]bool, n), skipped: cs.unloaded, skippedConflicts: cs.unloadedConflicts}
 	type want struct {
 		rec    int // -1: an anchor the read did not carry
 		anchor string

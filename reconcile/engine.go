@@ -272,7 +272,7 @@ func (e *Engine) run(ctx context.Context, job *Job, opts Options, rep *Report, l
 	if err != nil {
 		return fmt.Errorf("read cursor: %w", err)
 	}
-	srcCursor, sameConfig := splitCursor(cursor.Value, job.ConfigDigest)
+	srcCursor, sameConfig, normalKeys := splitCursor(cursor.Value, job.ConfigDigest)
 	full := opts.ForceFull || len(srcCursor) == 0 || !sameConfig || job.FullEvery == 0 || !opts.Until.IsZero()
 	if !opts.Watch {
 		full = full || e.now().Sub(cursor.LastFullRead) >= job.FullEvery ||
@@ -309,18 +309,31 @@ func (e *Engine) run(ctx context.Context, job *Job, opts Options, rep *Report, l
 	log.Info("run started", zap.String("mode", mode), zap.Int64("state_run_id", rep.RunID))
 
 	// Read and map, while the checkpoints load from state on the side: the
-	// two are independent until the diff.
+	// two are independent until the diff. A delta read loads only the
+	// checkpoints of the anchors it carried, after the read, and counts
+	// the others meanwhile (loadChanged).
 	type loaded struct {
-		cps *checkpoints
-		err error
+		cps    *checkpoints
+		counts state.CheckpointCounts
+		err    error
 	}
 	lctx, cancelLoad := context.WithCancel(ctx)
 	defer cancelLoad()
 	loadc := make(chan loaded, 1)
 	verify := opts.Verify || job.Verify
+	counter, canCount := e.Store.(state.CheckpointCounter)
+	loadChanged := !full && !verify && normalKeys && canCount
 	go func() {
+		if loadChanged {
+			n, err := counter.CountCheckpoints(lctx, job.Name)
+			if err != nil {
+				err = fmt.Errorf("count checkpoints: %w", err)
+			}
+			loadc <- loaded{counts: n, err: err}
+			return
+		}
 		cps, err := e.loadCheckpoints(lctx, job.Name, verify)
-		loadc <- loaded{cps, err}
+		loadc <- loaded{cps: cps, err: err}
 	}()
 	t0 := e.now()
 	rd, err := e.read(ctx, job, sources.ReadRequest{Cursor: srcCursor, Full: full, Attributes: job.Groups.UserAttributes(job.Mapper.SourceAttributes()), AnchorsChecked: true}, rep, opts)
@@ -345,7 +358,21 @@ func (e *Engine) run(ctx context.Context, job *Job, opts Options, rep *Report, l
 	if ld.err != nil {
 		return ld.err
 	}
-	cps, active := ld.cps, ld.cps.active
+	cps := ld.cps
+	switch {
+	case cps != nil:
+	case rd.complete:
+		// The source answered the delta request with a complete read (it
+		// refused the cursor): every checkpoint takes part.
+		if cps, err = e.loadCheckpoints(ctx, job.Name, false); err != nil {
+			return err
+		}
+	default:
+		if cps, err = e.loadChanged(ctx, job.Name, rd, ld.counts); err != nil {
+			return err
+		}
+	}
+	active := cps.active
 	if !opts.DryRun {
 		if err := e.renameLegacyAnchors(ctx, job.Name, cps.renames); err != nil {
 			return err
@@ -373,7 +400,7 @@ func (e *Engine) run(ctx context.Context, job *Job, opts Options, rep *Report, l
 	}
 	in.popIDs, in.paired = popIDs, paired
 	ops := diff(in)
-	if err := e.planAdoptions(ctx, job, ops, popIDs, cps.len(), rep); err != nil {
+	if err := e.planAdoptions(ctx, job, ops, popIDs, cps.total, rep); err != nil {
 		return err
 	}
 	if opts.Verify || job.Verify {
@@ -731,16 +758,24 @@ func SourceCursor(ctx context.Context, st state.Store, job *Job) ([]byte, error)
 	if err != nil {
 		return nil, fmt.Errorf("job %s: read cursor: %w", job.Name, err)
 	}
-	src, same := splitCursor(c.Value, job.ConfigDigest)
+	src, same, _ := splitCursor(c.Value, job.ConfigDigest)
 	if !same {
 		return nil, nil
 	}
 	return src, nil
 }
 
-// A saved cursor is "syncd1 <config digest>\n" followed by the source's
-// own cursor bytes.
-const cursorMagic = "syncd1 "
+// A saved cursor is "syncd2 <config digest>\n" followed by the source's
+// own cursor bytes. "syncd2" also says every checkpoint of the job is
+// keyed by its normalised anchor (anchors.go): runs of this syncd leave
+// them so, which lets a delta run load only the checkpoints of the
+// anchors it read (loadChanged). A "syncd1" cursor, saved by an earlier
+// syncd (perhaps one that wrote unnormalised anchors), is still resumed
+// from, but its run loads every checkpoint once.
+const (
+	cursorMagic   = "syncd2 "
+	cursorMagicV1 = "syncd1 "
+)
 
 func joinCursor(digest string, src []byte) []byte {
 	if len(src) == 0 {
@@ -749,18 +784,22 @@ func joinCursor(digest string, src []byte) []byte {
 	return append([]byte(cursorMagic+digest+"\n"), src...)
 }
 
-// splitCursor returns the source's cursor and whether it was saved under
-// the same job settings.
-func splitCursor(b []byte, digest string) ([]byte, bool) {
-	rest, ok := bytes.CutPrefix(b, []byte(cursorMagic))
-	if !ok {
-		return nil, len(b) == 0
+// splitCursor returns the source's cursor, whether it was saved under the
+// same job settings, and whether the job's checkpoints are all keyed by
+// normalised anchors (a cursor saved by this syncd).
+func splitCursor(b []byte, digest string) (src []byte, same, normalKeys bool) {
+	rest, normalKeys := bytes.CutPrefix(b, []byte(cursorMagic))
+	if !normalKeys {
+		var v1 bool
+		if rest, v1 = bytes.CutPrefix(b, []byte(cursorMagicV1)); !v1 {
+			return nil, len(b) == 0, false
+		}
 	}
 	saved, src, ok := bytes.Cut(rest, []byte("\n"))
 	if !ok || string(saved) != digest {
-		return nil, false
+		return nil, false, false
 	}
-	return src, true
+	return src, true, normalKeys
 }
 
 func newTransactionID() string {
