@@ -2,6 +2,8 @@ package statetest
 
 import (
 	"fmt"
+	"io/fs"
+	"strings"
 	"testing"
 
 	"github.com/syncd/syncd/state"
@@ -100,4 +102,65 @@ func RunCounts(t *testing.T, b Backend) {
 		}
 		check("renamed")
 	}
+}
+
+// DownSection returns the Down part of migration name in fsys.
+func DownSection(t *testing.T, fsys fs.FS, name string) string {
+	t.Helper()
+	b, err := fs.ReadFile(fsys, name)
+	if err != nil {
+		t.Fatalf("read migration %s: %v", name, err)
+	}
+	_, down, ok := strings.Cut(string(b), "-- +goose Down")
+	if !ok {
+		t.Fatalf("migration %s has no Down section", name)
+	}
+	return down
+}
+
+// CheckCountsMigration checks that migration 00015 counts the checkpoints
+// a database already holds, and that its triggers keep counting: s is a
+// migrated store, exec runs SQL on its database, down and up are the
+// migration's sections.
+func CheckCountsMigration(t *testing.T, s state.Store, down, up string, exec func(sql string)) {
+	exec(down)
+	var cps []state.Checkpoint
+	for i := range 40 {
+		cps = append(cps, checkpoint(i))
+	}
+	save(t, s, "hr", cps)
+	save(t, s, "it", cps[:7])
+	exec(up)
+	cc := s.(state.CheckpointCounter)
+	count := func(job string) state.CheckpointCounts {
+		t.Helper()
+		var want state.CheckpointCounts
+		for _, cp := range all(t, s, job) {
+			want.Total++
+			if cp.UserID != "" && cp.Enabled {
+				want.Active++
+			}
+			if cp.Status == state.StatusConflict {
+				want.Conflicts++
+			}
+		}
+		got, err := cc.CountCheckpoints(ctx(t), job)
+		if err != nil {
+			t.Fatalf("CountCheckpoints(%s): %v", job, err)
+		}
+		if got != want {
+			t.Errorf("CountCheckpoints(%s) = %+v, want %+v", job, got, want)
+		}
+		return got
+	}
+	if n := count("hr"); n.Total != 40 || n.Active == 0 || n.Conflicts == 0 {
+		t.Errorf("counts after the migration: %+v; want 40 checkpoints, some active, some in conflict", n)
+	}
+	count("it")
+	save(t, s, "hr", []state.Checkpoint{checkpoint(100)})
+	if err := s.DeleteCheckpoints(ctx(t), "it", []string{cps[0].Anchor}); err != nil {
+		t.Fatal(err)
+	}
+	count("hr")
+	count("it")
 }
