@@ -163,4 +163,10 @@ func CheckCountsMigration(t *testing.T, s state.Store, down, up string, exec fun
 	}
 	count("hr")
 	count("it")
+	// No syncd code moves a checkpoint to another job; SQL may.
+	exec(fmt.Sprintf(`UPDATE checkpoints SET job = 'it' WHERE job = 'hr' AND anchor = '%s'`, cps[20].Anchor))
+	if n := count("it"); n.Total != 7 {
+		t.Errorf("after a move to it: %+v; want 7 checkpoints", n)
+	}
+	count("hr")
 }
