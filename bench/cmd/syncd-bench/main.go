@@ -95,6 +95,8 @@ type options struct {
 	// specSample: the emulator validates one API request in specSample
 	// against the PingOne spec (1: every one; see pingonetest.Options).
 	specSample int
+	// deltaManaged is the managed users under the scripted delta (0: skip).
+	deltaManaged int
 }
 
 // Results is what -out receives.
@@ -109,9 +111,13 @@ type Results struct {
 	// GroupsPlan is planning the memberships of a synced state.
 	GroupsPlan *GroupsPlanRun `json:"groups_plan,omitempty"`
 	// Listing is verify and first-run over -listing-n PingOne users.
-	Listing []ListingRun   `json:"listing,omitempty"`
-	Goals   []GoalResult   `json:"goals"`
-	Extra   map[string]any `json:"extra,omitempty"`
+	Listing []ListingRun `json:"listing,omitempty"`
+	// Delta is a delta of 12 changes over -delta-managed managed users;
+	// LDAPDelta the same over the slapd fixture (syncrepl), after the no-op.
+	Delta     *DeltaRun      `json:"delta,omitempty"`
+	LDAPDelta *DeltaRun      `json:"ldap_delta,omitempty"`
+	Goals     []GoalResult   `json:"goals"`
+	Extra     map[string]any `json:"extra,omitempty"`
 }
 
 // Machine describes where the figures come from.
@@ -214,6 +220,7 @@ func main() {
 	flag.StringVar(&o.listingEnv, "listing-env", "", "internal: the environment id of a listing child")
 	flag.StringVar(&o.listingIDs, "listing-ids", "", "internal: the PingOne user ids of a listing child's records")
 	flag.IntVar(&o.specSample, "spec-sample", 100, "validate one emulator request in this many against the PingOne OpenAPI spec ($SYNCD_PINGONE_SPEC or the vendored copy); 1 validates all (about 2 ms of CPU each, which slows the apply figures)")
+	flag.IntVar(&o.deltaManaged, "delta-managed", 1_000_000, "managed users under the delta of 12 changes (seeding 1M checkpoints: ~30 s; 0 skips it)")
 	flag.Parse()
 	switch o.groups {
 	case "on", "off":
@@ -301,6 +308,13 @@ func run(o options) error {
 		}
 		res.Apply = ar
 	}
+	if o.deltaManaged > 0 {
+		dr, err := managedDeltaRun(o, dir)
+		if err != nil {
+			return fmt.Errorf("delta over %d managed users: %w", o.deltaManaged, err)
+		}
+		res.Delta = dr
+	}
 	if o.share != "off" {
 		sr, err := shareRun(o, dir)
 		switch {
@@ -336,14 +350,14 @@ func run(o options) error {
 		res.Listing = lr
 	}
 	if o.ldap != "off" {
-		nr, err := noopRun(o, dir)
+		nr, dr, err := noopRun(o, dir)
 		switch {
 		case err != nil && o.ldap == "on":
 			return fmt.Errorf("no-op over LDAP: %w", err)
 		case err != nil:
 			fmt.Fprintf(os.Stderr, "no-op over LDAP skipped (-ldap auto): %v\n", err)
 		default:
-			res.Noop = nr
+			res.Noop, res.LDAPDelta = nr, dr
 		}
 	}
 	res.Goals = goals(res)
@@ -756,8 +770,9 @@ func applyRun(o options, dir string) (*ApplyRun, error) {
 }
 
 // noopRun seeds PingOne and state from the slapd fixture without a rate
-// limit, then times a run over the unchanged directory.
-func noopRun(o options, dir string) (*NoopRun, error) {
+// limit, then times a run over the unchanged directory, then a delta of 10
+// modifications and 2 deletions (ldapDeltaRun).
+func noopRun(o options, dir string) (*NoopRun, *DeltaRun, error) {
 	base := testenv.Getenv("SYNCD_TEST_LDAP_BASE_DN", "dc=syncd,dc=test")
 	sub := o.ldapBase
 	if sub == "" {
@@ -776,26 +791,34 @@ func noopRun(o options, dir string) (*NoopRun, error) {
 	if host, ok := strings.CutPrefix(cfg.URL, "ldap://"); ok {
 		c, err := net.DialTimeout("tcp", host, 2*time.Second)
 		if err != nil {
-			return nil, fmt.Errorf("slapd at %s: %w (bash .ci/start-slapd.sh)", cfg.URL, err)
+			return nil, nil, fmt.Errorf("slapd at %s: %w (bash .ci/start-slapd.sh)", cfg.URL, err)
 		}
 		c.Close()
 	}
 	src, err := ldapsource.New(cfg, zap.NewNop())
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	m, err := mapper.Compile(mapper.Config{
 		Mapping: map[string]string{
-			"username": "uid", "email": "mail", "name.given": "givenName", "name.family": "sn", "title": "title",
+			"username": "uid", "email": "mail", "name.given": "givenName", "name.family": "sn",
+			// The delta sets a description on 10 users: the fixture's
+			// titles stay as they are for other tests.
+			"title": "coalesce(description, title)",
 		},
 		Population: mapper.Population{Name: "Staff"},
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	change, cleanup, err := ldapFixtureDelta(cfg, sub)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer cleanup()
 	e, err := newEnv(dir, pingonetest.Options{}, 1e6, 16, o.specSample)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer e.close()
 	job := newJob(src, m, 16)
@@ -805,23 +828,27 @@ func noopRun(o options, dir string) (*NoopRun, error) {
 	t0 := time.Now()
 	rep, err := e.eng.Run(ctx, job, reconcile.Options{})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if rep.Counts.Records == 0 {
-		return nil, errors.New("the LDAP fixture is empty: run bash .ci/ldap/seed-bench.sh")
+		return nil, nil, errors.New("the LDAP fixture is empty: run bash .ci/ldap/seed-bench.sh")
 	}
 	nr := &NoopRun{SeedSeconds: time.Since(t0).Seconds()}
 	t0 = time.Now()
 	rep, err = e.eng.Run(ctx, job, reconcile.Options{})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	nr.Seconds = time.Since(t0).Seconds()
 	nr.Users, nr.APICalls, nr.Unchanged, nr.ReadSeconds = rep.Counts.Records, rep.APICalls, rep.Counts.Unchanged, rep.Phases.Read.Seconds()
 	c := rep.Counts
 	nr.Changed = c.Created + c.Adopted + c.Updated + c.Enabled + c.Disabled + c.Moved
 	fmt.Fprintf(os.Stderr, "no-op: %d users in %.2f s, %d API calls, %d changes (the directory changed meanwhile when > 0)\n", nr.Users, nr.Seconds, nr.APICalls, nr.Changed)
-	return nr, specErr(e.emu)
+	dr, err := ldapDeltaRun(ctx, e, job, nr.Users, change)
+	if err != nil {
+		return nil, nil, fmt.Errorf("delta: %w", err)
+	}
+	return nr, dr, specErr(e.emu)
 }
 
 func goals(r Results) []GoalResult {
@@ -868,6 +895,16 @@ func goals(r Results) []GoalResult {
 		add(fmt.Sprintf("groups: planning %d memberships, memberships/s", p.Memberships), p.MembershipsPerSec, ">= 200000", p.MembershipsPerSec >= 200000)
 		add(fmt.Sprintf("groups: planning %d memberships, per CPU second the groups add", p.Memberships), p.MembershipsPerGroupsCPUSec, ">= 200000", p.MembershipsPerGroupsCPUSec >= 200000)
 		add(fmt.Sprintf("groups: planning %d memberships, peak RSS MiB", p.Memberships), p.PeakRSSMiB, "<= 512", p.PeakRSSMiB <= 512)
+	}
+	if d := r.Delta; d != nil {
+		add(fmt.Sprintf("delta of %d changes over %d managed users: plan ms", d.Changes, d.Managed), d.PlanMS, "<= 100", d.PlanMS <= 100)
+		add(fmt.Sprintf("delta of %d changes over %d managed users: requests (every one)", d.Changes, d.Managed), float64(d.Requests),
+			fmt.Sprintf("%d (one per change)", d.Changes), d.Requests == d.Changes)
+	}
+	if d := r.LDAPDelta; d != nil {
+		add(fmt.Sprintf("syncrepl delta over %d LDAP users: records read", d.Managed), float64(d.Records), "12", d.Records == 12)
+		add(fmt.Sprintf("syncrepl delta over %d LDAP users: requests (every one)", d.Managed), float64(d.Requests),
+			fmt.Sprintf("%d (one per change)", d.Changes), d.Requests == d.Changes)
 	}
 	if n := r.Noop; n != nil {
 		add(fmt.Sprintf("no-op over %d LDAP users: seconds", n.Users), n.Seconds, "<= 5", n.Seconds <= 5)
