@@ -12,12 +12,11 @@ import (
 	"github.com/syncd/syncd/internal/testenv"
 )
 
-// TestSyncVerifyMirrorComparesDirectMemberships: with nested: mirror, a
-// user whose direct membership of Eng an admin removed is still listed as
-// Eng's member through the nested Platform group (an INDIRECT member).
-// `sync --verify` compares direct memberships: it finds the lost one and
-// re-adds it, and leaves the member the admin added by hand.
-func TestSyncVerifyMirrorComparesDirectMemberships(t *testing.T) {
+// mirrorHarness is an LDAP job with nested: mirror over slapd: Platform
+// holds user000000 and user000002 and is nested in Eng, which also holds
+// user000000 and user000001 directly; user000003 is in no group.
+func mirrorHarness(t *testing.T) *harness {
+	t.Helper()
 	srv := testenv.LDAP(t)
 	base := srv.Subtree(t)
 	conn := srv.Conn(t)
@@ -53,16 +52,32 @@ func TestSyncVerifyMirrorComparesDirectMemberships(t *testing.T) {
       nested: mirror
 `, base))
 	h.syncdEnv = map[string]string{"SYNCD_LDAP_BIND_PASSWORD": srv.Password}
+	return h
+}
+
+// groupIDs returns the emulator's group ids by name and user ids by
+// username.
+func groupIDs(h *harness) (groups, users map[string]string) {
+	groups, users = map[string]string{}, map[string]string{}
+	for _, g := range h.emu.Groups() {
+		groups[g.Name] = g.ID
+	}
+	for _, u := range h.emu.Users() {
+		users[u["username"].(string)] = u["id"].(string)
+	}
+	return groups, users
+}
+
+// TestSyncVerifyMirrorComparesDirectMemberships: with nested: mirror, a
+// user whose direct membership of Eng an admin removed is still listed as
+// Eng's member through the nested Platform group (an INDIRECT member).
+// `sync --verify` compares direct memberships: it finds the lost one and
+// re-adds it, and leaves the member the admin added by hand.
+func TestSyncVerifyMirrorComparesDirectMemberships(t *testing.T) {
+	h := mirrorHarness(t)
 	h.expect(ExitOK, "sync")
 
-	ids := map[string]string{}
-	for _, g := range h.emu.Groups() {
-		ids[g.Name] = g.ID
-	}
-	userID := map[string]string{}
-	for _, u := range h.emu.Users() {
-		userID[u["username"].(string)] = u["id"].(string)
-	}
+	ids, userID := groupIDs(h)
 	direct := func(group string) []string {
 		var out []string
 		for _, id := range h.emu.DirectMembers(ids[group]) {
@@ -104,5 +119,43 @@ func TestSyncVerifyMirrorComparesDirectMemberships(t *testing.T) {
 	out = h.expect(ExitOK, "sync", "--verify")
 	if st := h.emu.Stats(); st.Writes != 0 || strings.Contains(out, "drift") {
 		t.Errorf("second --verify: %d writes %v; output:\n%s", st.Writes, st.ByOperation, out)
+	}
+}
+
+// TestRebuildMirrorClaimsDirectMembershipsAndLinks: `state rebuild` of a
+// nested: mirror job reads the nesting link back and claims only DIRECT
+// memberships: user000000, in Eng directly and through Platform, is
+// claimed while its direct membership exists; once an admin removed it
+// (user000000 still an INDIRECT member), rebuild leaves it out and the
+// next sync re-adds it with one POST. Otherwise the sync after a rebuild
+// writes nothing.
+func TestRebuildMirrorClaimsDirectMembershipsAndLinks(t *testing.T) {
+	h := mirrorHarness(t)
+	h.expect(ExitOK, "sync")
+	ids, userID := groupIDs(h)
+
+	h.loseState()
+	out := h.expect(ExitOK, "state", "rebuild", "--job", "people")
+	if !strings.Contains(out, "rebuilt 2 groups (0 adopted by name), 4 memberships and 1 nesting links") {
+		t.Fatalf("rebuild:\n%s", out)
+	}
+	h.emu.ResetStats()
+	h.expect(ExitOK, "sync")
+	if st := h.emu.Stats(); st.Writes != 0 {
+		t.Fatalf("the sync after rebuild wrote %d times: %v", st.Writes, st.ByOperation)
+	}
+
+	if err := h.emu.RemoveMember(ids["Eng"], userID["user000000"]); err != nil {
+		t.Fatal(err)
+	}
+	h.loseState()
+	out = h.expect(ExitOK, "state", "rebuild", "--job", "people")
+	if !strings.Contains(out, "rebuilt 2 groups (0 adopted by name), 3 memberships and 1 nesting links") {
+		t.Fatalf("rebuild after the admin's removal:\n%s", out)
+	}
+	h.emu.ResetStats()
+	h.expect(ExitOK, "sync")
+	if st := h.emu.Stats(); st.Writes != 1 || st.ByOperation["addUserToGroup"] != 1 {
+		t.Errorf("the sync after rebuild wrote %d times: %v, want one membership POST", st.Writes, st.ByOperation)
 	}
 }
