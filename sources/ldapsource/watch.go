@@ -33,7 +33,10 @@ import (
 //     modifyTimestamp lies after the job's cursor, or a DirSync round from
 //     the job's cookie. A probe that finds an entry it has not reported
 //     before is a change. Deletions on a timestamp server are not visible
-//     (only full reads find them), as for timestamp delta reads.
+//     (only full reads find them), as for timestamp delta reads. Tombstones
+//     and DirSync cover the whole domain: a deletion (or, for DirSync, a
+//     change) outside the job's base DNs costs a delta run that finds
+//     nothing to do.
 //
 // A dropped connection or a server restart ends the watch's connection;
 // Watch reconnects with a capped, jittered backoff and resumes from the
@@ -351,8 +354,12 @@ func (s *Source) probeDirSync(conn *ldap.Conn, dse rootDSE, cur *cursor, p *prob
 	if dse.defaultNC == "" {
 		return false, errors.New("dirsync probe: the server names no defaultNamingContext")
 	}
+	// DirSync returns, of a changed object, only the requested attributes
+	// that changed: ask for the job's (every user attribute when it names
+	// none; the mapping's are not known here).
+	attrs := appendAttr(appendAttr(s.attributes(nil), "objectGUID"), "isDeleted")
 	req := ldap.NewSearchRequest(dse.defaultNC, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false,
-		"(|"+s.cfg.Filter+"(isDeleted=TRUE))", []string{"objectGUID"}, nil)
+		"(|"+s.cfg.Filter+"(isDeleted=TRUE))", attrs, nil)
 	res, err := conn.DirSync(req, 0, 0, cur.Cookie)
 	if err != nil {
 		return false, fmt.Errorf("dirsync probe: %w", err)

@@ -158,32 +158,36 @@ func TestWatchSlapd(t *testing.T) {
 	}
 }
 
-// TestWatchADUSN: on Samba AD, a uSNChanged watch reports a modification
-// and a deletion (a tombstone) found by its polls.
-func TestWatchADUSN(t *testing.T) {
+// TestWatchAD: on Samba AD, a uSNChanged watch and a DirSync watch each
+// report a modification and a deletion (a tombstone) found by their polls.
+func TestWatchAD(t *testing.T) {
 	srv := testenv.AD(t)
-	parent := srv.Subtree(t)
-	tag := strings.SplitN(parent, ",", 2)[0]
-	tag = "w" + tag[strings.LastIndexByte(tag, '-')+1:][:6]
-	var users []testenv.LDAPEntry
-	for i := range 2 {
-		users = append(users, testenv.ADUser(parent, fmt.Sprintf("%s-%d", tag, i), false, nil))
+	for _, method := range []string{DeltaUSN, DeltaDirSync} {
+		t.Run(method, func(t *testing.T) {
+			parent := srv.Subtree(t)
+			tag := strings.SplitN(parent, ",", 2)[0]
+			tag = "w" + tag[strings.LastIndexByte(tag, '-')+1:][:6]
+			var users []testenv.LDAPEntry
+			for i := range 2 {
+				users = append(users, testenv.ADUser(parent, fmt.Sprintf("%s-%d", tag, i), false, nil))
+			}
+			srv.AddEntries(t, users)
+			src := mustNew(t, Config{URL: srv.LDAPSURL, TLS: TLSConfig{CAFile: srv.CAFile}, BindDN: srv.BindDN,
+				BindPassword: secret.New(srv.Password), BaseDN: DNList{parent}, Anchor: "objectGUID", Timeout: time.Minute, Delta: method})
+			n := startWatch(t, src, time.Second)
+			c := srv.Conn(t)
+			at := time.Now()
+			m := ldap.NewModifyRequest(users[0].DN, nil)
+			m.Replace("title", []string{"Watched"})
+			if err := c.Modify(m); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, 60*time.Second, "the modification to be reported", func() bool { return n.changedSince(at) })
+			at = time.Now()
+			if err := c.Del(ldap.NewDelRequest(users[1].DN, nil)); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, 60*time.Second, "the deletion to be reported", func() bool { return n.changedSince(at) })
+		})
 	}
-	srv.AddEntries(t, users)
-	src := mustNew(t, Config{URL: srv.LDAPSURL, TLS: TLSConfig{CAFile: srv.CAFile}, BindDN: srv.BindDN,
-		BindPassword: secret.New(srv.Password), BaseDN: DNList{parent}, Anchor: "objectGUID", Timeout: time.Minute})
-	n := startWatch(t, src, time.Second)
-	c := srv.Conn(t)
-	at := time.Now()
-	m := ldap.NewModifyRequest(users[0].DN, nil)
-	m.Replace("title", []string{"Watched"})
-	if err := c.Modify(m); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, 60*time.Second, "the modification to be reported", func() bool { return n.changedSince(at) })
-	at = time.Now()
-	if err := c.Del(ldap.NewDelRequest(users[1].DN, nil)); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, 60*time.Second, "the deletion to be reported", func() bool { return n.changedSince(at) })
 }
