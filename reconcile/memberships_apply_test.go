@@ -2,7 +2,9 @@ package reconcile_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -13,6 +15,7 @@ import (
 	"github.com/syncd/syncd/reconcile"
 	"github.com/syncd/syncd/sink/pingone"
 	"github.com/syncd/syncd/sink/pingone/budget"
+	"github.com/syncd/syncd/state"
 )
 
 // classBudget is a pingone.Budget that never waits and counts the
@@ -160,4 +163,96 @@ func TestMembershipRemovalAlreadyGoneIsDone(t *testing.T) {
 			t.Errorf("next run: calls %v counts %+v", calls, rep.Groups.Counts)
 		}
 	})
+}
+
+// intentCheck is a RoundTripper that, when a membership POST goes out,
+// looks in state for that membership's intent.
+type intentCheck struct {
+	next    http.RoundTripper
+	g       *groupEnv
+	mu      sync.Mutex
+	posts   int
+	missing []string
+}
+
+func (c *intentCheck) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Method == http.MethodPost && strings.HasSuffix(req.URL.Path, "/memberOfGroups") && strings.Contains(req.URL.Path, "/users/") {
+		parts := strings.Split(req.URL.Path, "/")
+		userID := parts[len(parts)-2]
+		u, _ := c.g.emu.User(userID)
+		anchor, _ := u["externalId"].(string)
+		pending := map[string]bool{}
+		err := c.g.store.(state.GroupStore).Memberships(req.Context(), c.g.job.Name, func(m state.Membership) error {
+			if m.Member == anchor && m.Pending {
+				pending[m.Group] = true
+			}
+			return nil
+		})
+		c.mu.Lock()
+		c.posts++
+		if err != nil || len(pending) == 0 {
+			c.missing = append(c.missing, fmt.Sprintf("%s (%v)", anchor, err))
+		}
+		c.mu.Unlock()
+	}
+	return c.next.RoundTrip(req)
+}
+
+// TestMembershipIntentIsRecordedBeforeItsPOST: every membership POST goes
+// out with its intent (a pending membership) already in state, so a crash
+// between the call and its checkpoint cannot make syncd's own membership
+// look like an admin's. A pending membership PingOne already has is then
+// recorded as syncd's (not preexisting) and removed when it leaves the
+// source.
+func TestMembershipIntentIsRecordedBeforeItsPOST(t *testing.T) {
+	g := newGroupEnv(t, "sqlite", []string{"Eng;Ops", "Eng", "Ops"}, nil)
+	check := &intentCheck{next: g.rec, g: g}
+	client, err := pingone.New(pingone.Config{
+		APIURL: g.emu.APIURL(), AuthURL: g.emu.AuthURL(), EnvironmentID: g.emu.EnvironmentID(),
+		ClientID: g.emu.ClientID(), ClientSecret: secret.New(g.emu.ClientSecret()), RateLimit: 1000, Concurrency: 8,
+	}, zaptest.NewLogger(t), pingone.WithHTTPClient(&http.Client{Transport: check}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.eng.Target = client
+	rep := g.mustRun(reconcile.Options{})
+	if rep.Groups.Counts.MembersAdded != 4 || check.posts != 4 || len(check.missing) != 0 {
+		t.Fatalf("added %d, POSTs %d, sent without an intent: %v", rep.Groups.Counts.MembersAdded, check.posts, check.missing)
+	}
+	gs := g.store.(state.GroupStore)
+	memberships := func() map[string]state.Membership {
+		out := map[string]state.Membership{}
+		if err := gs.Memberships(context.Background(), g.job.Name, func(m state.Membership) error { out[m.Group+"/"+m.Member] = m; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	for k, m := range memberships() {
+		if m.Pending || m.Preexisting {
+			t.Errorf("%s after the run: %+v", k, m)
+		}
+	}
+
+	// The state of a run killed after c's POST to Eng reached PingOne and
+	// before its checkpoint: an intent, and the member in PingOne.
+	c, _ := g.users()["id-c"]["id"].(string)
+	if err := g.emu.AddMember(g.groupID("Eng"), c); err != nil {
+		t.Fatal(err)
+	}
+	if err := gs.SaveGroups(context.Background(), g.job.Name, state.GroupBatch{Add: []state.Membership{{Group: "Eng", Member: "id-c", Pending: true}}}); err != nil {
+		t.Fatal(err)
+	}
+	g.setGroups(2, "Ops;Eng")
+	rep = g.mustRun(reconcile.Options{})
+	if rep.Groups.Counts.MembersAdded != 1 || rep.Counts.Failed != 0 {
+		t.Fatalf("counts %+v failures %v", rep.Groups.Counts, rep.Failures)
+	}
+	if m := memberships()["Eng/id-c"]; m.Pending || m.Preexisting {
+		t.Fatalf("c's membership after the re-send: %+v, want syncd's own", m)
+	}
+	g.setGroups(2, "Ops")
+	rep = g.mustRun(reconcile.Options{})
+	if rep.Groups.Counts.MembersRemoved != 1 || slices.Contains(g.members("Eng"), "user.c") {
+		t.Errorf("c leaving Eng: counts %+v, Eng members %v", rep.Groups.Counts, g.members("Eng"))
+	}
 }
