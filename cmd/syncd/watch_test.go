@@ -218,10 +218,12 @@ func TestWatchAppliesLeaverAndDeletion(t *testing.T) {
 	if !en["user000000"] || !en["user000003"] {
 		t.Errorf("users not changed in the directory were disabled: %v", en)
 	}
-	_, body := w.get("/metrics")
-	if !strings.Contains(body, `syncd_change_lag_seconds_count{sync_job="people"}`) {
-		t.Errorf("/metrics has no change lag:\n%s", grepLines(body, "syncd_change"))
-	}
+	// The emulator holds the disable a moment before syncd reads its answer
+	// and observes the lag: wait for the histogram rather than read it once.
+	eventually(t, 30*time.Second, "syncd_change_lag_seconds to count the watch's writes", func() bool {
+		_, body := w.get("/metrics")
+		return strings.Contains(body, `syncd_change_lag_seconds_count{sync_job="people"}`)
+	})
 	if code, _ := w.get("/readyz"); code != 200 {
 		t.Errorf("/readyz %d while the watch listens", code)
 	}
@@ -307,10 +309,14 @@ func TestWatchGateHoldsABurstOfDeletions(t *testing.T) {
 	if !strings.Contains(p.output(), "safety gate") {
 		t.Error(`no log line says "safety gate"`)
 	}
-	_, metrics := w.get("/metrics")
-	if !strings.Contains(metrics, `syncd_safety_gate_trips_total{sync_job="people"} 1`) {
-		t.Errorf("gate trip not counted:\n%s", grepLines(metrics, "syncd_safety"))
-	}
+	// The run records its metrics as it ends, a moment after status lists
+	// what it held: wait for the count rather than read it once.
+	var metrics string
+	eventually(t, 30*time.Second, "syncd_safety_gate_trips_total to count the held batch", func() bool {
+		_, metrics = w.get("/metrics")
+		return strings.Contains(metrics, `syncd_safety_gate_trips_total{sync_job="people"} `) &&
+			!strings.Contains(metrics, `syncd_safety_gate_trips_total{sync_job="people"} 0`)
+	})
 	w.stop(t, p)
 
 	// A scheduled run does not apply them either.
