@@ -26,7 +26,12 @@ type checkpoints struct {
 	arena arena
 	full  map[string]*state.Checkpoint
 	// managed summarises every managed user for verify; nil otherwise.
+	// listed, drifted and held are what verify's listings found so far
+	// (drift.go).
 	managed *managedUsers
+	listed  map[string]bool // population ids
+	drifted map[string]*found
+	held    int
 	// total counts the job's checkpoints, loaded or not.
 	total int
 	// active counts the users syncd created or adopted and has enabled:

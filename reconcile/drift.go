@@ -1,11 +1,12 @@
 package reconcile
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"maps"
 	"sort"
-	"strconv"
 
 	"github.com/syncd/syncd/sink/pingone"
 	"github.com/syncd/syncd/sink/pingone/budget"
@@ -83,7 +84,7 @@ func (m *managedUsers) add(cp *state.Checkpoint, anchor string) {
 		m.pops = append(m.pops, cp.PopulationID)
 		m.popIdx[cp.PopulationID] = p
 	}
-	u := managedUser{id: idKey(cp.UserID), attrs: attrsDigest(decodeAttrs(cp.Attributes)), anchor: anchor, pop: p}
+	u := managedUser{id: idKey(cp.UserID), attrs: attrsDigestJSON(cp.Attributes), anchor: anchor, pop: p}
 	if cp.Enabled {
 		u.flags |= muEnabled
 	}
@@ -115,33 +116,35 @@ func (m *managedUsers) same(mu *managedUser, u *pingone.User, managed []string) 
 
 // idKey is a fixed-size key for a PingOne user id (a UUID in practice, but
 // any string works).
-func idKey(id string) (k [16]byte) {
-	h := sha256.Sum256([]byte(id))
-	copy(k[:], h[:])
-	return k
-}
+func idKey(id string) [16]byte { return digest([]byte(id)) }
 
 // attrsDigest digests the non-empty values of m: two maps have the same
-// digest exactly when attrChanges finds no change between them.
-func attrsDigest(m map[string]string) (k [16]byte) {
-	keys := make([]string, 0, len(m))
-	for a, v := range m {
-		if v != "" {
-			keys = append(keys, a)
+// digest exactly when attrChanges finds no change between them. It is the
+// digest of their encoding as a checkpoint keeps it (encodeAttrs).
+func attrsDigest(m map[string]string) [16]byte {
+	for _, v := range m {
+		if v == "" {
+			m = maps.Clone(m)
+			maps.DeleteFunc(m, func(_, v string) bool { return v == "" })
+			break
 		}
 	}
-	sort.Strings(keys)
-	h := sha256.New()
-	var buf []byte
-	for _, a := range keys {
-		// Length-prefixed: no two different maps write the same bytes.
-		buf = strconv.AppendInt(buf[:0], int64(len(a)), 10)
-		buf = append(append(buf, ':'), a...)
-		buf = strconv.AppendInt(buf, int64(len(m[a])), 10)
-		buf = append(append(buf, ':'), m[a]...)
-		h.Write(buf)
+	return digest(encodeAttrs(m))
+}
+
+// attrsDigestJSON is attrsDigest of the values a checkpoint's Attributes
+// encode. What encodeAttrs wrote with no empty value is digested as it is,
+// without decoding a million of them into maps.
+func attrsDigestJSON(b []byte) [16]byte {
+	if len(b) == 0 || bytes.Contains(b, []byte(`""`)) {
+		return attrsDigest(decodeAttrs(b))
 	}
-	copy(k[:], h.Sum(nil))
+	return digest(b)
+}
+
+func digest(b []byte) (k [16]byte) {
+	h := sha256.Sum256(b)
+	copy(k[:], h[:])
 	return k
 }
 
@@ -164,59 +167,84 @@ type found struct {
 	deleted bool
 }
 
-// verify reads the job's managed users back from PingOne, one paged listing
-// per population they are in, and compares their managed attributes,
-// enabled flag and population with what syncd last applied. A user that
-// differs is drift: in repair mode its op is rewritten (or added, for an
-// anchor the pairing had skipped) so that it puts PingOne back with the
-// minimal calls; in report mode the plan is left alone. It returns the ops,
-// still sorted by anchor.
-func (e *Engine) verify(ctx context.Context, job *Job, ops []Op, in *diffInput, paired *pairing, cs *checkpoints, repair bool) ([]Op, []Drift, error) {
+// listManaged lists the populations the job's managed users are in and
+// compares each user listed with its summary as its page arrives (drift.go's
+// top). It runs before the source is read: the listings' garbage then sits
+// beside the summaries alone, not beside the records too.
+func (e *Engine) listManaged(ctx context.Context, job *Job, cs *checkpoints) error {
 	mus := cs.managed
-	managed := job.Mapper.ManagedAttributes()
-	pops := map[string]bool{}
+	cs.listed, cs.drifted = map[string]bool{}, map[string]*found{}
+	var ids []string
 	for _, p := range mus.pops {
 		if p != "" {
-			pops[p] = true
+			ids = append(ids, p)
 		}
 	}
-	for _, id := range in.popIDs {
-		pops[id] = true
-	}
-	ids := make([]string, 0, len(pops))
-	for id := range pops {
-		ids = append(ids, id)
-	}
 	sort.Strings(ids)
+	return e.listPopulations(ctx, job, cs, ids)
+}
 
-	// A record rejected this run leaves its user as it is: not verified.
-	skip := func(mu *managedUser) bool { _, ok := in.rejected[mu.anchor]; return ok }
-	drifted := map[string]*found{} // by anchor
-	held := 0
+// listPopulations lists the given populations (those not listed yet) for
+// listManaged and verify.
+func (e *Engine) listPopulations(ctx context.Context, job *Job, cs *checkpoints, ids []string) error {
+	mus := cs.managed
+	managed := job.Mapper.ManagedAttributes()
 	hold := e.driftHold
 	if hold == 0 {
 		hold = driftHold
 	}
 	for _, id := range ids {
+		if cs.listed[id] {
+			continue
+		}
+		cs.listed[id] = true
 		err := e.Target.FindUsers(budget.WithClass(ctx, budget.ClassVerify), pingone.Eq("population.id", id), func(u pingone.User) error {
 			mu := mus.find(u.ID)
 			if mu == nil || mu.flags&muSeen != 0 {
 				return nil // not this job's, or listed twice
 			}
 			mu.flags |= muSeen
-			if skip(mu) || mus.same(mu, &u, managed) {
+			if mus.same(mu, &u, managed) {
 				return nil
 			}
 			f := &found{}
-			if held < hold {
+			if cs.held < hold {
 				f.user = &u
-				held++
+				cs.held++
 			}
-			drifted[mu.anchor] = f
+			cs.drifted[mu.anchor] = f
 			return nil
 		})
 		if err != nil {
-			return nil, nil, fmt.Errorf("verify: list users of population %s: %w", id, err)
+			return fmt.Errorf("verify: list users of population %s: %w", id, err)
+		}
+	}
+	return nil
+}
+
+// verify finishes what listManaged started, once the records are planned:
+// a user that differs from what syncd last applied is drift; in repair
+// mode its op is rewritten (or added, for an anchor the pairing had
+// skipped) so that it puts PingOne back with the minimal calls; in report
+// mode the plan is left alone. It returns the ops, still sorted by anchor.
+func (e *Engine) verify(ctx context.Context, job *Job, ops []Op, in *diffInput, paired *pairing, cs *checkpoints, repair bool) ([]Op, []Drift, error) {
+	mus := cs.managed
+	managed := job.Mapper.ManagedAttributes()
+	// The populations the records go to, if no managed user was in one.
+	var more []string
+	for _, id := range in.popIDs {
+		more = append(more, id)
+	}
+	sort.Strings(more)
+	if err := e.listPopulations(ctx, job, cs, more); err != nil {
+		return nil, nil, err
+	}
+	drifted := cs.drifted
+	// A record rejected this run leaves its user as it is: not verified.
+	skip := func(mu *managedUser) bool { _, ok := in.rejected[mu.anchor]; return ok }
+	for a := range drifted {
+		if _, ok := in.rejected[a]; ok {
+			delete(drifted, a)
 		}
 	}
 

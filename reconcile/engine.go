@@ -333,13 +333,28 @@ func (e *Engine) run(ctx context.Context, job *Job, opts Options, rep *Report, l
 			return
 		}
 		cps, err := e.loadCheckpoints(lctx, job.Name, verify)
+		if err == nil && verify {
+			err = e.listManaged(lctx, job, cps)
+		}
 		loadc <- loaded{cps: cps, err: err}
 	}()
+	var ld loaded
+	loadedEarly := false
+	if verify {
+		// Verifying lists PingOne before the read, so that the listings'
+		// garbage and the records' are never live together (drift.go).
+		ld, loadedEarly = <-loadc, true
+		if ld.err != nil {
+			return ld.err
+		}
+	}
 	t0 := e.now()
 	rd, err := e.read(ctx, job, sources.ReadRequest{Cursor: srcCursor, Full: full, Attributes: job.Groups.UserAttributes(job.Mapper.SourceAttributes()), AnchorsChecked: true}, rep, opts)
 	if err != nil {
 		cancelLoad()
-		<-loadc
+		if !loadedEarly {
+			<-loadc
+		}
 		return err
 	}
 	rep.Phases.Read = e.now().Sub(t0)
@@ -354,7 +369,9 @@ func (e *Engine) run(ctx context.Context, job *Job, opts Options, rep *Report, l
 		// heap: 1M records peak 10-15 % lower.
 		runtime.GC()
 	}
-	ld := <-loadc
+	if !loadedEarly {
+		ld = <-loadc
+	}
 	if ld.err != nil {
 		return ld.err
 	}
