@@ -146,10 +146,14 @@ type Job struct {
 	Drift string `yaml:"drift"`
 	// BatchSize is how many operations are checkpointed together. Default 200.
 	BatchSize int `yaml:"batch_size"`
+	// Deprovision says what becomes of the users syncd disabled:
+	// delete_after (default never) deletes them once disabled that long.
+	Deprovision Deprovision `yaml:"deprovision"`
 	// Safety thresholds: max_disables (500), max_disable_percent (10),
 	// max_disable_percent_floor (10), max_failures (count or "N%", default
-	// "5%"), max_failures_floor (3), max_adoptions (100). A key set to 0
-	// means 0; only an unset key takes its default.
+	// "5%"), max_failures_floor (3), max_adoptions (100), max_deletes (50),
+	// max_delete_percent (5). A key set to 0 means 0; only an unset key
+	// takes its default.
 	Safety reconcile.Safety `yaml:"safety"`
 	// Groups syncs the directory's groups and memberships (groups.go).
 	Groups *Groups `yaml:"groups"`
@@ -485,6 +489,9 @@ func (c *Config) validate() error {
 		errs.AddErr(p+".safety", j.Safety.Validate())
 		errs.AddErr(p, validateGroups(j))
 		validateWatch(p, j, &errs)
+		if d := j.Deprovision.DeleteAfter; d != nil && *d <= 0 {
+			errs.Add(p+".deprovision.delete_after", "must be longer than 0 (leave it out to never delete)")
+		}
 		m, err := mapper.Compile(j.Config, clock)
 		if err != nil {
 			errs.AddErr(p, err)

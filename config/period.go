@@ -10,7 +10,8 @@ import (
 )
 
 // Period is a length of time that may run to years: a whole number of days
-// ("400d") or weeks ("26w"), or a Go duration ("36h", "90m").
+// ("400d"), weeks ("26w") or years of 365 days ("3y"), or a Go duration
+// ("36h", "90m").
 type Period time.Duration
 
 // Duration returns p as a time.Duration.
@@ -28,11 +29,11 @@ func (p Period) String() string {
 // maxPeriodDays bounds a Period (about 1000 years) so it cannot overflow.
 const maxPeriodDays = 365_000
 
-// ParsePeriod reads "400d", "26w" or a Go duration. Negative periods are
-// refused.
+// ParsePeriod reads "400d", "26w", "3y" or a Go duration. Negative periods
+// are refused.
 func ParsePeriod(s string) (Period, error) {
 	s = strings.TrimSpace(s)
-	for suffix, unit := range map[string]int64{"d": 1, "w": 7} {
+	for suffix, unit := range map[string]int64{"d": 1, "w": 7, "y": 365} {
 		if n, ok := strings.CutSuffix(s, suffix); ok && n != "" && strings.Trim(n, "0123456789") == "" {
 			v, err := strconv.ParseInt(n, 10, 64)
 			if err != nil || v*unit > maxPeriodDays {
@@ -43,7 +44,7 @@ func ParsePeriod(s string) (Period, error) {
 	}
 	d, err := time.ParseDuration(s)
 	if err != nil {
-		return 0, fmt.Errorf("period %q: want a number of days (400d), weeks (26w) or a duration (36h)", s)
+		return 0, fmt.Errorf("period %q: want a number of days (400d), weeks (26w), years (3y) or a duration (36h)", s)
 	}
 	if d < 0 {
 		return 0, fmt.Errorf("period %q: negative", s)
@@ -71,3 +72,12 @@ func (p Period) MarshalYAML() (any, error) { return p.String(), nil }
 // DefaultJournalRetention is state.journal_retention's default: 400 days,
 // a year of history with a margin, against PingOne's 14 days of audit.
 const DefaultJournalRetention = Period(400 * 24 * time.Hour)
+
+// Deprovision is a job's deprovision block: what becomes of the users syncd
+// disabled (reconcile/deletes.go).
+type Deprovision struct {
+	// DeleteAfter deletes a user syncd disabled this long ago and that is
+	// still absent from the source, out of the job's scope, or disabled
+	// there ("180d", "2y"). Default: never (nil).
+	DeleteAfter *Period `yaml:"delete_after"`
+}

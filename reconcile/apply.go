@@ -198,6 +198,7 @@ func (e *Engine) apply(ctx context.Context, job *Job, ops []Op, rep *Report, opt
 				}
 				j := &opJournal{op: &ops[k]}
 				cp, failure, cut := e.execute(budget.WithClass(withOpJournal(bctx, j), ops[k].class()), job, &ops[k], log), "", false
+				stampDisabled(&cp, e.now()) // deletes.go
 				if j.fatal != nil {
 					fatalOnce.Do(func() { fatalErr = j.fatal })
 					stopFeeding() // every further call would fail the same way
@@ -361,6 +362,17 @@ func (e *Engine) execute(ctx context.Context, job *Job, op *Op, log *zap.Logger)
 		return cp
 	}
 
+	if op.Has(ActDelete) {
+		c, err := e.deleteUser(ctx, op, cp, log) // deletes.go
+		if err != nil {
+			// Still a disabled user, as it was: the next complete read
+			// finds it again and retries the delete.
+			h := cp.Hash
+			c = fail(err, state.StatusDisabled)
+			c.Hash = h
+		}
+		return c
+	}
 	if op.Has(ActCreate) && (mayExist(op.cp) || conflicted(op.cp)) {
 		u, err := e.findCreated(ctx, op.desired.matchKey().externalID)
 		if err != nil {

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/syncd/syncd/mapper"
 	"github.com/syncd/syncd/state"
@@ -25,8 +26,11 @@ const (
 	ActMove    Action = "move"
 	ActEnable  Action = "enable"
 	ActDisable Action = "disable"
-	ActNoop    Action = "noop"
-	ActReject  Action = "reject"
+	// ActDelete deletes a user syncd disabled longer ago than the job's
+	// deprovision.delete_after (deletes.go).
+	ActDelete Action = "delete"
+	ActNoop   Action = "noop"
+	ActReject Action = "reject"
 )
 
 // Change is one attribute's old and new value. An empty string means unset.
@@ -142,7 +146,7 @@ func (o *Op) Username() string {
 type ActionSet uint16
 
 // actionOrder is the order of ActionSet's bits.
-var actionOrder = [...]Action{ActCreate, ActAdopt, ActUpdate, ActMove, ActEnable, ActDisable, ActNoop, ActReject}
+var actionOrder = [...]Action{ActCreate, ActAdopt, ActUpdate, ActMove, ActEnable, ActDisable, ActDelete, ActNoop, ActReject}
 
 func actionBit(a Action) ActionSet {
 	for i, x := range actionOrder {
@@ -328,6 +332,9 @@ func planPresent(d *record, cp *state.Checkpoint, popID string, createDisabled b
 			op.Why = "new in the source"
 		case cp.Status == state.StatusPending:
 			op.Why = "an earlier create's outcome was not recorded: looked up by externalId first"
+		case cp.Status == state.StatusGone && !cp.DeletedAt.IsZero():
+			op.Why = fmt.Sprintf("deleted by syncd on %s after deprovision.delete_after, back in the source: created again (same anchor, new PingOne id)",
+				cp.DeletedAt.UTC().Format(time.DateOnly))
 		case cp.Status == state.StatusGone:
 			op.Why = "deleted in PingOne outside syncd: created again"
 		case mayExist(cp):

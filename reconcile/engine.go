@@ -74,6 +74,10 @@ type Job struct {
 	// change, a delta read ("nothing changed in the file") would never
 	// apply it.
 	ConfigDigest string
+	// DeleteAfter, when above zero, deletes the users syncd disabled that
+	// long ago and that are still absent or disabled in the source
+	// (jobs[].deprovision.delete_after, deletes.go). Zero: never.
+	DeleteAfter time.Duration
 	// Groups, when set, syncs the directory's groups and memberships
 	// (groups.go, memberships.go). Nil: users only.
 	Groups *Groups
@@ -138,6 +142,9 @@ type Options struct {
 	AllowMassDisable bool
 	// AllowMassAdoption overrides only safety.max_adoptions for this run.
 	AllowMassAdoption bool
+	// AllowMassDelete overrides only safety.max_deletes and
+	// max_delete_percent for this run.
+	AllowMassDelete bool
 	// ForceFull asks the source for a complete read.
 	ForceFull bool
 	// Verify reads the managed users back from PingOne and repairs (or
@@ -433,6 +440,13 @@ func (e *Engine) run(ctx context.Context, job *Job, opts Options, rep *Report, l
 			log.Warn("drift found", zap.String("anchor", d.Anchor), zap.String("user_id", d.UserID), zap.Bool("repair", d.Repaired))
 		}
 	}
+	// After verify (which may give drifted users an op): a delete
+	// replaces what else was planned for its user.
+	ops, nDeletes, err := e.planDeletes(ctx, job, ops, rd) // deletes.go
+	if err != nil {
+		return err
+	}
+	paired.skipped -= nDeletes // those anchors are deleted, not unchanged
 	if err := e.checkOwners(ctx, job, ops, rep); err != nil {
 		return err
 	}
@@ -476,6 +490,15 @@ func (e *Engine) run(ctx context.Context, job *Job, opts Options, rep *Report, l
 			zap.Int("adoptions", g.Adoptions))
 		return g
 	}
+	// Deletes have their own limits (deletes.go): --allow-mass-delete
+	// overrides only them.
+	if g, err := e.deleteGate(ctx, job, ops, opts.AllowMassDisable || opts.AllowMassDelete); err != nil || g != nil {
+		if g != nil {
+			log.Warn("safety gate tripped", zap.Int("deletes", g.Deletes), zap.Int("managed", g.Managed))
+			return g
+		}
+		return err
+	}
 	job.adoptLeft = nil
 	if !opts.AllowMassDisable && !opts.AllowMassAdoption {
 		// Adoptions found while applying count against the same limit as
@@ -514,6 +537,9 @@ func (e *Engine) run(ctx context.Context, job *Job, opts Options, rep *Report, l
 	// Apply.
 	t0 = e.now()
 	applyErr := e.apply(ctx, job, ops, rep, opts, &firstDisable{check: rd.recheck}, log)
+	if err := e.forgetDeletedMembers(context.WithoutCancel(ctx), job.Name, ops); err != nil && applyErr == nil {
+		applyErr = err
+	}
 	if applyErr == nil && gp != nil {
 		// Users before groups before memberships, in the same run.
 		applyErr = e.applyGroups(ctx, job, gp, rep, log)

@@ -21,6 +21,14 @@ type GateError struct {
 	MaxAdoptions   int
 	MassAdoption   bool
 	ManagedEnabled int
+	// Deletes planned (deprovision.delete_after), the users the job
+	// manages, safety.max_deletes and max_delete_percent; MassDelete is
+	// set when they tripped the gate.
+	Deletes          int     `json:"deletes,omitempty"`
+	Managed          int     `json:"managed,omitempty"`
+	MaxDeletes       int     `json:"max_deletes,omitempty"`
+	MaxDeletePercent float64 `json:"max_delete_percent,omitempty"`
+	MassDelete       bool    `json:"mass_delete,omitempty"`
 	// Memberships is set when the membership gate (groups.safety) tripped.
 	Memberships *MembershipGate `json:"memberships,omitempty"`
 }
@@ -28,6 +36,9 @@ type GateError struct {
 func (e *GateError) Error() string {
 	if e.Memberships != nil {
 		return e.Memberships.message(e.Job)
+	}
+	if e.MassDelete {
+		return e.deleteMessage()
 	}
 	if e.EmptySource {
 		return fmt.Sprintf("safety gate: a complete read of the source returned no records while the job manages %d active users; "+

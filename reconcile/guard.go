@@ -17,10 +17,10 @@ type firstDisable struct {
 	err   error
 }
 
-// allow returns nil when op may be sent: it is not a disable, there is no
-// check, or the check passed.
+// allow returns nil when op may be sent: it is neither a disable nor a
+// delete, there is no check, or the check passed.
 func (g *firstDisable) allow(ctx context.Context, op *Op) error {
-	if g == nil || g.check == nil || !op.Has(ActDisable) {
+	if g == nil || g.check == nil || !(op.Has(ActDisable) || op.Has(ActDelete)) {
 		return nil
 	}
 	g.once.Do(func() {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/syncd/syncd/sink/pingone"
@@ -165,4 +166,21 @@ func (e *Engine) saveBatch(ctx context.Context, job string, runID int64, cps []s
 		entries[i].RunID, entries[i].Job = runID, job
 	}
 	return j.SaveJournaled(ctx, job, cps, entries)
+}
+
+// DeleteUser journals a delete (deletes.go) with what the user held: its
+// managed attributes and population as last applied, disabled.
+func (t *journalTarget) DeleteUser(ctx context.Context, id string) error {
+	del, ok := t.Target.(UserDeleter)
+	if !ok {
+		return fmt.Errorf("the PingOne target cannot delete users (%T)", t.Target)
+	}
+	off := false
+	before := journalValues{Enabled: &off}
+	if j, _ := ctx.Value(opJournalKey{}).(*opJournal); j != nil && j.op.cp != nil {
+		before.Attributes, before.PopulationID = decodeAttrs(j.op.cp.Attributes), j.op.cp.PopulationID
+	}
+	return t.record(ctx, state.OpDelete, id, &before, nil, func(ctx context.Context) (string, error) {
+		return "", del.DeleteUser(ctx, id)
+	})
 }

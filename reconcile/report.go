@@ -9,12 +9,14 @@ import (
 
 // Counts are a run's totals, one per kind of operation.
 type Counts struct {
-	Records   int `json:"records"`
-	Created   int `json:"created"`
-	Adopted   int `json:"adopted"`
-	Updated   int `json:"updated"`
-	Enabled   int `json:"enabled"`
-	Disabled  int `json:"disabled"`
+	Records  int `json:"records"`
+	Created  int `json:"created"`
+	Adopted  int `json:"adopted"`
+	Updated  int `json:"updated"`
+	Enabled  int `json:"enabled"`
+	Disabled int `json:"disabled"`
+	// Deleted counts users deleted after deprovision.delete_after.
+	Deleted   int `json:"deleted"`
 	Moved     int `json:"moved"`
 	Unchanged int `json:"unchanged"`
 	Rejected  int `json:"rejected"`
@@ -35,7 +37,7 @@ type Counts struct {
 func (c Counts) Map() map[string]int {
 	return map[string]int{
 		"records": c.Records, "created": c.Created, "adopted": c.Adopted, "updated": c.Updated,
-		"enabled": c.Enabled, "disabled": c.Disabled, "moved": c.Moved, "unchanged": c.Unchanged,
+		"enabled": c.Enabled, "disabled": c.Disabled, "deleted": c.Deleted, "moved": c.Moved, "unchanged": c.Unchanged,
 		"rejected": c.Rejected, "conflicts": c.Conflicts, "failed": c.Failed,
 		"gone": c.Gone, "not_applied": c.NotApplied, "not_created": c.NotCreated,
 	}
@@ -159,6 +161,8 @@ func (r *Report) countOps(ops []Op) {
 				r.Counts.Enabled++
 			case ActDisable:
 				r.Counts.Disabled++
+			case ActDelete:
+				r.Counts.Deleted++
 			case ActMove:
 				r.Counts.Moved++
 			case ActNoop:

@@ -21,7 +21,8 @@ type Refusal struct {
 	Anchor   string `json:"anchor"`
 	Username string `json:"username,omitempty"`
 	UserID   string `json:"user_id,omitempty"`
-	// Run is the first later run that wrote to the user.
+	// Run is the first later run that wrote to the user (the reverted run
+	// itself for a user it deleted).
 	Run    int64  `json:"run"`
 	Reason string `json:"reason"`
 }
@@ -128,6 +129,7 @@ func (e *Engine) revert(ctx context.Context, job *Job, runID int64, opts Options
 type revertOf struct {
 	userID    string
 	created   bool
+	deleted   bool              // a delete after deprovision.delete_after: refused
 	attrs     map[string]string // attribute -> value before the run
 	pop       *string           // population before the run
 	enabled   *bool             // enabled before the run
@@ -159,6 +161,8 @@ func (e *Engine) planRevert(ctx context.Context, jr state.Journal, job string, r
 		switch en.Op {
 		case state.OpCreate:
 			r.created = true
+		case state.OpDelete:
+			r.deleted = true
 		case state.OpUpdate:
 			for k, v := range before.Attributes {
 				if _, seen := r.attrs[k]; !seen { // the first write's "before" is the run's
@@ -216,6 +220,14 @@ func (e *Engine) planRevert(ctx context.Context, jr state.Journal, job string, r
 	)
 	for _, a := range anchors {
 		r, cp := did[a], cps[a]
+		if r.deleted {
+			ref := Refusal{Anchor: a, UserID: r.userID, Run: runID, Reason: errNotDeletable.Error()}
+			if cp != nil {
+				ref.Username = cp.Username
+			}
+			refused = append(refused, ref)
+			continue
+		}
 		if run, ok := later[a]; ok {
 			ref := Refusal{Anchor: a, UserID: r.userID, Run: run, Reason: fmt.Sprintf("changed again by run %d", run)}
 			if cp != nil {

@@ -16,6 +16,11 @@ const (
 	DefaultMaxDisablePercentFloor = 10
 	DefaultMaxFailuresFloor       = 3
 	DefaultMaxAdoptions           = 100
+	DefaultMaxDeletes             = 50
+	// DefaultMaxDeletePercent is lower than the disables' 10: a delete
+	// cannot be undone, and a first delete_after on an old deployment
+	// finds years of leavers at once.
+	DefaultMaxDeletePercent = 5.0
 )
 
 // DefaultMaxFailures is max_failures when unset: 5 % of the planned writes.
@@ -49,11 +54,18 @@ type Safety struct {
 	// MaxAdoptions stops a run planning strictly more adoptions of
 	// pre-existing PingOne users. Default 100.
 	MaxAdoptions int `yaml:"max_adoptions"`
+	// MaxDeletes stops a run planning strictly more deletes (after
+	// deprovision.delete_after). Default 50.
+	MaxDeletes int `yaml:"max_deletes"`
+	// MaxDeletePercent stops a run planning deletes strictly above this
+	// percentage of the users the job manages (enabled or disabled), once
+	// at least MaxDisablePercentFloor deletes are planned. Default 5.
+	MaxDeletePercent float64 `yaml:"max_delete_percent"`
 
 	set safetyKeys
 }
 
-type safetyKeys uint8
+type safetyKeys uint16
 
 const (
 	setMaxDisables safetyKeys = 1 << iota
@@ -62,7 +74,10 @@ const (
 	setMaxFailures
 	setMaxFailuresFloor
 	setMaxAdoptions
-	setAll = setMaxDisables | setMaxDisablePercent | setMaxDisablePercentFloor | setMaxFailures | setMaxFailuresFloor | setMaxAdoptions
+	setMaxDeletes
+	setMaxDeletePercent
+	setAll = setMaxDisables | setMaxDisablePercent | setMaxDisablePercentFloor | setMaxFailures | setMaxFailuresFloor | setMaxAdoptions |
+		setMaxDeletes | setMaxDeletePercent
 )
 
 // SetDefaults gives every key the config left unset its default; a key set
@@ -87,6 +102,12 @@ func (s *Safety) SetDefaults() {
 	if s.set&setMaxAdoptions == 0 && s.MaxAdoptions == 0 {
 		s.MaxAdoptions = DefaultMaxAdoptions
 	}
+	if s.set&setMaxDeletes == 0 && s.MaxDeletes == 0 {
+		s.MaxDeletes = DefaultMaxDeletes
+	}
+	if s.set&setMaxDeletePercent == 0 && s.MaxDeletePercent == 0 {
+		s.MaxDeletePercent = DefaultMaxDeletePercent
+	}
 	s.set = setAll
 }
 
@@ -102,7 +123,7 @@ func (s *Safety) failuresExceeded(failed, total int) bool {
 	return s.MaxFailures.Exceeded(failed, total)
 }
 
-var safetyYAMLKeys = []string{"max_disables", "max_disable_percent", "max_disable_percent_floor", "max_failures", "max_failures_floor", "max_adoptions"}
+var safetyYAMLKeys = []string{"max_disables", "max_disable_percent", "max_disable_percent_floor", "max_failures", "max_failures_floor", "max_adoptions", "max_deletes", "max_delete_percent"}
 
 // UnmarshalYAML reads a safety block and remembers which keys it sets, so
 // that an explicit 0 is not mistaken for "unset". Unknown keys are refused.
@@ -130,6 +151,8 @@ func (s *Safety) UnmarshalYAML(n *yaml.Node) error {
 		MaxFailures            *Threshold `yaml:"max_failures"`
 		MaxFailuresFloor       *int       `yaml:"max_failures_floor"`
 		MaxAdoptions           *int       `yaml:"max_adoptions"`
+		MaxDeletes             *int       `yaml:"max_deletes"`
+		MaxDeletePercent       *float64   `yaml:"max_delete_percent"`
 	}
 	if err := n.Decode(&raw); err != nil {
 		return err
@@ -153,6 +176,12 @@ func (s *Safety) UnmarshalYAML(n *yaml.Node) error {
 	if raw.MaxAdoptions != nil {
 		s.MaxAdoptions, s.set = *raw.MaxAdoptions, s.set|setMaxAdoptions
 	}
+	if raw.MaxDeletes != nil {
+		s.MaxDeletes, s.set = *raw.MaxDeletes, s.set|setMaxDeletes
+	}
+	if raw.MaxDeletePercent != nil {
+		s.MaxDeletePercent, s.set = *raw.MaxDeletePercent, s.set|setMaxDeletePercent
+	}
 	return nil
 }
 
@@ -165,7 +194,9 @@ func (s Safety) MarshalYAML() (any, error) {
 		MaxFailures            Threshold `yaml:"max_failures"`
 		MaxFailuresFloor       int       `yaml:"max_failures_floor"`
 		MaxAdoptions           int       `yaml:"max_adoptions"`
-	}{s.MaxDisables, s.MaxDisablePercent, s.MaxDisablePercentFloor, s.MaxFailures, s.MaxFailuresFloor, s.MaxAdoptions}, nil
+		MaxDeletes             int       `yaml:"max_deletes"`
+		MaxDeletePercent       float64   `yaml:"max_delete_percent"`
+	}{s.MaxDisables, s.MaxDisablePercent, s.MaxDisablePercentFloor, s.MaxFailures, s.MaxFailuresFloor, s.MaxAdoptions, s.MaxDeletes, s.MaxDeletePercent}, nil
 }
 
 // Validate checks the thresholds; paths are relative to the safety block.
@@ -174,13 +205,16 @@ func (s *Safety) Validate() error {
 	for _, c := range []struct {
 		key string
 		v   int
-	}{{"max_disables", s.MaxDisables}, {"max_disable_percent_floor", s.MaxDisablePercentFloor}, {"max_failures_floor", s.MaxFailuresFloor}, {"max_adoptions", s.MaxAdoptions}} {
+	}{{"max_disables", s.MaxDisables}, {"max_disable_percent_floor", s.MaxDisablePercentFloor}, {"max_failures_floor", s.MaxFailuresFloor}, {"max_adoptions", s.MaxAdoptions}, {"max_deletes", s.MaxDeletes}} {
 		if c.v < 0 {
 			errs.Add(c.key, "must not be negative")
 		}
 	}
 	if s.MaxDisablePercent < 0 || s.MaxDisablePercent > 100 {
 		errs.Add("max_disable_percent", "want 0..100, not %g", s.MaxDisablePercent)
+	}
+	if s.MaxDeletePercent < 0 || s.MaxDeletePercent > 100 {
+		errs.Add("max_delete_percent", "want 0..100, not %g", s.MaxDeletePercent)
 	}
 	return errs.Err()
 }

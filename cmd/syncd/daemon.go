@@ -291,6 +291,7 @@ func runResult(rep *reconcile.Report, objects map[string]int) metrics.RunResult 
 	add(metrics.OpUpdate, metrics.ResultOK, c.Updated)
 	add(metrics.OpEnable, metrics.ResultOK, c.Enabled)
 	add(metrics.OpDisable, metrics.ResultOK, c.Disabled)
+	add(metrics.OpDelete, metrics.ResultOK, c.Deleted)
 	add(metrics.OpMove, metrics.ResultOK, c.Moved)
 	if g := rep.Groups; g != nil {
 		add(metrics.OpGroupCreate, metrics.ResultOK, g.Counts.Created+g.Counts.Adopted)

@@ -89,7 +89,7 @@ func (e *errWriter) str(s string) { e.write([]byte(s)) }
 
 var actionMark = map[reconcile.Action]string{
 	reconcile.ActCreate: "+", reconcile.ActAdopt: "&", reconcile.ActUpdate: "~", reconcile.ActMove: ">",
-	reconcile.ActEnable: "^", reconcile.ActDisable: "-", reconcile.ActReject: "!",
+	reconcile.ActEnable: "^", reconcile.ActDisable: "-", reconcile.ActDelete: "x", reconcile.ActReject: "!",
 }
 
 // mark is the sign of an op's first action.
@@ -189,11 +189,11 @@ func printOps(w io.Writer, r *reconcile.Report) {
 
 func printSummary(w io.Writer, reports []*reconcile.Report) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "job\tstatus\tcreated\tadopted\tupdated\tenabled\tdisabled\tmoved\tunchanged\trejected\tfailed\tAPI calls\tread\tplan\tapply\t")
+	fmt.Fprintln(tw, "job\tstatus\tcreated\tadopted\tupdated\tenabled\tdisabled\tdeleted\tmoved\tunchanged\trejected\tfailed\tAPI calls\tread\tplan\tapply\t")
 	for _, r := range reports {
 		c := r.Counts
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%s\t\n", r.Job, r.Status,
-			c.Created, c.Adopted, c.Updated, c.Enabled, c.Disabled, c.Moved, c.Unchanged, c.Rejected, c.Failed, r.APICalls,
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%s\t\n", r.Job, r.Status,
+			c.Created, c.Adopted, c.Updated, c.Enabled, c.Disabled, c.Deleted, c.Moved, c.Unchanged, c.Rejected, c.Failed, r.APICalls,
 			dur(r.Phases.Read), dur(r.Phases.Plan), dur(r.Phases.Apply))
 	}
 	_ = tw.Flush()

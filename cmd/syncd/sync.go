@@ -25,6 +25,7 @@ type syncFlags struct {
 	dryRun           bool
 	allowMassDisable bool
 	allowMassAdopt   bool
+	allowMassDelete  bool
 	full             bool
 	verify           bool
 	reportFile       string
@@ -41,6 +42,7 @@ func (m *Main) runSync(ctx context.Context, g *globalFlags, args []string, plan 
 	fs.BoolVar(&f.dryRun, "dry-run", plan, "plan only: write nothing")
 	fs.BoolVar(&f.allowMassDisable, "allow-mass-disable", false, "override the safety gate for this run")
 	fs.BoolVar(&f.allowMassAdopt, "allow-mass-adoption", false, "override only safety.max_adoptions for this run")
+	fs.BoolVar(&f.allowMassDelete, "allow-mass-delete", false, "override only safety.max_deletes and max_delete_percent for this run")
 	fs.BoolVar(&f.full, "full", false, "force a complete read of the source")
 	fs.BoolVar(&f.verify, "verify", false, "read the managed users back from PingOne and repair (or report) drift")
 	fs.StringVar(&f.reportFile, "report", "", "write the JSON run report to FILE")
@@ -75,6 +77,7 @@ func (m *Main) runApply(ctx context.Context, g *globalFlags, args []string) int 
 	var f syncFlags
 	fs.BoolVar(&f.allowMassDisable, "allow-mass-disable", false, "override the safety gate for this run")
 	fs.BoolVar(&f.allowMassAdopt, "allow-mass-adoption", false, "override only safety.max_adoptions for this run")
+	fs.BoolVar(&f.allowMassDelete, "allow-mass-delete", false, "override only safety.max_deletes and max_delete_percent for this run")
 	fs.StringVar(&f.reportFile, "report", "", "write the JSON run report to FILE")
 	pos, err := m.parse(fs, g, args)
 	if err != nil {
@@ -176,7 +179,7 @@ func (m *Main) syncJobs(ctx context.Context, g *globalFlags, f syncFlags, expect
 				return m.fail(usageError{fmt.Errorf("--until: %w", err)})
 			}
 		}
-		opts := reconcile.Options{Until: until, DryRun: f.dryRun, AllowMassDisable: f.allowMassDisable, AllowMassAdoption: f.allowMassAdopt, ForceFull: f.full, Verify: f.verify, ExpectPlan: expect[j.Name], Abort: abort}
+		opts := reconcile.Options{Until: until, DryRun: f.dryRun, AllowMassDisable: f.allowMassDisable, AllowMassAdoption: f.allowMassAdopt, AllowMassDelete: f.allowMassDelete, ForceFull: f.full, Verify: f.verify, ExpectPlan: expect[j.Name], Abort: abort}
 		_, env := cfg.Environment(j)
 		p := newProgress(m.Stderr, env.RateLimit)
 		opts.Progress = p.update

@@ -163,6 +163,9 @@ func newJob(j *config.Job, cfg *config.Config, log *zap.Logger) (*reconcile.Job,
 		BatchSize: j.BatchSize, Workers: env.Concurrency, FullEvery: j.FullEvery,
 		ConfigDigest: jobDigest(j), Verify: j.Verify, Drift: j.Drift, CreateDisabled: j.CreateDisabled,
 	}
+	if d := j.Deprovision.DeleteAfter; d != nil {
+		rj.DeleteAfter = d.Duration()
+	}
 	if rj.Groups, err = newGroups(j, log); err != nil {
 		return nil, fmt.Errorf("job %s: groups: %w", j.Name, err)
 	}

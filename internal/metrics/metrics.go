@@ -29,6 +29,8 @@ const (
 	OpDisable = "disable"
 	OpMove    = "move"
 	OpAdopt   = "adopt"
+	// OpDelete is a delete after deprovision.delete_after.
+	OpDelete = "delete"
 	// Group and membership operations (jobs with a groups block).
 	OpGroupCreate  = "group_create"
 	OpGroupUpdate  = "group_update"
@@ -72,7 +74,7 @@ const (
 const Other = "other"
 
 var (
-	opTypes        = set(OpCreate, OpUpdate, OpEnable, OpDisable, OpMove, OpAdopt, OpGroupCreate, OpGroupUpdate, OpGroupDelete, OpMemberAdd, OpMemberRemove)
+	opTypes        = set(OpCreate, OpUpdate, OpEnable, OpDisable, OpDelete, OpMove, OpAdopt, OpGroupCreate, OpGroupUpdate, OpGroupDelete, OpMemberAdd, OpMemberRemove)
 	opResults      = set(ResultOK, ResultFailed)
 	objectStatuses = []string{ObjectActive, ObjectDisabled, ObjectFailed, ObjectConflict, ObjectPending, ObjectGone}
 	rejectReasons  = set(RejectInvalidValue, RejectMissing, RejectDuplicate, RejectConflict,
