@@ -21,6 +21,8 @@ type Refusal struct {
 	Anchor   string `json:"anchor"`
 	Username string `json:"username,omitempty"`
 	UserID   string `json:"user_id,omitempty"`
+	// Group is the group's anchor when what is refused is a membership.
+	Group string `json:"group,omitempty"`
 	// Run is the first later run that wrote to the user (the reverted run
 	// itself for a user it deleted).
 	Run    int64  `json:"run"`
@@ -89,12 +91,21 @@ func (e *Engine) revert(ctx context.Context, job *Job, runID int64, opts Options
 	if err != nil {
 		return err
 	}
-	rep.Refused = refused
-	for _, r := range refused {
+	mops, gids, mrefused, warnings, err := e.planRevertMembers(ctx, jr, job.Name, runID) // revert_members.go
+	if err != nil {
+		return err
+	}
+	var gp *groupPlan
+	if len(mops) > 0 {
+		gp = &groupPlan{members: mops}
+	}
+	rep.Refused = append(refused, mrefused...)
+	for _, r := range rep.Refused {
 		rep.Warnings = append(rep.Warnings, fmt.Sprintf("anchor %s (%s) not reverted: %s", r.Anchor, r.Username, r.Reason))
 	}
+	rep.Warnings = append(rep.Warnings, warnings...)
 	rep.Phases.Plan = e.now().Sub(t0)
-	rep.PlanDigest = planDigest(ops)
+	rep.PlanDigest = gp.digest(planDigest(ops))
 	if opts.ExpectPlan != "" && opts.ExpectPlan != rep.PlanDigest {
 		return fmt.Errorf("%w: run `syncd revert %d` again and review it (saved %s, now %s)", ErrPlanChanged, runID, opts.ExpectPlan, rep.PlanDigest)
 	}
@@ -106,8 +117,19 @@ func (e *Engine) revert(ctx context.Context, job *Job, runID int64, opts Options
 		log.Warn("safety gate tripped", zap.Int("disables", g.Disables), zap.Int("active", g.Active))
 		return g
 	}
+	if gp != nil && job.Groups != nil && !opts.AllowMassDisable {
+		if g := gp.gate(job.Name, job.Groups.Safety); g != nil {
+			log.Warn("safety gate tripped", zap.Int("membership_removals", g.Memberships.Removals))
+			rep.Groups = gp.report()
+			return g
+		}
+	}
 	if opts.DryRun {
 		rep.countOps(ops)
+		if gp != nil {
+			gp.countPlanned()
+			rep.Groups = gp.report()
+		}
 		return nil
 	}
 
@@ -120,6 +142,17 @@ func (e *Engine) revert(ctx context.Context, job *Job, runID int64, opts Options
 	log.Info("revert started", zap.Int64("state_run_id", rep.RunID), zap.Int("operations", len(ops)), zap.Int("refused", len(refused)))
 	t0 = e.now()
 	err = e.apply(ctx, job, ops, rep, opts, nil, log)
+	if err == nil && gp != nil {
+		// Users before memberships, as in a sync.
+		gt, ok := e.Target.(GroupTarget)
+		gs, gok := e.Store.(state.GroupStore)
+		if !ok || !gok {
+			err = fmt.Errorf("revert memberships: the PingOne target (%T) or the state store (%T) cannot write groups", e.Target, e.Store)
+		} else {
+			err = e.applyMembers(ctx, gt, gs, job, gp, gids, rep, log)
+			rep.Groups = gp.report()
+		}
+	}
 	rep.Phases.Apply = e.now().Sub(t0)
 	rep.countOps(ops)
 	return err
@@ -195,7 +228,9 @@ func (e *Engine) planRevert(ctx context.Context, jr state.Journal, job string, r
 	later := map[string]int64{}
 	for _, a := range anchors {
 		err := jr.JournalEntries(ctx, state.JournalFilter{Job: job, Anchor: a, AfterRun: runID}, func(en state.JournalEntry) error {
-			if _, ok := later[a]; !ok && en.Succeeded() {
+			// A later membership write is not a change of the user's own
+			// values: it refuses only that membership (revert_members.go).
+			if _, ok := later[a]; !ok && en.Succeeded() && en.GroupID == "" {
 				later[a] = en.RunID
 			}
 			return nil
