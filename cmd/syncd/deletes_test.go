@@ -1,0 +1,60 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+// deprovision.delete_after through the CLI: the delete gate (exit 3), its
+// own override, the plan's delete line and summary column, and a revert
+// of the delete run refusing it (exit 4).
+func TestDeleteAfterGateOverrideAndRevert(t *testing.T) {
+	// 1ns: the grace period has passed by the next run (a fake clock is
+	// the reconcile tests' business; this is the CLI's).
+	h := newHarness(t, csvSource(), "    deprovision: {delete_after: 1ns}\n")
+	h.writeCSV(rows(3)...)
+	h.expect(ExitOK, "sync")
+	h.writeCSV(row(0), row(1)) // e002 leaves: disabled
+	h.expect(ExitOK, "sync")
+	users := func() map[string]bool {
+		out := map[string]bool{}
+		for _, u := range h.emu.Users() {
+			out[u["externalId"].(string)] = true
+		}
+		return out
+	}
+
+	// 1 delete of 3 managed users passes max_delete_percent=5 from the
+	// floor of 1 (the harness's max_disable_percent_floor): the gate trips.
+	// A delta read (the file is unchanged) never deletes.
+	if out := h.expect(ExitOK, "sync"); !strings.Contains(out, "delta read") {
+		t.Fatalf("want a delta read:\n%s", out)
+	}
+	out := h.expect(ExitGated, "sync", "--full")
+	if !strings.Contains(out, "1 deletes planned") || !strings.Contains(out, "safety.max_delete_percent=5") || !users()["e002"] {
+		t.Fatalf("delete gate: e002 present=%v, output:\n%s", users()["e002"], out)
+	}
+	h.expect(ExitGated, "sync", "--full", "--allow-mass-adoption")
+	out = h.expect(ExitOK, "plan", "--full", "--allow-mass-delete")
+	if !strings.Contains(out, "x delete") || !strings.Contains(out, "e002") || !strings.Contains(out, "deprovision.delete_after=") {
+		t.Errorf("plan does not list the delete of e002:\n%s", out)
+	}
+	out = h.expect(ExitOK, "sync", "--full", "--allow-mass-delete")
+	if users()["e002"] || !users()["e001"] {
+		t.Fatalf("after sync --allow-mass-delete PingOne holds %v", users())
+	}
+	if !strings.Contains(out, "deleted") {
+		t.Errorf("the summary has no deleted column:\n%s", out)
+	}
+	// The revert of the delete run refuses it: exit 4, listed.
+	out = h.expect(ExitRejected, "revert", "6")
+	if !strings.Contains(out, "e002") || !strings.Contains(out, "cannot be undone") {
+		t.Errorf("revert of the delete run:\n%s", out)
+	}
+	// Back in the source: created again.
+	h.writeCSV(rows(3)...)
+	out = h.expect(ExitOK, "sync")
+	if !users()["e002"] || !strings.Contains(out, "created again") {
+		t.Errorf("e002 back in the source: present=%v\n%s", users()["e002"], out)
+	}
+}
