@@ -3,6 +3,10 @@ package main
 import (
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/syncd/syncd/sink/pingone"
+	"github.com/syncd/syncd/state"
 )
 
 // deprovision.delete_after through the CLI: the delete gate (exit 3), its
@@ -56,5 +60,16 @@ func TestDeleteAfterGateOverrideAndRevert(t *testing.T) {
 	out = h.expect(ExitOK, "sync")
 	if !users()["e002"] || !strings.Contains(out, "created again") {
 		t.Errorf("e002 back in the source: present=%v\n%s", users()["e002"], out)
+	}
+}
+
+// A rebuilt state cannot know when syncd disabled a user: the grace period
+// of a disabled user counts from the rebuild, an enabled one has none.
+func TestRebuiltDisabledUserCountsItsGracePeriodFromTheRebuild(t *testing.T) {
+	now := time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC)
+	off := rebuiltCheckpoint(pingone.User{ID: "u1", Attributes: map[string]string{"username": "a"}}, "e001", nil, now)
+	on := rebuiltCheckpoint(pingone.User{ID: "u2", Enabled: true, Attributes: map[string]string{"username": "b"}}, "e002", nil, now)
+	if !off.DisabledAt.Equal(now) || off.Status != state.StatusDisabled || !on.DisabledAt.IsZero() {
+		t.Errorf("rebuilt: disabled %+v, enabled %+v", off, on)
 	}
 }

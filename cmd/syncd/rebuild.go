@@ -270,10 +270,16 @@ func rebuiltCheckpoint(u pingone.User, anchor string, managed []string, now time
 	if !u.Enabled {
 		status = state.StatusDisabled
 	}
-	return state.Checkpoint{
+	cp := state.Checkpoint{
 		Anchor: anchor, UserID: u.ID, Username: u.Attributes["username"], PopulationID: u.PopulationID,
 		Enabled: u.Enabled, Attributes: reconcile.EncodeAttributes(attrs), Status: status,
 		FirstSeen: now, LastSeen: now, LastSynced: now,
 		// No hash: the next run compares field by field, then records it.
 	}
+	if !u.Enabled {
+		// When syncd disabled it is lost with the state: a grace period of
+		// deprovision.delete_after counts from the rebuild, never earlier.
+		cp.DisabledAt = now
+	}
+	return cp
 }
