@@ -145,7 +145,7 @@ func (m *Main) runStatus(ctx context.Context, g *globalFlags, args []string) int
 
 func changes(c map[string]int) string {
 	var parts []string
-	for _, k := range []string{"created", "adopted", "updated", "enabled", "disabled", "moved", "rejected", "failed"} {
+	for _, k := range []string{"created", "adopted", "updated", "enabled", "disabled", "deleted", "moved", "rejected", "failed"} {
 		if c[k] > 0 {
 			parts = append(parts, fmt.Sprintf("%s %d", k, c[k]))
 		}

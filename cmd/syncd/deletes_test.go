@@ -50,6 +50,9 @@ func TestDeleteAfterGateOverrideAndRevert(t *testing.T) {
 	if !strings.Contains(out, "deleted") {
 		t.Errorf("the summary has no deleted column:\n%s", out)
 	}
+	if out := h.expect(ExitOK, "status"); !strings.Contains(out, "deleted 1") {
+		t.Errorf("syncd status does not show the run's delete:\n%s", out)
+	}
 	// The revert of the delete run refuses it: exit 4, listed.
 	out = h.expect(ExitRejected, "revert", "6")
 	if !strings.Contains(out, "e002") || !strings.Contains(out, "cannot be undone") {
