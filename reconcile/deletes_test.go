@@ -185,3 +185,39 @@ func TestDeleteAfterGracePeriod(t *testing.T) {
 		}
 	})
 }
+
+// A deleted user's memberships go with it (PingOne drops them): the job
+// forgets them, so the user created again is added to its groups again.
+func TestDeletedUserRejoinsItsGroupsWhenCreatedAgain(t *testing.T) {
+	backends(t, func(t *testing.T, backend string) {
+		g := newGroupEnv(t, backend, []string{"Eng", "Eng;Ops"}, nil)
+		now := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+		g.eng.Now = func() time.Time { return now }
+		g.job.DeleteAfter = 30 * day
+		g.job.Safety.MaxDisablePercent, g.job.Safety.MaxDeletePercent = 100, 100
+		g.mustRun(reconcile.Options{})
+		g.rows[1][6] = "no" // id-b disabled in the source, still listed in Eng and Ops
+		g.flush()
+		g.mustRun(reconcile.Options{})
+		now = now.Add(31 * day)
+		if rep := g.mustRun(reconcile.Options{}); rep.Counts.Deleted != 1 {
+			t.Fatalf("after the grace period: %+v", rep.Counts)
+		}
+		held := map[string]bool{}
+		err := g.store.(state.GroupStore).Memberships(context.Background(), "hr", func(m state.Membership) error {
+			held[m.Member+"/"+m.Group] = true
+			return nil
+		})
+		if err != nil || held["id-b/Eng"] || held["id-b/Ops"] || !held["id-a/Eng"] {
+			t.Fatalf("membership checkpoints after id-b's delete: %v %v", held, err)
+		}
+		g.rows[1][6] = "yes"
+		g.flush()
+		if rep := g.mustRun(reconcile.Options{}); rep.Counts.Created != 1 || rep.Groups.Counts.MembersAdded != 2 {
+			t.Fatalf("id-b back: %+v, groups %+v", rep.Counts, rep.Groups.Counts)
+		}
+		if got := g.members("Ops"); !slices.Equal(got, []string{"user.b"}) {
+			t.Errorf("Ops members once id-b is back = %v", got)
+		}
+	})
+}
