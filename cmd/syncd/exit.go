@@ -21,7 +21,8 @@ const exitHelp = `Exit codes:
   0  success
   1  a run failed (source, state or PingOne error; too many failed users)
   2  usage or configuration error
-  3  stopped by the safety gate (mass disable or empty source); nothing written
+  3  stopped by the safety gate (mass disable, adoption or delete, or empty
+     source); nothing written
   4  completed, but some records stand rejected (this run or an earlier one,
      until the source fixes them), some users failed, or a revert refused
      users changed again since the run it undoes (listed)
