@@ -216,22 +216,33 @@ func (s *service) close() {
 	}
 }
 
-// runJob runs one job once for the daemon and reports it to the metrics.
-// Closing abort cuts a stopping run short (reconcile.Options.Abort).
-func (s *service) runJob(ctx context.Context, name string, abort <-chan struct{}) error {
+// engine builds what one run of the job named name needs under the
+// current config: the job as configured, as the engine runs it, and an
+// engine writing to the job's environment.
+func (s *service) engine(name string) (*config.Job, *reconcile.Job, *reconcile.Engine, error) {
 	j := s.cfg.Job(name)
 	if j == nil {
-		return fmt.Errorf("job %s is no longer configured", name)
+		return nil, nil, nil, fmt.Errorf("job %s is no longer configured", name)
 	}
 	rj, err := newJob(j, s.cfg, s.log)
 	if err != nil {
-		return err
+		return nil, nil, nil, err
 	}
 	client, err := s.envs.client(j)
 	if err != nil {
-		return err
+		return nil, nil, nil, err
 	}
 	eng := &reconcile.Engine{Store: s.store, Target: client, Logger: s.log, Calls: func() int64 { return client.Stats().Total() }}
+	return j, rj, eng, nil
+}
+
+// runJob runs one job once for the daemon and reports it to the metrics.
+// Closing abort cuts a stopping run short (reconcile.Options.Abort).
+func (s *service) runJob(ctx context.Context, name string, abort <-chan struct{}) error {
+	_, rj, eng, err := s.engine(name)
+	if err != nil {
+		return err
+	}
 	rep, err := eng.Run(ctx, rj, reconcile.Options{Abort: abort})
 	if errors.Is(err, state.ErrLocked) {
 		return err // the daemon counts the skip

@@ -78,19 +78,10 @@ func daemonWatches(cfg *config.Config, svcs *services, holder string, log *zap.L
 // (job lock, checkpoints, journal, gate) that reads a delta from the
 // job's cursor, under the watch's sliding-window gate.
 func (s *service) runWatch(ctx context.Context, name string, b daemon.WatchBatch, abort <-chan struct{}) error {
-	j := s.cfg.Job(name)
-	if j == nil {
-		return fmt.Errorf("job %s is no longer configured", name)
-	}
-	rj, err := newJob(j, s.cfg, s.log)
+	j, rj, eng, err := s.engine(name)
 	if err != nil {
 		return err
 	}
-	client, err := s.envs.client(j)
-	if err != nil {
-		return err
-	}
-	eng := &reconcile.Engine{Store: s.store, Target: client, Logger: s.log, Calls: func() int64 { return client.Stats().Total() }}
 	rep, err := eng.Run(ctx, rj, reconcile.Options{Watch: true, WatchGateWindow: j.WatchSettings().GateWindow, Abort: abort})
 	if errors.Is(err, state.ErrLocked) {
 		return err // the batch is kept and retried
