@@ -804,3 +804,34 @@ func (e *Emulator) EffectiveMembers(groupID string) []string {
 	}
 	return out
 }
+
+// AddNesting nests child in parent out of band (an admin nesting a group
+// by hand), with no checks; a link already there is no error.
+func (e *Emulator) AddNesting(childID, parentID string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	child, parent := e.groups[childID], e.groups[parentID]
+	if child == nil || parent == nil {
+		return fmt.Errorf("nest group %s in %s: %w", childID, parentID, ErrNotFound)
+	}
+	for _, p := range child.parents {
+		if p == parentID {
+			return nil
+		}
+	}
+	child.parents = append(child.parents, parentID)
+	return nil
+}
+
+// RemoveNesting removes the link nesting child in parent out of band (an
+// admin removing it by hand); one that is not there is no error.
+func (e *Emulator) RemoveNesting(childID, parentID string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	child := e.groups[childID]
+	if child == nil || e.groups[parentID] == nil {
+		return fmt.Errorf("unnest group %s from %s: %w", childID, parentID, ErrNotFound)
+	}
+	child.parents = without(child.parents, parentID)
+	return nil
+}
