@@ -334,6 +334,46 @@ func (c *Client) NestedIn(ctx context.Context, childID, parentID string) (bool, 
 	return true, nil
 }
 
+// GroupParents calls fn with the id of every group the group is nested in
+// directly: one paged listing, GET /groups/{groupID}/memberOfGroups
+// (§5a, read-group-member-of: "the IDs for any groups that contain the
+// target group"). Each item is a GroupNesting (SPEC L4001: id, type);
+// an item whose type says other than DIRECT is skipped, should PingOne
+// also list the groups that contain it through nesting. A group that does
+// not exist is a not-found error (IsNotFound).
+func (c *Client) GroupParents(ctx context.Context, groupID string, fn func(parentID string) error) error {
+	if groupID == "" {
+		return errors.New("pingone group parents: empty group id")
+	}
+	first := c.groupURL(groupID) + "/memberOfGroups?limit=" + strconv.Itoa(groupsPageSize)
+	// SPEC's EntityArray has no key of its own for nestings: they come
+	// under groupMemberships, the key of the other memberOfGroups listing.
+	err := c.pages(ctx, "list_nesting", first, "groupMemberships", func(raw json.RawMessage) error {
+		var n struct {
+			ID   string `json:"id"`
+			Type string `json:"type"`
+		}
+		if err := json.Unmarshal(raw, &n); err != nil {
+			return fmt.Errorf("decode group nesting: %w", err)
+		}
+		if n.ID == "" || (n.Type != "" && !strings.EqualFold(n.Type, "DIRECT")) {
+			return nil
+		}
+		if err := fn(n.ID); err != nil {
+			return &fnError{err}
+		}
+		return nil
+	})
+	var fe *fnError
+	if errors.As(err, &fe) {
+		return fe.err
+	}
+	if err != nil {
+		return fmt.Errorf("pingone list the groups group %s is nested in: %w", groupID, err)
+	}
+	return nil
+}
+
 // UnnestGroup removes the link nesting child in parent; a link already
 // gone counts as done.
 func (c *Client) UnnestGroup(ctx context.Context, childID, parentID string) (gone bool, err error) {

@@ -98,6 +98,34 @@ func TestGroupContract(t *testing.T) {
 	if gone, err := c.UnnestGroup(ctx, plat.ID, eng.ID); err != nil || gone {
 		t.Errorf("UnnestGroup = %v %v", gone, err)
 	}
+	// GroupParents lists the groups Platform is nested in, three over
+	// pages of two.
+	var want []string
+	for _, n := range []string{"P1", "P2", "P3"} {
+		p, err := c.CreateGroup(ctx, pingone.Group{Name: n})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.NestGroup(ctx, plat.ID, p.ID); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, p.ID)
+	}
+	var parents []string
+	if err := c.GroupParents(ctx, plat.ID, func(id string) error { parents = append(parents, id); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(parents, want) {
+		t.Errorf("GroupParents = %v, want %v", parents, want)
+	}
+	if err := c.GroupParents(ctx, "no-such-group", func(string) error { return nil }); !pingone.IsNotFound(err) {
+		t.Errorf("GroupParents of a missing group: %v, want not found", err)
+	}
+	for _, p := range want {
+		if _, err := c.UnnestGroup(ctx, plat.ID, p); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if gone, err := c.UnnestGroup(ctx, plat.ID, eng.ID); err != nil || !gone {
 		t.Errorf("UnnestGroup twice = %v %v", gone, err)
 	}
