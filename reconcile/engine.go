@@ -472,7 +472,7 @@ func (e *Engine) run(ctx context.Context, job *Job, opts Options, rep *Report, l
 			}
 			for _, d := range rep.MemberDrift {
 				log.Warn("membership drift found", zap.String("group_anchor", d.Group), zap.String("anchor", d.Member),
-					zap.Bool("group_deleted", d.GroupDeleted), zap.Bool("repair", d.Repaired))
+					zap.Bool("nested", d.Nested), zap.Bool("added", d.Added), zap.Bool("group_deleted", d.GroupDeleted), zap.Bool("repair", d.Repaired))
 			}
 		}
 	}

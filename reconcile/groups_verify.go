@@ -30,17 +30,39 @@ import (
 //   - A managed group that has managed members but lists none is looked up
 //     by its externalId; if PingOne has no such group, an admin deleted
 //     it: repair creates it again (carrying its anchor) and re-adds its
-//     members in the same run.
+//     members (and, mirror, its links) in the same run.
+//   - With nested: mirror, syncd's nesting links are read back too: a link
+//     is a property of the nested group, so each managed group's parents
+//     are listed, GET /groups/{id}/memberOfGroups (§5a), one paged listing
+//     per group, never one GET per link. A link syncd created that PingOne
+//     no longer lists is drift, re-added with one POST. A link PingOne
+//     lists between two managed groups that syncd did not create (nor
+//     found there, preexisting) is an admin's: reported, and left as it
+//     is, as a member added by hand is (DESIGN invariant 4). Links to
+//     groups syncd does not manage are not its business. A managed group
+//     whose listing answers 404 was deleted: created again as above. The
+//     nesting PingOne has, not the one state holds, says which members
+//     may be indirect (the DIRECT reads above), so a link added by hand
+//     cannot hide a removed membership.
 
 // MemberDrift is a managed membership PingOne lost outside syncd, or a
-// managed group deleted there.
+// managed group deleted there, or (nested: mirror) a nesting link between
+// two managed groups that an admin removed or added there.
 type MemberDrift struct {
-	Group      string `json:"group"` // the group's anchor
+	Group      string `json:"group"` // the group's anchor (a link's parent)
 	GroupName  string `json:"group_name"`
 	GroupID    string `json:"group_id"`
-	Member     string `json:"member,omitempty"` // the user's anchor
+	Member     string `json:"member,omitempty"` // the user's anchor, or a link's nested group's
 	MemberName string `json:"member_name,omitempty"`
 	UserID     string `json:"user_id,omitempty"`
+	// Nested is set for a nesting link: Member is the group nested in
+	// Group, MemberGroupID its PingOne id.
+	Nested        bool   `json:"nested,omitempty"`
+	MemberGroupID string `json:"member_group_id,omitempty"`
+	// Added is set for a link PingOne has between two managed groups that
+	// syncd did not create: an admin's, reported and left as it is (like a
+	// member added by hand), never repaired.
+	Added bool `json:"added,omitempty"`
 	// GroupDeleted is set when the group itself is gone from PingOne.
 	GroupDeleted bool `json:"group_deleted,omitempty"`
 	Repaired     bool `json:"repaired"`
@@ -56,13 +78,30 @@ type memberReader interface {
 
 var _ memberReader = (*pingone.Client)(nil)
 
+// nestingReader reads a group's nesting links back (nested: mirror).
+// *pingone.Client implements it.
+type nestingReader interface {
+	GroupParents(ctx context.Context, groupID string, fn func(parentID string) error) error
+}
+
+var _ nestingReader = (*pingone.Client)(nil)
+
+// link is a nesting link by anchors: child nested in parent.
+type link struct{ parent, child string }
+
 // verifyMembers compares the memberships syncd added with PingOne, one
-// listing per managed group that has any, and (repair) plans the calls
-// that put the missing ones back.
+// listing per managed group that has any, and with nested: mirror the
+// nesting links, one listing per managed group; then (repair) it plans the
+// calls that put the missing ones back.
 func (e *Engine) verifyMembers(ctx context.Context, job *Job, p *groupPlan, repair bool) ([]MemberDrift, error) {
 	mr, ok := e.Target.(memberReader)
 	if !ok {
 		return nil, fmt.Errorf("verify memberships: the PingOne target %T cannot list a group's members", e.Target)
+	}
+	mirror := job.Groups.Nested == NestedMirror
+	nr, ok := e.Target.(nestingReader)
+	if mirror && !ok {
+		return nil, fmt.Errorf("verify memberships: the PingOne target %T cannot list a group's nesting", e.Target)
 	}
 	gs := e.Store.(state.GroupStore) // checked by planGroups
 	ctx = budget.WithClass(ctx, budget.ClassVerify)
@@ -81,16 +120,34 @@ func (e *Engine) verifyMembers(ctx context.Context, job *Job, p *groupPlan, repa
 	for i := range p.groups {
 		groupOps[p.groups[i].Anchor] = &p.groups[i]
 	}
+	// checked returns the checkpoint of a managed group verify compares:
+	// it exists, and this run neither creates, deletes nor forgets it.
+	checked := func(a string) *state.GroupCheckpoint {
+		op, cp := groupOps[a], p.cps[a]
+		if op == nil || (op.Action != GroupNoop && op.Action != GroupUpdate) || cp == nil || cp.GroupID == "" || cp.Status != state.GroupActive {
+			return nil
+		}
+		return cp
+	}
 	users := map[string][]state.Membership{} // group -> managed direct user memberships
-	links := map[string][]string{}           // group -> managed nested group anchors
+	var links []link                         // syncd's nesting links
+	known := map[link]bool{}                 // every link state holds or the plan writes
+	for k := range planned {
+		if k.nested {
+			known[link{k.group, k.member}] = true
+		}
+	}
 	err := gs.Memberships(ctx, job.Name, func(m state.Membership) error {
+		if m.Nested {
+			known[link{m.Group, m.Member}] = true
+		}
 		op := groupOps[m.Group]
 		if m.Preexisting || planned[key{m.Group, m.Member, m.Nested}] ||
 			op == nil || (op.Action != GroupNoop && op.Action != GroupUpdate) {
 			return nil
 		}
 		if m.Nested {
-			links[m.Group] = append(links[m.Group], m.Member)
+			links = append(links, link{m.Group, m.Member})
 		} else {
 			users[m.Group] = append(users[m.Group], m)
 		}
@@ -99,12 +156,87 @@ func (e *Engine) verifyMembers(ctx context.Context, job *Job, p *groupPlan, repa
 	if err != nil {
 		return nil, fmt.Errorf("verify memberships: load memberships: %w", err)
 	}
-	if len(users) == 0 {
-		return nil, nil
+	sort.Slice(links, func(i, j int) bool {
+		if links[i].parent != links[j].parent {
+			return links[i].parent < links[j].parent
+		}
+		return links[i].child < links[j].child
+	})
+
+	// mirror: each managed group's nesting as PingOne has it, one listing
+	// per group (a link is a property of its nested group: GET
+	// /groups/{child}/memberOfGroups lists its parents). A group that is
+	// not there (404) was deleted outside syncd.
+	var parentsOf map[string]map[string]bool // group anchor -> parent ids
+	gone := map[string]bool{}
+	anchorOf := map[string]string{} // PingOne id -> anchor, managed groups checked
+	var anchors []string
+	for a := range groupOps {
+		if cp := checked(a); cp != nil {
+			anchors = append(anchors, a)
+			anchorOf[cp.GroupID] = a
+		}
 	}
-	who, err := e.usersOf(ctx, job.Name, users)
-	if err != nil {
-		return nil, err
+	sort.Strings(anchors)
+	if mirror {
+		parentsOf = map[string]map[string]bool{}
+		for _, a := range anchors {
+			cp := p.cps[a]
+			ids := map[string]bool{}
+			err := nr.GroupParents(ctx, cp.GroupID, func(id string) error { ids[id] = true; return nil })
+			switch {
+			case pingone.IsNotFound(err) && !cp.Adopted:
+				gone[a] = true
+				continue
+			case pingone.IsNotFound(err):
+				continue // an adopted group is not created again: its links are not compared
+			case err != nil:
+				return nil, fmt.Errorf("verify nesting: list the groups group %q (id %s) is nested in: %w", cp.Name, cp.GroupID, err)
+			}
+			parentsOf[a] = ids
+		}
+	}
+
+	var drifts []MemberDrift
+	var who map[string]state.Checkpoint
+	if len(users) > 0 {
+		if who, err = e.usersOf(ctx, job.Name, users); err != nil {
+			return nil, err
+		}
+	}
+	nameOf := func(a string) string {
+		if op := groupOps[a]; op != nil {
+			return op.Name
+		}
+		if cp := p.cps[a]; cp != nil {
+			return cp.Name
+		}
+		return a
+	}
+	// lost plans a managed group deleted in PingOne anew (repair): created
+	// again carrying its anchor, its members and links added back.
+	relinked := map[link]bool{}
+	lost := func(ga string) {
+		cp, op := p.cps[ga], groupOps[ga]
+		drifts = append(drifts, MemberDrift{Group: ga, GroupName: cp.Name, GroupID: cp.GroupID, GroupDeleted: true, Repaired: repair})
+		if !repair {
+			return
+		}
+		p.recreate(op)
+		for _, m := range users[ga] {
+			p.readd(ga, op.Name, m.Member, who[m.Member].Username, "drift: its group was deleted in PingOne outside syncd")
+		}
+		for _, l := range links {
+			if (l.parent == ga || l.child == ga) && !relinked[l] {
+				relinked[l] = true
+				p.readdLink(l, nameOf(l.parent), nameOf(l.child), "drift: its group was deleted in PingOne outside syncd")
+			}
+		}
+	}
+	for _, ga := range anchors {
+		if gone[ga] {
+			lost(ga)
+		}
 	}
 
 	groups := make([]string, 0, len(users))
@@ -124,49 +256,39 @@ func (e *Engine) verifyMembers(ctx context.Context, job *Job, p *groupPlan, repa
 		listed[groupID] = ids
 		return ids, nil
 	}
-	var drifts []MemberDrift
 	for _, ga := range groups {
-		cp := p.cps[ga]
-		if cp == nil || cp.GroupID == "" || cp.Status != state.GroupActive {
+		cp := checked(ga)
+		if cp == nil || gone[ga] {
 			continue
 		}
-		op := groupOps[ga]
 		have, err := list(cp.GroupID)
 		if err != nil {
 			return nil, fmt.Errorf("verify memberships: list the members of group %q (id %s): %w", cp.Name, cp.GroupID, err)
 		}
 		ms := users[ga]
-		if len(have) == 0 && !cp.Adopted {
+		if len(have) == 0 && !cp.Adopted && !mirror {
 			// Every managed member is missing: is the group still there?
+			// (mirror knows already: its nesting listing answered.)
 			if _, found, err := mr.GroupByExternalID(ctx, ga); err != nil {
 				return nil, fmt.Errorf("verify memberships: look up group %q externalId=%s: %w", cp.Name, ga, err)
 			} else if !found {
-				drifts = append(drifts, MemberDrift{Group: ga, GroupName: cp.Name, GroupID: cp.GroupID, GroupDeleted: true, Repaired: repair})
-				if repair {
-					p.recreate(op)
-					for _, m := range ms {
-						p.readd(ga, op.Name, m.Member, who[m.Member].Username, "drift: its group was deleted in PingOne outside syncd")
-					}
-					for _, l := range links[ga] {
-						p.readdLink(ga, op.Name, l)
-					}
-				}
+				lost(ga)
 				continue
 			}
 		}
-		// With mirror, users listed through a managed nested group may be
-		// indirect members only.
+		// With mirror, users listed through a group nested in this one
+		// (as PingOne has the nesting, links added by hand included) may
+		// be indirect members only.
 		var via []map[string]bool
-		if job.Groups.Nested == NestedMirror {
-			for _, l := range links[ga] {
-				if c := p.cps[l]; c != nil && c.GroupID != "" {
-					ids, err := list(c.GroupID)
-					if err != nil {
-						return nil, fmt.Errorf("verify memberships: list the members of nested group %q (id %s): %w", c.Name, c.GroupID, err)
-					}
-					via = append(via, ids)
-				}
+		for _, c := range anchors {
+			if !parentsOf[c][cp.GroupID] {
+				continue
 			}
+			ids, err := list(p.cps[c].GroupID)
+			if err != nil {
+				return nil, fmt.Errorf("verify memberships: list the members of nested group %q (id %s): %w", p.cps[c].Name, p.cps[c].GroupID, err)
+			}
+			via = append(via, ids)
 		}
 		for _, m := range ms {
 			uid, name := who[m.Member].UserID, who[m.Member].Username
@@ -186,8 +308,39 @@ func (e *Engine) verifyMembers(ctx context.Context, job *Job, p *groupPlan, repa
 			}
 			drifts = append(drifts, MemberDrift{Group: ga, GroupName: cp.Name, GroupID: cp.GroupID, Member: m.Member, MemberName: name, UserID: uid, Repaired: repair})
 			if repair {
-				p.readd(ga, op.Name, m.Member, name, "drift: removed in PingOne outside syncd")
+				p.readd(ga, nameOf(ga), m.Member, name, "drift: removed in PingOne outside syncd")
 			}
+		}
+	}
+
+	// mirror: syncd's links PingOne lost, and links between managed
+	// groups PingOne has that syncd did not create (an admin's: reported,
+	// left as they are, DESIGN invariant 4).
+	for _, l := range links {
+		pcp, ccp := checked(l.parent), checked(l.child)
+		have, listedChild := parentsOf[l.child]
+		if pcp == nil || ccp == nil || !listedChild || gone[l.parent] || have[pcp.GroupID] {
+			continue
+		}
+		drifts = append(drifts, MemberDrift{Group: l.parent, GroupName: pcp.Name, GroupID: pcp.GroupID, Member: l.child, MemberName: ccp.Name,
+			MemberGroupID: ccp.GroupID, Nested: true, Repaired: repair})
+		if repair {
+			p.readdLink(l, nameOf(l.parent), nameOf(l.child), "drift: removed in PingOne outside syncd")
+		}
+	}
+	for _, c := range anchors {
+		ids := make([]string, 0, len(parentsOf[c]))
+		for id := range parentsOf[c] {
+			ids = append(ids, id)
+		}
+		sort.Strings(ids)
+		for _, id := range ids {
+			pa, managed := anchorOf[id]
+			if !managed || known[link{pa, c}] {
+				continue
+			}
+			drifts = append(drifts, MemberDrift{Group: pa, GroupName: p.cps[pa].Name, GroupID: id, Member: c, MemberName: p.cps[c].Name,
+				MemberGroupID: p.cps[c].GroupID, Nested: true, Added: true})
 		}
 	}
 	return drifts, nil
@@ -218,9 +371,9 @@ func (p *groupPlan) readd(group, groupName, member, memberName, why string) {
 	p.counts.MembersUnchanged--
 }
 
-func (p *groupPlan) readdLink(group, groupName, child string) {
-	p.members = append(p.members, MemberOp{Action: MemberAdd, Group: group, GroupName: groupName, Member: child, MemberName: child, Nested: true,
-		Why: "drift: its group was deleted in PingOne outside syncd"})
+// readdLink plans a managed nesting link PingOne lost again.
+func (p *groupPlan) readdLink(l link, parentName, childName, why string) {
+	p.members = append(p.members, MemberOp{Action: MemberAdd, Group: l.parent, GroupName: parentName, Member: l.child, MemberName: childName, Nested: true, Why: why})
 	p.counts.MembersUnchanged--
 }
 

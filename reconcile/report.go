@@ -90,7 +90,8 @@ type Report struct {
 	// Drift lists managed users changed in PingOne outside syncd (verify).
 	Drift []Drift `json:"drift,omitempty"`
 	// MemberDrift lists managed memberships removed in PingOne outside
-	// syncd, and managed groups deleted there (verify).
+	// syncd, managed groups deleted there, and (nested: mirror) nesting
+	// links between managed groups removed or added there (verify).
 	MemberDrift []MemberDrift `json:"member_drift,omitempty"`
 	Failures    []Failure     `json:"failures"`
 	Warnings    []string      `json:"warnings"`

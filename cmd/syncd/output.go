@@ -172,7 +172,15 @@ func printOps(w io.Writer, r *reconcile.Report) {
 			fmt.Fprintf(w, "  * drift (%s)    group %s deleted in PingOne outside syncd (id %s)\n", what, clip(d.GroupName, 40), d.GroupID)
 			continue
 		}
-		fmt.Fprintf(w, "  * drift (%s)    member %s → %s removed in PingOne outside syncd\n", what, clip(d.MemberName, 28), clip(d.GroupName, 40))
+		switch {
+		case d.Nested && d.Added:
+			fmt.Fprintf(w, "  * drift (reported)    nested group %s → %s added in PingOne outside syncd (not syncd's link: left as it is)\n",
+				clip(d.MemberName, 40), clip(d.GroupName, 40))
+		case d.Nested:
+			fmt.Fprintf(w, "  * drift (%s)    nested group %s → %s removed in PingOne outside syncd\n", what, clip(d.MemberName, 40), clip(d.GroupName, 40))
+		default:
+			fmt.Fprintf(w, "  * drift (%s)    member %s → %s removed in PingOne outside syncd\n", what, clip(d.MemberName, 28), clip(d.GroupName, 40))
+		}
 	}
 	for _, f := range r.Failures {
 		fmt.Fprintf(w, "  x failed           anchor=%s %s: %s\n", f.Anchor, f.Username, f.Error)
