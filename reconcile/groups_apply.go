@@ -414,6 +414,11 @@ func (e *Engine) applyMembers(ctx context.Context, gt GroupTarget, gs state.Grou
 		case m.Action == MemberAdd:
 			// "Already a member" is PingOne's own member (by hand, or an
 			// adopted group's) unless syncd's earlier call put it there.
+			// A pending one is taken as syncd's: PingOne cannot say who
+			// added a membership, so an admin's member answered "already"
+			// just before a kill -9 (its answer never checkpointed) is
+			// taken as syncd's too. The README (Groups, "One narrow case")
+			// says how an admin notices it.
 			b.Add = append(b.Add, state.Membership{Group: m.Group, Member: m.Member, Nested: m.Nested, Preexisting: r.already && !m.pending, Since: now})
 		case m.Action == MemberRemove:
 			b.Remove = append(b.Remove, state.Membership{Group: m.Group, Member: m.Member, Nested: m.Nested})

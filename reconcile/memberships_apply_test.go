@@ -250,6 +250,11 @@ func TestMembershipIntentIsRecordedBeforeItsPOST(t *testing.T) {
 	if m := memberships()["Eng/id-c"]; m.Pending || m.Preexisting {
 		t.Fatalf("c's membership after the re-send: %+v, want syncd's own", m)
 	}
+	// What the README tells an admin to look for after a kill -9: the
+	// re-send journaled as add_member with status 400 (already a member).
+	if es := journalOf(t, g.store, rep.RunID)["id-c"]; len(es) != 1 || es[0].Op != "add_member" || es[0].Status != http.StatusBadRequest {
+		t.Errorf("journal of c's re-send: %+v, want one add_member with status 400", es)
+	}
 	g.setGroups(2, "Ops")
 	rep = g.mustRun(reconcile.Options{})
 	if rep.Groups.Counts.MembersRemoved != 1 || slices.Contains(g.members("Eng"), "user.c") {
