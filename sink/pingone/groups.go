@@ -279,6 +279,42 @@ func (c *Client) DirectMember(ctx context.Context, userID, groupID string) (bool
 	return m.Type == "DIRECT", nil
 }
 
+// UserGroups calls fn with every group the user is a member of and
+// whether the membership is DIRECT (otherwise INDIRECT, through a nested
+// group): one paged listing, GET /users/{userID}/memberOfGroups (§5a,
+// SPEC L802; read-all-group-memberships-for-user). One call answers for
+// all of the user's groups, where DirectMember costs one per group.
+func (c *Client) UserGroups(ctx context.Context, userID string, fn func(groupID string, direct bool) error) error {
+	if userID == "" {
+		return errors.New("pingone user groups: empty user id")
+	}
+	first := c.userURL(userID) + "/memberOfGroups?limit=" + strconv.Itoa(groupsPageSize)
+	err := c.pages(ctx, "list_user_groups", first, "groupMemberships", func(raw json.RawMessage) error {
+		var m struct {
+			ID   string `json:"id"`
+			Type string `json:"type"`
+		}
+		if err := json.Unmarshal(raw, &m); err != nil {
+			return fmt.Errorf("decode group membership: %w", err)
+		}
+		if m.ID == "" {
+			return nil
+		}
+		if err := fn(m.ID, strings.EqualFold(m.Type, "DIRECT")); err != nil {
+			return &fnError{err}
+		}
+		return nil
+	})
+	var fe *fnError
+	if errors.As(err, &fe) {
+		return fe.err
+	}
+	if err != nil {
+		return fmt.Errorf("pingone list the groups of user %s: %w", userID, err)
+	}
+	return nil
+}
+
 // RemoveUserFromGroup removes a direct membership: DELETE
 // /users/{userID}/memberOfGroups/{groupID}, one call (§5a). A membership
 // already gone (404) counts as done (gone = true).

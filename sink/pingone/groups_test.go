@@ -2,6 +2,7 @@ package pingone_test
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"testing"
 
@@ -120,6 +121,23 @@ func TestGroupContract(t *testing.T) {
 	}
 	if err := c.GroupParents(ctx, "no-such-group", func(string) error { return nil }); !pingone.IsNotFound(err) {
 		t.Errorf("GroupParents of a missing group: %v, want not found", err)
+	}
+	// UserGroups: ada is a direct member of Engineers and, through
+	// Platform nested in P1..P3, an indirect one of those three, listed
+	// over pages of two.
+	if _, err := c.AddUserToGroup(ctx, users[0], plat.ID); err != nil {
+		t.Fatal(err)
+	}
+	types := map[string]bool{}
+	if err := c.UserGroups(ctx, users[0], func(id string, direct bool) error { types[id] = direct; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	wantTypes := map[string]bool{eng.ID: true, plat.ID: true, want[0]: false, want[1]: false, want[2]: false}
+	if !maps.Equal(types, wantTypes) {
+		t.Errorf("UserGroups = %v, want %v", types, wantTypes)
+	}
+	if _, err := c.RemoveUserFromGroup(ctx, users[0], plat.ID); err != nil {
+		t.Fatal(err)
 	}
 	for _, p := range want {
 		if _, err := c.UnnestGroup(ctx, plat.ID, p); err != nil {
