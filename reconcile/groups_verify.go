@@ -23,10 +23,12 @@ import (
 //     (preexisting) is not syncd's either.
 //   - The listing holds direct and indirect members. With nested: mirror,
 //     a user may still be listed through a nested group after its direct
-//     membership was removed, so a listed user who is also listed in one
-//     of the group's managed nested groups is read once more by
-//     GET /users/{id}/memberOfGroups/{groupId}, whose type says DIRECT or
-//     INDIRECT: verify compares direct memberships only.
+//     membership was removed, so the memberships of a listed user who is
+//     also listed in one of the group's managed nested groups are listed,
+//     GET /users/{id}/memberOfGroups (one listing per such user, for all
+//     its groups), whose types say DIRECT or INDIRECT: verify compares
+//     direct memberships only. A verify that finds no drift makes only
+//     listings.
 //   - A managed group that has managed members but lists none is looked up
 //     by its externalId; if PingOne has no such group, an admin deleted
 //     it: repair creates it again (carrying its anchor) and re-adds its
@@ -42,7 +44,7 @@ import (
 //     groups syncd does not manage are not its business. A managed group
 //     whose listing answers 404 was deleted: created again as above. The
 //     nesting PingOne has, not the one state holds, says which members
-//     may be indirect (the DIRECT reads above), so a link added by hand
+//     may be indirect (the typed listings above), so a link added by hand
 //     cannot hide a removed membership.
 
 // MemberDrift is a managed membership PingOne lost outside syncd, or a
@@ -72,6 +74,7 @@ type MemberDrift struct {
 // implements it.
 type memberReader interface {
 	GroupMembers(ctx context.Context, groupID string, fn func(pingone.User) error) error
+	UserGroups(ctx context.Context, userID string, fn func(groupID string, direct bool) error) error
 	DirectMember(ctx context.Context, userID, groupID string) (bool, error)
 	GroupByExternalID(ctx context.Context, externalID string) (pingone.Group, bool, error)
 }
@@ -256,6 +259,14 @@ func (e *Engine) verifyMembers(ctx context.Context, job *Job, p *groupPlan, repa
 		listed[groupID] = ids
 		return ids, nil
 	}
+	// memberCheck is a managed membership the listing does not show, or
+	// shows while it may be indirect only (listed).
+	type memberCheck struct {
+		group, member, name, uid string
+		cp                       *state.GroupCheckpoint
+		listed                   bool
+	}
+	var checks []memberCheck
 	for _, ga := range groups {
 		cp := checked(ga)
 		if cp == nil || gone[ga] {
@@ -292,24 +303,43 @@ func (e *Engine) verifyMembers(ctx context.Context, job *Job, p *groupPlan, repa
 		}
 		for _, m := range ms {
 			uid, name := who[m.Member].UserID, who[m.Member].Username
-			if uid == "" {
-				continue // the user is gone or unknown: the user plan says so
+			switch {
+			case uid == "":
+				// The user is gone or unknown: the user plan says so.
+			case !have[uid]:
+				checks = append(checks, memberCheck{group: ga, cp: cp, member: m.Member, name: name, uid: uid})
+			case indirectPossible(via, uid):
+				checks = append(checks, memberCheck{group: ga, cp: cp, member: m.Member, name: name, uid: uid, listed: true})
 			}
-			present := have[uid]
-			if present && indirectPossible(via, uid) {
-				direct, err := mr.DirectMember(ctx, uid, cp.GroupID)
-				if err != nil {
-					return nil, fmt.Errorf("verify memberships: read user %s's membership of group %q: %w", uid, cp.Name, err)
-				}
-				present = direct
+		}
+	}
+	// A member listed both directly and through a nested group may be an
+	// indirect one only: its memberships are listed with their types
+	// (DIRECT or INDIRECT), one listing per such user for all its groups.
+	direct := map[string]map[string]bool{} // user id -> ids of the groups it is a direct member of
+	for _, c := range checks {
+		if _, ok := direct[c.uid]; ok || !c.listed {
+			continue
+		}
+		ids := map[string]bool{}
+		err := mr.UserGroups(ctx, c.uid, func(groupID string, d bool) error {
+			if d {
+				ids[groupID] = true
 			}
-			if present {
-				continue
-			}
-			drifts = append(drifts, MemberDrift{Group: ga, GroupName: cp.Name, GroupID: cp.GroupID, Member: m.Member, MemberName: name, UserID: uid, Repaired: repair})
-			if repair {
-				p.readd(ga, nameOf(ga), m.Member, name, "drift: removed in PingOne outside syncd")
-			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("verify memberships: list user %s's group memberships: %w", c.uid, err)
+		}
+		direct[c.uid] = ids
+	}
+	for _, c := range checks {
+		if c.listed && direct[c.uid][c.cp.GroupID] {
+			continue
+		}
+		drifts = append(drifts, MemberDrift{Group: c.group, GroupName: c.cp.Name, GroupID: c.cp.GroupID, Member: c.member, MemberName: c.name, UserID: c.uid, Repaired: repair})
+		if repair {
+			p.readd(c.group, nameOf(c.group), c.member, c.name, "drift: removed in PingOne outside syncd")
 		}
 	}
 
