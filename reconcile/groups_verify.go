@@ -395,15 +395,18 @@ func (p *groupPlan) recreate(op *GroupOp) {
 	p.cps[op.Anchor] = &c
 }
 
-// readd plans a managed membership PingOne lost again.
+// readd plans a managed membership PingOne lost again. State holds it as
+// syncd's: if an admin put it back meanwhile, "already a member" leaves
+// it syncd's (pending), not preexisting.
 func (p *groupPlan) readd(group, groupName, member, memberName, why string) {
-	p.members = append(p.members, MemberOp{Action: MemberAdd, Group: group, GroupName: groupName, Member: member, MemberName: memberName, Why: why})
+	p.members = append(p.members, MemberOp{Action: MemberAdd, Group: group, GroupName: groupName, Member: member, MemberName: memberName, Why: why, pending: true})
 	p.counts.MembersUnchanged--
 }
 
 // readdLink plans a managed nesting link PingOne lost again.
 func (p *groupPlan) readdLink(l link, parentName, childName, why string) {
-	p.members = append(p.members, MemberOp{Action: MemberAdd, Group: l.parent, GroupName: parentName, Member: l.child, MemberName: childName, Nested: true, Why: why})
+	p.members = append(p.members, MemberOp{Action: MemberAdd, Group: l.parent, GroupName: parentName, Member: l.child, MemberName: childName, Nested: true, Why: why,
+		pending: true})
 	p.counts.MembersUnchanged--
 }
 

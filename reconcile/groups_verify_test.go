@@ -1,12 +1,19 @@
 package reconcile_test
 
 import (
+	"context"
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
+	"go.uber.org/zap/zaptest"
+
+	"github.com/syncd/syncd/internal/secret"
 	"github.com/syncd/syncd/reconcile"
+	"github.com/syncd/syncd/sink/pingone"
+	"github.com/syncd/syncd/state"
 )
 
 // TestVerifyReaddsAManagedMembershipRemovedByHand: a membership syncd
@@ -160,5 +167,70 @@ func TestLostGroupStateFindsGroupsByExternalID(t *testing.T) {
 	g.mustRun(reconcile.Options{})
 	if ws := writes(g.rec.take()); len(ws) != 0 {
 		t.Errorf("next run wrote %v", ws)
+	}
+}
+
+// beforePOST is a RoundTripper that runs do once, just before the first
+// membership POST reaches PingOne.
+type beforePOST struct {
+	next http.RoundTripper
+	once sync.Once
+	do   func()
+}
+
+func (b *beforePOST) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Method == http.MethodPost && strings.HasSuffix(req.URL.Path, "/memberOfGroups") {
+		b.once.Do(b.do)
+	}
+	return b.next.RoundTrip(req)
+}
+
+// TestVerifyReaddAnsweredAlreadyStaysSyncds: verify finds a managed
+// membership removed by hand and re-adds it; an admin put it back by hand
+// meanwhile, so PingOne answers "already a member". The membership is
+// still syncd's (state held it as syncd's all along), not recorded as
+// preexisting: it is removed when it leaves the source.
+func TestVerifyReaddAnsweredAlreadyStaysSyncds(t *testing.T) {
+	g := newGroupEnv(t, "sqlite", []string{"Eng", "Eng"}, nil)
+	g.mustRun(reconcile.Options{})
+	eng := g.groupID("Eng")
+	a, _ := g.users()["id-a"]["id"].(string)
+	if err := g.emu.RemoveMember(eng, a); err != nil {
+		t.Fatal(err)
+	}
+	tr := &beforePOST{next: g.rec, do: func() {
+		if err := g.emu.AddMember(eng, a); err != nil {
+			t.Error(err)
+		}
+	}}
+	client, err := pingone.New(pingone.Config{
+		APIURL: g.emu.APIURL(), AuthURL: g.emu.AuthURL(), EnvironmentID: g.emu.EnvironmentID(),
+		ClientID: g.emu.ClientID(), ClientSecret: secret.New(g.emu.ClientSecret()), RateLimit: 1000, Concurrency: 8,
+	}, zaptest.NewLogger(t), pingone.WithHTTPClient(&http.Client{Transport: tr}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.eng.Target = client
+	rep := g.mustRun(reconcile.Options{Verify: true})
+	if len(rep.MemberDrift) != 1 || rep.MemberDrift[0].Member != "id-a" || rep.Counts.Failed != 0 {
+		t.Fatalf("member drift %+v, failures %v", rep.MemberDrift, rep.Failures)
+	}
+	var got []state.Membership
+	err = g.store.(state.GroupStore).Memberships(context.Background(), g.job.Name, func(m state.Membership) error {
+		if m.Member == "id-a" {
+			got = append(got, m)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Preexisting || got[0].Pending {
+		t.Fatalf("a's membership after the re-add answered already: %+v, want syncd's own", got)
+	}
+	g.setGroups(0, "")
+	rep = g.mustRun(reconcile.Options{})
+	if rep.Groups.Counts.MembersRemoved != 1 || slices.Contains(g.members("Eng"), "user.a") {
+		t.Errorf("a leaving Eng: counts %+v, Eng members %v", rep.Groups.Counts, g.members("Eng"))
 	}
 }

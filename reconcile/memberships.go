@@ -67,8 +67,10 @@ type MemberOp struct {
 	Skipped bool `json:"skipped,omitempty"`
 
 	preexisting bool
-	// pending: state holds this addition's intent from a run that may
-	// have sent it; "already a member" then means syncd added it.
+	// pending: state holds this membership as syncd's already — an
+	// addition's intent from a run that may have sent it, or a managed
+	// membership verify re-adds; "already a member" then means syncd's,
+	// and no intent is recorded again.
 	pending bool
 }
 
