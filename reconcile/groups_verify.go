@@ -199,6 +199,12 @@ func (e *Engine) verifyMembers(ctx context.Context, job *Job, p *groupPlan, repa
 			parentsOf[a] = ids
 		}
 	}
+	children := map[string][]string{} // parent id -> anchors of the managed groups nested in it, sorted
+	for _, a := range anchors {
+		for id := range parentsOf[a] {
+			children[id] = append(children[id], a)
+		}
+	}
 
 	var drifts []MemberDrift
 	var who map[string]state.Checkpoint
@@ -291,10 +297,7 @@ func (e *Engine) verifyMembers(ctx context.Context, job *Job, p *groupPlan, repa
 		// (as PingOne has the nesting, links added by hand included) may
 		// be indirect members only.
 		var via []map[string]bool
-		for _, c := range anchors {
-			if !parentsOf[c][cp.GroupID] {
-				continue
-			}
+		for _, c := range children[cp.GroupID] {
 			ids, err := list(p.cps[c].GroupID)
 			if err != nil {
 				return nil, fmt.Errorf("verify memberships: list the members of nested group %q (id %s): %w", p.cps[c].Name, p.cps[c].GroupID, err)

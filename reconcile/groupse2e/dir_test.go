@@ -233,6 +233,51 @@ func TestGroupsSlapdMirror(t *testing.T) {
 		t.Fatalf("second run: %d API calls %v, want none", apiCalls(st), st.ByOperation)
 	}
 
+	// A verify that finds no drift makes listings only: the users, one
+	// nesting listing per managed group (254), the members of each group
+	// with members and of the groups nested in them, and the memberships
+	// of user000002, listed in Wide both directly and through the 250
+	// groups nested in it: its 252 groups take two pages of 200. Never a
+	// call per link.
+	rep, st = d.run(reconcile.Options{Verify: true})
+	if st.Writes != 0 || len(rep.MemberDrift) != 0 {
+		t.Fatalf("verify without drift: %d writes %v, drift %+v", st.Writes, st.ByOperation, rep.MemberDrift)
+	}
+	for op, n := range st.ByOperation {
+		switch op {
+		case "token", "readAllUsers", "readAllPopulations":
+		case "readGroupNesting":
+			if n != 3+wide {
+				t.Errorf("verify: %d nesting listings, want one per managed group (%d)", n, 3+wide)
+			}
+		case "readAllGroupMembershipsForUser":
+			if n != 2 {
+				t.Errorf("verify: %d pages of users' memberships listed, want 2 (user000002's 252 groups)", n)
+			}
+		default:
+			t.Errorf("verify without drift called %s %d times, want listings only: %v", op, n, st.ByOperation)
+		}
+	}
+	// One of Wide's 250 links removed by hand: verify finds that one and
+	// re-adds it with one POST.
+	var sub pingonetest.GroupInfo
+	for _, g := range d.emu.Groups() {
+		if slices.Contains(g.Parents, w.ID) {
+			sub = g
+			break
+		}
+	}
+	if err := d.emu.RemoveNesting(sub.ID, w.ID); err != nil {
+		t.Fatal(err)
+	}
+	rep, st = d.run(reconcile.Options{Verify: true})
+	if len(rep.MemberDrift) != 1 || !rep.MemberDrift[0].Nested || rep.MemberDrift[0].MemberName != sub.Name || rep.MemberDrift[0].GroupName != "Wide" {
+		t.Errorf("verify after a link removed by hand: drift %+v", rep.MemberDrift)
+	}
+	if st.Writes != 1 || st.ByOperation["createGroupNesting"] != 1 || !slices.Contains(d.group(sub.Name).Parents, w.ID) {
+		t.Errorf("verify after a link removed by hand: %d writes %v", st.Writes, st.ByOperation)
+	}
+
 	// Child leaves Parent: one call, the nesting link's DELETE.
 	conn := srv.Conn(t)
 	mod := ldap.NewModifyRequest("cn=Parent,"+groups, nil)
