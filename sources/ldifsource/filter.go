@@ -161,6 +161,53 @@ func (n *node) match(attrs map[string][]string) bool {
 	return found
 }
 
+// MayMatch reports whether an entry could match the filter when only the
+// values of the attributes known names (lower case) are certain: a
+// comparison on any other attribute may go either way. It is Match under
+// three-valued (Kleene) logic, answering false only for a definite no. A
+// watch uses it to ask whether a changed entry could be, or could have
+// been, one the filter selects: with known naming objectClass, a user
+// whose department changed may have left (department=Sales), a group
+// never was a (objectClass=user).
+func (f *Filter) MayMatch(attrs map[string][]string, known func(attr string) bool) bool {
+	return f.root.eval(attrs, known) != no
+}
+
+// A three-valued truth (Kleene): no, maybe, yes.
+type truth int8
+
+const (
+	no truth = iota
+	maybe
+	yes
+)
+
+func (n *node) eval(attrs map[string][]string, known func(string) bool) truth {
+	switch n.op {
+	case ldap.FilterAnd:
+		t := yes
+		for i := range n.children {
+			t = min(t, n.children[i].eval(attrs, known))
+		}
+		return t
+	case ldap.FilterOr:
+		t := no
+		for i := range n.children {
+			t = max(t, n.children[i].eval(attrs, known))
+		}
+		return t
+	case ldap.FilterNot:
+		return yes - n.children[0].eval(attrs, known)
+	}
+	if !known(n.attr) {
+		return maybe
+	}
+	if n.match(attrs) {
+		return yes
+	}
+	return no
+}
+
 // test compares one value of the attribute with the assertion.
 func (n *node) test(v string) bool {
 	switch n.op {

@@ -67,6 +67,56 @@ func TestFilterMatch(t *testing.T) {
 	}
 }
 
+// TestFilterMayMatch: with only objectClass and objectCategory certain,
+// an entry is ruled out only by its classes.
+func TestFilterMayMatch(t *testing.T) {
+	user := map[string][]string{
+		"objectclass":        {"top", "person", "organizationalPerson", "user"},
+		"objectcategory":     {"CN=Person,CN=Schema,CN=Configuration,DC=corp,DC=example"},
+		"useraccountcontrol": {"514"},
+		"department":         {"Sales"},
+	}
+	computer := map[string][]string{
+		"objectclass":    {"top", "person", "organizationalPerson", "user", "computer"},
+		"objectcategory": {"CN=Computer,CN=Schema,CN=Configuration,DC=corp,DC=example"},
+	}
+	group := map[string][]string{"objectclass": {"top", "group"}}
+	tombstone := map[string][]string{"objectclass": {"top", "person", "organizationalPerson", "user"}} // no objectCategory
+	classes := func(a string) bool { return a == "objectclass" || a == "objectcategory" }
+	const ad = "(&(objectCategory=person)(objectClass=user))"
+	tests := []struct {
+		filter string
+		entry  map[string][]string
+		want   bool
+	}{
+		{ad, user, true},
+		{ad, computer, false},
+		{ad, group, false},
+		{ad, tombstone, false}, // objectCategory known but absent: a tombstone's caller must not claim it
+		{"(&" + ad[2:len(ad)-1] + "(!(userAccountControl:1.2.840.113556.1.4.803:=2)))", user, true}, // disabled now, maybe not before
+		{"(&(objectClass=user)(department=Engineering))", user, true},                               // may have just left Engineering
+		{"(&(objectClass=group)(department=Engineering))", user, false},
+		{"(|(objectClass=group)(department=x))", user, true},
+		{"(!(objectClass=user))", user, false},
+		{"(!(department=x))", group, true},
+		{"(objectClass=*)", group, true},
+	}
+	for _, tt := range tests {
+		f, err := CompileFilter(tt.filter)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.filter, err)
+		}
+		if got := f.MayMatch(tt.entry, classes); got != tt.want {
+			t.Errorf("%s on %v: MayMatch = %v, want %v", tt.filter, tt.entry["objectclass"], got, tt.want)
+		}
+		// With every attribute certain, MayMatch is Match.
+		all := func(string) bool { return true }
+		if got, want := f.MayMatch(tt.entry, all), f.Match(tt.entry); got != want {
+			t.Errorf("%s: MayMatch with all known = %v, Match = %v", tt.filter, got, want)
+		}
+	}
+}
+
 func TestFilterRefusesWhatItCannotEvaluate(t *testing.T) {
 	for _, s := range []string{"(uid=ann", "uid=ann)", "(cn:caseExactMatch:=Ann)", "(cn:dn:2.5.13.5:=x)", "(userAccountControl:1.2.840.113556.1.4.803:=x)"} {
 		if _, err := CompileFilter(s); err == nil {
