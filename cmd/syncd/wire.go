@@ -197,6 +197,13 @@ func newGroups(j *config.Job, log *zap.Logger) (*reconcile.Groups, error) {
 // jobDigest identifies a job's source, mapping and match settings: when they
 // change, the next run reads the source completely.
 func jobDigest(j *config.Job) string {
+	src := j.Source
+	if src.LDAP != nil && src.LDAP.WatchMethod != "" {
+		// How a watch learns of changes is not what a read returns.
+		l := *src.LDAP
+		l.WatchMethod = ""
+		src.LDAP = &l
+	}
 	b, err := yaml.Marshal(struct {
 		Source config.Source
 		Mapper mapper.Config
@@ -207,7 +214,7 @@ func jobDigest(j *config.Job) string {
 		// A groups block changed: its memberships are planned from a
 		// complete read. Omitted without one.
 		Groups *config.Groups `yaml:",omitempty"`
-	}{j.Source, j.Config, j.Match, j.CreateDisabled, j.Groups})
+	}{src, j.Config, j.Match, j.CreateDisabled, j.Groups})
 	if err != nil {
 		return "" // cannot happen for these types; "" just means "unknown"
 	}

@@ -109,6 +109,21 @@ type Config struct {
 	// reported by usn or timestamp deltas either: the periodic full read
 	// handles them.
 	Delta string `yaml:"delta"`
+	// WatchMethod chooses how a watched job (jobs[].watch) learns of changes
+	// on Active Directory:
+	//
+	//   - auto (default): AD's change notifications
+	//     (LDAP_SERVER_NOTIFICATION_OID) when the server advertises them,
+	//     falling back to polling every watch_interval if the server refuses
+	//     them (logged once);
+	//   - notify: change notifications or nothing: a server that does not
+	//     offer or refuses them makes the watch fail (and /readyz go stale);
+	//   - poll: never notifications: uSNChanged (or DirSync) polled every
+	//     watch_interval.
+	//
+	// It changes nothing on other servers (syncrepl servers persist, the
+	// others poll modifyTimestamp) nor what a run reads. Empty means auto.
+	WatchMethod string `yaml:"watch_method,omitempty"`
 	// IgnoreReferrals lists DNs (or referral URLs, verbatim) whose
 	// continuation references a read may skip. Any other reference a
 	// search returns makes the read incomplete: the entries delegated to
@@ -126,6 +141,13 @@ const (
 	DeltaDirSync   = "dirsync"
 	DeltaTimestamp = "timestamp"
 	DeltaNone      = "none"
+)
+
+// Watch methods (Config.WatchMethod).
+const (
+	WatchAuto   = "auto"
+	WatchNotify = "notify"
+	WatchPoll   = "poll"
 )
 
 // TLSConfig is the source.ldap.tls block. Certificates are verified against
@@ -333,6 +355,11 @@ func (c Config) Validate() error {
 		}
 	default:
 		l.Add("delta", "%q: want auto, syncrepl, usn, timestamp or none", c.Delta)
+	}
+	switch c.WatchMethod {
+	case "", WatchAuto, WatchNotify, WatchPoll:
+	default:
+		l.Add("watch_method", "%q: want auto, notify or poll", c.WatchMethod)
 	}
 	for i, ref := range c.IgnoreReferrals {
 		if referralDN(ref) != "" {

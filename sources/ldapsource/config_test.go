@@ -58,6 +58,9 @@ func TestValidate(t *testing.T) {
 		{"insecure and ca", func(c *Config) { c.TLS.InsecureSkipVerify = true; c.TLS.CAFile = "/ca" }, []string{"tls.insecure_skip_verify: contradicts"}},
 		{"bind dn without password", func(c *Config) { c.BindPassword = secret.Value{} }, []string{"bind_password_file: required with bind_dn"}},
 		{"password without bind dn", func(c *Config) { c.BindDN = "" }, []string{"bind_dn: required with a bind password"}},
+		{"watch notify", func(c *Config) { c.WatchMethod = WatchNotify }, nil},
+		{"watch poll", func(c *Config) { c.WatchMethod = WatchPoll }, nil},
+		{"bad watch method", func(c *Config) { c.WatchMethod = "push" }, []string{`watch_method: "push": want auto, notify or poll`}},
 		{"several problems at once", func(c *Config) { c.URL = "ldap://h"; c.BaseDN = nil; c.PageSize = -5 },
 			[]string{"url:", "base_dn: required", "page_size:"}},
 	}

@@ -38,6 +38,9 @@ type Source struct {
 	backoff time.Duration
 	// maxDelta is maxDeltaBuffer; tests lower it.
 	maxDelta int
+	// notified, when set (tests), sees every entry a change notification
+	// delivers and whether it woke a run.
+	notified func(e *ldap.Entry, wake bool)
 }
 
 // New checks cfg and prepares a Source; it reads the CA and client

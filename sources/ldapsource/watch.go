@@ -65,9 +65,10 @@ func (s *Source) Watch(ctx context.Context, opts WatchOptions, n sources.Notify)
 		opts.Cursor = func(context.Context) ([]byte, error) { return nil, nil }
 	}
 	wait := time.Second
+	st := newWatchState(s.cfg.Filter)
 	for {
 		start := time.Now()
-		err := s.watchOnce(ctx, opts, n)
+		err := s.watchOnce(ctx, opts, n, st)
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -94,7 +95,7 @@ func (s *Source) Watch(ctx context.Context, opts WatchOptions, n sources.Notify)
 
 // watchOnce connects, picks the method and watches until the connection
 // fails or ctx ends.
-func (s *Source) watchOnce(ctx context.Context, opts WatchOptions, n sources.Notify) error {
+func (s *Source) watchOnce(ctx context.Context, opts WatchOptions, n sources.Notify, st *watchState) error {
 	conn, _, err := s.connectRetrying(ctx)
 	if err != nil {
 		return err
@@ -111,6 +112,22 @@ func (s *Source) watchOnce(ctx context.Context, opts WatchOptions, n sources.Not
 	log := s.logger.With(zap.String("delta", method))
 	if method == DeltaSyncrepl {
 		return s.persist(ctx, conn, opts, n, log)
+	}
+	use, why := s.notifyUsable(dse, st)
+	switch {
+	case use:
+		err := s.notify(ctx, conn, dse, method, opts, n, log, st)
+		var re *notifyRefusedError
+		if !errors.As(err, &re) || s.cfg.WatchMethod == WatchNotify {
+			return err
+		}
+		st.refused = re.Error()
+		log.Warn("ldap server refuses change notifications: polling every watch_interval instead",
+			zap.Duration("interval", opts.Interval), zap.Error(err))
+	case s.cfg.WatchMethod == WatchNotify:
+		return fmt.Errorf("watch_method notify: %s", why)
+	case dse.ad && st.refused == "":
+		log.Info("ldap watch does not use change notifications", zap.String("reason", why))
 	}
 	return s.poll(ctx, conn, dse, method, opts, n, log)
 }

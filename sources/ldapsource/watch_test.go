@@ -159,7 +159,8 @@ func TestWatchSlapd(t *testing.T) {
 }
 
 // TestWatchAD: on Samba AD, a uSNChanged watch and a DirSync watch each
-// report a modification and a deletion (a tombstone) found by their polls.
+// report a modification and a deletion (a tombstone) found by their polls
+// (watch_method poll; TestWatchADNotify watches with notifications).
 func TestWatchAD(t *testing.T) {
 	srv := testenv.AD(t)
 	for _, method := range []string{DeltaUSN, DeltaDirSync} {
@@ -173,7 +174,8 @@ func TestWatchAD(t *testing.T) {
 			}
 			srv.AddEntries(t, users)
 			src := mustNew(t, Config{URL: srv.LDAPSURL, TLS: TLSConfig{CAFile: srv.CAFile}, BindDN: srv.BindDN,
-				BindPassword: secret.New(srv.Password), BaseDN: DNList{parent}, Anchor: "objectGUID", Timeout: time.Minute, Delta: method})
+				BindPassword: secret.New(srv.Password), BaseDN: DNList{parent}, Anchor: "objectGUID", Timeout: time.Minute, Delta: method,
+				WatchMethod: WatchPoll})
 			n := startWatch(t, src, time.Second)
 			c := srv.Conn(t)
 			at := time.Now()
