@@ -161,3 +161,42 @@ func TestWatchADNotify(t *testing.T) {
 		})
 	}
 }
+
+// TestWatchADNotifyReconnect: on Samba AD, when the watch's connections
+// are cut, a user disabled while syncd cannot reconnect is reported once
+// it has: by the probe of the cursor after the notification searches are
+// registered again (a notification search tells only of later changes).
+func TestWatchADNotifyReconnect(t *testing.T) {
+	srv := testenv.AD(t)
+	parent := srv.Subtree(t)
+	tag := samPrefix(parent)
+	user := testenv.ADUser(parent, tag+"-away", false, nil)
+	srv.AddEntries(t, []testenv.LDAPEntry{user})
+	proxy := newCutProxy(t, strings.TrimPrefix(srv.URL, "ldap://"), -1)
+	seen := &sightings{}
+	src := mustNew(t, Config{URL: proxy.URL(), AllowPlaintext: true, BindDN: srv.BindDN, BindPassword: secret.New(srv.Password),
+		BaseDN: DNList{parent}, Anchor: "objectGUID", Timeout: time.Minute, WatchMethod: WatchNotify})
+	src.notified = seen.see
+	n := startWatch(t, src, 10*time.Minute)
+
+	proxy.hold(true)
+	proxy.kill()
+	waitFor(t, 60*time.Second, "the watch to see the cut", func() bool { _, downs := n.connections(); return downs > 0 })
+	at := time.Now()
+	c := srv.Conn(t)
+	m := ldap.NewModifyRequest(user.DN, nil)
+	m.Replace("userAccountControl", []string{"546"})
+	if err := c.Modify(m); err != nil {
+		t.Fatal(err)
+	}
+	proxy.hold(false)
+	waitFor(t, 60*time.Second, "the watch to reconnect and report the change made meanwhile", func() bool {
+		ups, _ := n.connections()
+		return ups > 1 && n.changedSince(at)
+	})
+	for _, e := range seen.all() {
+		if !e.at.Before(at) && e.wake {
+			t.Errorf("a notification of %q reported the change made while disconnected: the probe should have", e.dn)
+		}
+	}
+}

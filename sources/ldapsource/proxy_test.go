@@ -19,6 +19,7 @@ type cutProxy struct {
 	mu    sync.Mutex
 	conns []net.Conn
 	cut   bool
+	held  bool // new connections are closed at once
 }
 
 func newCutProxy(t *testing.T, target string, after int) *cutProxy {
@@ -40,6 +41,13 @@ func newCutProxy(t *testing.T, target string, after int) *cutProxy {
 			if err != nil {
 				return
 			}
+			p.mu.Lock()
+			held := p.held
+			p.mu.Unlock()
+			if held {
+				_ = c.Close()
+				continue
+			}
 			s, err := net.Dial("tcp", target)
 			if err != nil {
 				_ = c.Close()
@@ -57,6 +65,13 @@ func newCutProxy(t *testing.T, target string, after int) *cutProxy {
 
 // URL is the ldap:// URL of the proxy.
 func (p *cutProxy) URL() string { return "ldap://" + p.ln.Addr().String() }
+
+// hold refuses (closes at once) new connections while on.
+func (p *cutProxy) hold(on bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.held = on
+}
 
 // kill closes every proxied connection now.
 func (p *cutProxy) kill() {

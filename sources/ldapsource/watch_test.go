@@ -21,6 +21,7 @@ type notes struct {
 	changes []time.Time
 	ups     int
 	downs   int
+	lastErr error // of the last disconnection
 }
 
 func (n *notes) Changed(at time.Time) {
@@ -29,13 +30,14 @@ func (n *notes) Changed(at time.Time) {
 	n.changes = append(n.changes, at)
 }
 
-func (n *notes) Connected(up bool, _ error) {
+func (n *notes) Connected(up bool, err error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if up {
 		n.ups++
 	} else {
 		n.downs++
+		n.lastErr = err
 	}
 }
 
