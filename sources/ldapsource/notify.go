@@ -208,6 +208,7 @@ func (s *Source) notifyOnce(ctx context.Context, conn *ldap.Conn, dse rootDSE, m
 		bases[i], _ = ldap.ParseDN(b) // valid: Validate checked
 	}
 	pctx, cancel := context.WithCancel(ctx)
+	places := &formerPlaces{s: s, ctx: pctx}
 	var (
 		wg    sync.WaitGroup
 		conns []*ldap.Conn
@@ -218,6 +219,7 @@ func (s *Source) notifyOnce(ctx context.Context, conn *ldap.Conn, dse rootDSE, m
 			_ = c.Close()
 		}
 		wg.Wait()
+		places.close()
 	}()
 	errc := make(chan error, len(specs))
 	for _, sp := range specs {
@@ -230,7 +232,7 @@ func (s *Source) notifyOnce(ctx context.Context, conn *ldap.Conn, dse rootDSE, m
 		// connection (set before the search is sent).
 		c.SetTimeout(0)
 		conns = append(conns, c)
-		wg.Go(func() { errc <- s.notifySearch(pctx, c, sp, bases, n, st) })
+		wg.Go(func() { errc <- s.notifySearch(pctx, c, sp, bases, n, st, places) })
 	}
 	// The searches are sent; now what changed since the job's cursor (a
 	// change made meanwhile is reported twice, not missed).
@@ -295,7 +297,8 @@ func (s *Source) notifyEnded(ctx context.Context, err error, log *zap.Logger) er
 
 // notifySearch runs one notification search, waking a run for each entry
 // that may concern the job, until the search or the connection ends.
-func (s *Source) notifySearch(ctx context.Context, c *ldap.Conn, sp notifySpec, bases []*ldap.DN, n sources.Notify, st *watchState) error {
+func (s *Source) notifySearch(ctx context.Context, c *ldap.Conn, sp notifySpec, bases []*ldap.DN, n sources.Notify,
+	st *watchState, places *formerPlaces) error {
 	ctrls := []ldap.Control{ldap.NewControlString(oidNotification, true, "")}
 	if sp.deleted || sp.root {
 		ctrls = append(ctrls, ldap.NewControlString(oidShowDeleted, true, ""))
@@ -307,7 +310,7 @@ func (s *Source) notifySearch(ctx context.Context, c *ldap.Conn, sp notifySpec, 
 		if e == nil {
 			continue // a referral or a control: nothing changed
 		}
-		wake := s.wakes(e, bases, st.filter)
+		wake := s.wakes(e, bases, st.filter, places)
 		if s.notified != nil {
 			s.notified(e, wake)
 		}
@@ -329,8 +332,9 @@ func (s *Source) notifySearch(ctx context.Context, c *ldap.Conn, sp notifySpec, 
 
 // wakes reports whether a notified entry may concern the job: a live entry
 // in a base DN's scope, or a tombstone whose last parent was, whose
-// classes do not rule out the job's filter (f nil: any).
-func (s *Source) wakes(e *ldap.Entry, bases []*ldap.DN, f *ldifsource.Filter) bool {
+// classes do not rule out the job's filter (f nil: any). places (nil: in
+// doubt) finds where a deleted parent was.
+func (s *Source) wakes(e *ldap.Entry, bases []*ldap.DN, f *ldifsource.Filter, places *formerPlaces) bool {
 	attrs := make(map[string][]string, len(e.Attributes))
 	for _, a := range e.Attributes {
 		attrs[strings.ToLower(a.Name)] = a.Values
@@ -339,11 +343,17 @@ func (s *Source) wakes(e *ldap.Entry, bases []*ldap.DN, f *ldifsource.Filter) bo
 		// objectCategory is stripped from tombstones: only the classes are known.
 		delete(attrs, "objectcategory")
 		parent := e.GetAttributeValue("lastKnownParent")
-		if parent != "" && !strings.Contains(strings.ToUpper(parent), `\0ADEL:`) && !strings.Contains(parent, "\nDEL:") &&
-			!s.parentInScope(bases, parent) {
+		if isTombstoneDN(parent) && places != nil {
+			// The parent was deleted too (an OU emptied, then deleted):
+			// the server names the parent's tombstone. Where was it?
+			if p, err := places.formerDN(parent, 0); err == nil {
+				parent = p
+			}
+		}
+		if parent != "" && !isTombstoneDN(parent) && !s.parentInScope(bases, parent) {
 			return false
 		}
-		// No parent, or a parent deleted with it (a tree delete): in doubt.
+		// No parent, or one whose place is unknown: in doubt.
 	} else if !s.inScope(bases, e.DN) {
 		return false
 	}
@@ -380,4 +390,107 @@ func (s *Source) parentInScope(bases []*ldap.DN, parent string) bool {
 		}
 	}
 	return false
+}
+
+// isTombstoneDN reports whether dn names a deleted object: its RDN
+// value carries "\nDEL:<objectGUID>" (written \0A in a DN string).
+func isTombstoneDN(dn string) bool {
+	return strings.Contains(strings.ToUpper(dn), `\0ADEL:`) || strings.Contains(dn, "\nDEL:")
+}
+
+// formerPlaces finds where deleted containers were: AD names a deleted
+// parent in a tombstone's lastKnownParent by the parent's own tombstone,
+// whose lastKnownParent (and RDN) tell its former DN. It reads them on a
+// connection of its own, opened when first needed, and remembers them.
+type formerPlaces struct {
+	s   *Source
+	ctx context.Context
+
+	mu    sync.Mutex
+	conn  *ldap.Conn
+	stop  func() bool
+	cache map[string]string // lower-case tombstone DN -> former DN
+}
+
+// maxFormerPlaces bounds the cache (then it starts afresh).
+const maxFormerPlaces = 10_000
+
+func (f *formerPlaces) close() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.conn != nil {
+		f.stop()
+		_ = f.conn.Close()
+		f.conn = nil
+	}
+}
+
+// formerDN returns the DN the tombstone tomb had before its deletion.
+func (f *formerPlaces) formerDN(tomb string, depth int) (string, error) {
+	key := strings.ToLower(tomb)
+	f.mu.Lock()
+	if v, ok := f.cache[key]; ok {
+		f.mu.Unlock()
+		return v, nil
+	}
+	f.mu.Unlock()
+	if depth > 16 {
+		return "", errors.New("deleted parents nested too deep")
+	}
+	d, err := ldap.ParseDN(tomb)
+	if err != nil || len(d.RDNs) == 0 || len(d.RDNs[0].Attributes) == 0 {
+		return "", fmt.Errorf("tombstone DN %q: %v", tomb, err)
+	}
+	rdn := d.RDNs[0].Attributes[0]
+	name, _, _ := strings.Cut(rdn.Value, "\n")
+	parent, err := f.lastKnownParent(tomb)
+	if err != nil {
+		return "", err
+	}
+	if isTombstoneDN(parent) {
+		if parent, err = f.formerDN(parent, depth+1); err != nil {
+			return "", err
+		}
+	}
+	former := rdn.Type + "=" + ldap.EscapeDN(name) + "," + parent
+	f.mu.Lock()
+	if f.cache == nil || len(f.cache) >= maxFormerPlaces {
+		f.cache = map[string]string{}
+	}
+	f.cache[key] = former
+	f.mu.Unlock()
+	return former, nil
+}
+
+// lastKnownParent reads a tombstone's lastKnownParent, reconnecting once
+// if the connection was lost.
+func (f *formerPlaces) lastKnownParent(tomb string) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	req := ldap.NewSearchRequest(tomb, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 0, 0, false, "(objectClass=*)",
+		[]string{"lastKnownParent"}, []ldap.Control{ldap.NewControlString(oidShowDeleted, true, "")})
+	for attempt := 0; ; attempt++ {
+		if f.conn == nil {
+			c, _, err := f.s.connectRetrying(f.ctx)
+			if err != nil {
+				return "", err
+			}
+			c.SetTimeout(min(f.s.cfg.Timeout, 30*time.Second))
+			f.conn, f.stop = c, context.AfterFunc(f.ctx, func() { _ = c.Close() })
+		}
+		res, err := f.conn.Search(req)
+		if ldap.IsErrorWithCode(err, ldap.ErrorNetwork) && attempt == 0 && f.ctx.Err() == nil {
+			f.stop()
+			_ = f.conn.Close()
+			f.conn = nil
+			continue
+		}
+		if err != nil {
+			return "", fmt.Errorf("read lastKnownParent of %q: %w", tomb, err)
+		}
+		if len(res.Entries) != 1 || res.Entries[0].GetAttributeValue("lastKnownParent") == "" {
+			return "", fmt.Errorf("no lastKnownParent for %q", tomb)
+		}
+		return res.Entries[0].GetAttributeValue("lastKnownParent"), nil
+	}
 }

@@ -64,8 +64,9 @@ func (n *notes) changesSince(t time.Time) int {
 // TestWatchADNotify: on Samba AD, with change notifications and a poll
 // interval of 10 minutes (so no poll runs during the test), a user
 // disabled and a user deleted in the base DN each wake a run, carried by
-// a notification; a group changed or deleted in the base DN, and a user
-// changed in another OU, wake none.
+// a notification (also one deleted with the OU it was in); a group changed
+// or deleted in the base DN, and a user changed or deleted in another OU
+// (also with its OU), wake none.
 func TestWatchADNotify(t *testing.T) {
 	srv := testenv.AD(t)
 	for _, method := range []string{DeltaUSN, DeltaDirSync} {
@@ -80,7 +81,14 @@ func TestWatchADNotify(t *testing.T) {
 			}
 			group := testenv.LDAPEntry{DN: "CN=" + tag + "-grp," + parent, Attrs: map[string][]string{
 				"objectClass": {"group"}, "sAMAccountName": {tag + "-grp"}}}
-			srv.AddEntries(t, append(users, group))
+			// An OU in the base DN and one elsewhere, each with a user, both
+			// to be emptied and deleted: a user's tombstone then names its
+			// parent by the parent's tombstone.
+			team := testenv.LDAPEntry{DN: "OU=team," + parent, Attrs: map[string][]string{"objectClass": {"organizationalUnit"}}}
+			gone := testenv.LDAPEntry{DN: "OU=gone," + other, Attrs: map[string][]string{"objectClass": {"organizationalUnit"}}}
+			teamer := testenv.ADUser(team.DN, tag+"-teamer", false, nil)
+			goner := testenv.ADUser(gone.DN, tag+"-goner", false, nil)
+			srv.AddEntries(t, append(users, group, team, gone, teamer, goner))
 
 			seen := &sightings{}
 			src := mustNew(t, Config{URL: srv.LDAPSURL, TLS: TLSConfig{CAFile: srv.CAFile}, BindDN: srv.BindDN,
@@ -120,16 +128,18 @@ func TestWatchADNotify(t *testing.T) {
 			t.Logf("disable notified after %s", u.at.Sub(at).Round(time.Millisecond))
 
 			at2 := time.Now()
-			if err := c.Del(ldap.NewDelRequest(group.DN, nil)); err != nil {
-				t.Fatal(err)
-			}
-			if err := c.Del(ldap.NewDelRequest(users[1].DN, nil)); err != nil {
-				t.Fatal(err)
+			for _, dn := range []string{group.DN, users[2].DN, goner.DN, gone.DN, teamer.DN, team.DN, users[1].DN} {
+				if err := c.Del(ldap.NewDelRequest(dn, nil)); err != nil {
+					t.Fatal(err)
+				}
 			}
 			waitFor(t, 60*time.Second, "the tombstones' notifications", func() bool {
 				_, u := seen.find("CN="+tag+"-gone\\0ADEL:", at2)
 				_, g := seen.find("CN="+tag+"-grp\\0ADEL:", at2)
-				return u && g
+				_, e := seen.find("CN="+tag+"-elsewhere\\0ADEL:", at2)
+				_, tm := seen.find("CN="+tag+"-teamer\\0ADEL:", at2)
+				_, gn := seen.find("CN="+tag+"-goner\\0ADEL:", at2)
+				return u && g && e && tm && gn
 			})
 			d, _ := seen.find("CN="+tag+"-gone\\0ADEL:", at2)
 			t.Logf("deletion notified after %s", d.at.Sub(at2).Round(time.Millisecond))
@@ -139,7 +149,8 @@ func TestWatchADNotify(t *testing.T) {
 				if e.at.Before(at) {
 					continue
 				}
-				want := strings.HasPrefix(e.dn, "CN="+tag+"-leaver,") || strings.HasPrefix(e.dn, "CN="+tag+"-gone\\0ADEL:")
+				want := strings.HasPrefix(e.dn, "CN="+tag+"-leaver,") || strings.HasPrefix(e.dn, "CN="+tag+"-gone\\0ADEL:") ||
+					strings.HasPrefix(e.dn, "CN="+tag+"-teamer\\0ADEL:")
 				if e.wake != want {
 					t.Errorf("notification of %q woke a run: %v, want %v", e.dn, e.wake, want)
 				}
@@ -147,8 +158,8 @@ func TestWatchADNotify(t *testing.T) {
 					wakes++
 				}
 			}
-			if wakes < 2 {
-				t.Errorf("%d waking notifications, want the disable's and the deletion's", wakes)
+			if wakes < 3 {
+				t.Errorf("%d waking notifications, want the disable's and the deletions'", wakes)
 			}
 			// Every run asked for came from a notification: no poll ran.
 			if got := n.changesSince(at); got != wakes {

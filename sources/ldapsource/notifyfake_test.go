@@ -354,7 +354,7 @@ func TestNotifyWakes(t *testing.T) {
 			d, _ := ldap.ParseDN(b)
 			bases = append(bases, d)
 		}
-		if got := src.wakes(tt.e, bases, st.filter); got != tt.want {
+		if got := src.wakes(tt.e, bases, st.filter, nil); got != tt.want {
 			t.Errorf("%s: wakes = %v, want %v", tt.name, got, tt.want)
 		}
 	}
