@@ -28,6 +28,9 @@ import (
 //     was not listening (a change: a run); then the server pushes each
 //     add, modify and delete as it happens. An idle watch is one quiet
 //     TCP connection.
+//   - Active Directory offering change notifications (watch_method auto
+//     or notify): notification searches that wake a run for each change
+//     that may concern the job (notify.go); refused, the watch polls.
 //   - other servers: a probe every WatchOptions.Interval for entries whose
 //     uSNChanged (Active Directory, tombstones included) or
 //     modifyTimestamp lies after the job's cursor, or a DirSync round from
