@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"testing"
 )
 
@@ -20,9 +21,23 @@ type cutProxy struct {
 	conns []net.Conn
 	cut   bool
 	held  bool // new connections are closed at once
+
+	sent atomic.Int64 // bytes from the clients to the server
 }
 
-func newCutProxy(t *testing.T, target string, after int) *cutProxy {
+// countingWriter counts what it passes on.
+type countingWriter struct {
+	w io.Writer
+	n *atomic.Int64
+}
+
+func (c countingWriter) Write(b []byte) (int, error) {
+	n, err := c.w.Write(b)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+func newCutProxy(t testing.TB, target string, after int) *cutProxy {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -56,7 +71,7 @@ func newCutProxy(t *testing.T, target string, after int) *cutProxy {
 			p.mu.Lock()
 			p.conns = append(p.conns, c, s)
 			p.mu.Unlock()
-			wg.Go(func() { _, _ = io.Copy(s, c); _ = s.Close() })
+			wg.Go(func() { _, _ = io.Copy(countingWriter{s, &p.sent}, c); _ = s.Close() })
 			wg.Go(func() { p.serverToClient(s, c) })
 		}
 	})

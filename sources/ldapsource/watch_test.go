@@ -59,7 +59,7 @@ func (n *notes) connections() (ups, downs int) {
 	return n.ups, n.downs
 }
 
-func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
+func waitFor(t testing.TB, within time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for !cond() {
@@ -72,7 +72,7 @@ func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) 
 
 // startWatch runs src.Watch from the cursor of a complete read until the
 // test ends.
-func startWatch(t *testing.T, src *Source, interval time.Duration) *notes {
+func startWatch(t testing.TB, src *Source, interval time.Duration) *notes {
 	t.Helper()
 	r, err := src.Open(context.Background(), sources.ReadRequest{Full: true})
 	if err != nil {
