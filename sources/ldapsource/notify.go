@@ -288,7 +288,7 @@ func (s *Source) notifyEnded(ctx context.Context, err error, log *zap.Logger) er
 	}
 	var re *notifyRefusedError
 	if errors.As(err, &re) && re.spec.deleted {
-		log.Info("ldap watch: the server refuses to watch CN=Deleted Objects (the account may not list tombstones?): "+
+		log.Info("ldap watch: the server will not watch CN=Deleted Objects (may the account list tombstones?): "+
 			"a deletion reaches syncd with the next run", zap.Error(err))
 		return nil
 	}
@@ -323,8 +323,12 @@ func (s *Source) notifySearch(ctx context.Context, c *ldap.Conn, sp notifySpec, 
 	case ctx.Err() != nil:
 		return nil
 	case err == nil:
-		return fmt.Errorf("the server ended the notification search of %q", sp.base)
-	case refusal(err):
+		// A notification search never ends by itself: this server does
+		// not keep it (a refusal in effect; reconnecting would loop).
+		return &notifyRefusedError{spec: sp, err: errors.New("the server ended the search at once")}
+	case refusal(err), sp.deleted && !ldap.IsErrorWithCode(err, ldap.ErrorNetwork):
+		// CN=Deleted Objects' search answered with any result (no such
+		// object, ...): the watch goes on without it.
 		return &notifyRefusedError{spec: sp, err: err}
 	}
 	return fmt.Errorf("notification search of %q: %w", sp.base, err)

@@ -25,6 +25,7 @@ import (
 // what the test pushes.
 type fakeNotifyAD struct {
 	refuse  int // result code for every notification search (0: accept)
+	deleted int // result code for CN=Deleted Objects' (0: accept)
 	notifys atomic.Int32
 	push    chan fakeEntry
 	root    chan struct{} // closed once the root's notification search is held
@@ -90,6 +91,9 @@ func (f *fakeNotifyAD) start(t *testing.T) string {
 		f.mu.Unlock()
 		isRoot := strings.EqualFold(m.BaseDN, fakeNC)
 		switch {
+		case f.deleted != 0 && strings.HasPrefix(m.BaseDN, "CN=Deleted Objects,"):
+			_ = w.Write(r.NewSearchDoneResponse(gldap.WithResponseCode(f.deleted)))
+			return
 		case f.refuse != 0:
 			_ = w.Write(r.NewSearchDoneResponse(gldap.WithResponseCode(f.refuse), gldap.WithDiagnosticMessage("no notifications for you")))
 			return
@@ -357,5 +361,31 @@ func TestNotifyWakes(t *testing.T) {
 		if got := src.wakes(tt.e, bases, st.filter, nil); got != tt.want {
 			t.Errorf("%s: wakes = %v, want %v", tt.name, got, tt.want)
 		}
+	}
+}
+
+// TestWatchNotifyWithoutTombstones: a server that will not watch CN=Deleted
+// Objects (here: no such object) leaves the watch listening to the base
+// DN, said once in the log.
+func TestWatchNotifyWithoutTombstones(t *testing.T) {
+	t.Parallel()
+	f := &fakeNotifyAD{deleted: gldap.ResultNoSuchObject}
+	cfg := fakeConfig(f.start(t))
+	cfg.Scope = "one" // accepted below the root by this server
+	core, logs := observer.New(zap.InfoLevel)
+	src, err := New(cfg, zap.New(core))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := watchFake(t, src, time.Hour, func(context.Context) ([]byte, error) { return nil, nil })
+	waitFor(t, 30*time.Second, "the tombstones' search to be given up", func() bool {
+		return countLogs(logs, "will not watch CN=Deleted Objects") > 0
+	})
+	waitFor(t, 30*time.Second, "the watch to listen", func() bool { ups, _ := n.connections(); return ups > 0 })
+	if ups, downs := n.connections(); ups != 1 || downs != 0 {
+		t.Errorf("connected %d times, disconnected %d times; want one connection that stays", ups, downs)
+	}
+	if got := countLogs(logs, "refuses change notifications"); got != 0 {
+		t.Errorf("the watch fell back to polling")
 	}
 }
