@@ -34,3 +34,16 @@ func TestWatchSettings(t *testing.T) {
 		}
 	}
 }
+
+// A bad source.ldap.watch_method is refused naming its path.
+func TestWatchMethodPath(t *testing.T) {
+	ldap := strings.Replace(minimal, "      csv: {path: people.csv, key: id}",
+		"      ldap: {url: ldaps://dc.example, base_dn: \"DC=example\", anchor: objectGUID, watch_method: %s}", 1)
+	if _, err := parse(t, strings.Replace(ldap, "%s", "notify", 1)+"    watch: true\n", nil); err != nil {
+		t.Fatalf("watch_method notify: %v", err)
+	}
+	_, err := parse(t, strings.Replace(ldap, "%s", "push", 1)+"    watch: true\n", nil)
+	if want := `jobs[hr].source.ldap.watch_method: "push": want auto, notify or poll`; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("err = %v, want %q", err, want)
+	}
+}
