@@ -22,15 +22,17 @@ import (
 // 1.2.840.113556.1.4.528 that never ends: the server sends the entry of
 // every object that changes in its scope, until the connection closes.
 // The server accepts only the filter (objectClass=*) and few such
-// searches per connection (MaxNotificationPerConn, 5 by default), and AD
-// refuses a subtree scope anywhere but at a naming context's root. So:
+// searches per connection (MaxNotificationPerConn, 5 by default), and
+// Windows 2000 DCs refuse a subtree scope anywhere but at a naming
+// context's root (MS-ADTS 3.1.1.3.4.1.9; Windows Server 2003 and later,
+// and Samba, accept it). So:
 //
 //   - syncd opens one notification search per base DN with the job's
 //     scope, each on a connection of its own (AD's limit is never reached;
 //     and Samba re-runs a connection's notification searches one per 5 s
 //     in turn, so a search per connection keeps its delay at 5 s);
 //   - if the server refuses a subtree search below a naming context's
-//     root with unwillingToPerform (Windows AD does), one subtree search
+//     root with unwillingToPerform (Windows 2000 did), one subtree search
 //     of the domain's root replaces the subtree base DNs: every change in
 //     the domain then reaches syncd, which drops those outside the base DNs;
 //   - deletions: a deleted object moves to CN=Deleted Objects, out of the
@@ -167,7 +169,7 @@ func (s *Source) notify(ctx context.Context, conn *ldap.Conn, dse rootDSE, metho
 		if !st.widen && errors.As(err, &re) && ldap.IsErrorWithCode(re.err, ldap.LDAPResultUnwillingToPerform) &&
 			re.spec.scope == ldap.ScopeWholeSubtree && !re.spec.root && !re.spec.deleted && dse.defaultNC != "" {
 			st.widen = true
-			log.Info("ldap server watches no subtree below a naming context's root (as Active Directory): watching the domain's root, "+
+			log.Info("ldap server watches no subtree below a naming context's root (as Windows 2000 DCs): watching the domain's root, "+
 				"and dropping the changes outside the base DNs", zap.String("root", dse.defaultNC), zap.Error(re.err))
 			continue
 		}

@@ -20,7 +20,7 @@ import (
 // fakeNotifyAD is an in-process server that looks like Active Directory
 // and answers change notification searches the way a real AD may and
 // Samba will not: refusing them all (refuse != 0), or refusing a subtree
-// below the domain's root with unwillingToPerform (Windows AD). Accepted
+// below the domain's root with unwillingToPerform (Windows 2000 DCs). Accepted
 // notification searches of the domain root are held open and deliver
 // what the test pushes.
 type fakeNotifyAD struct {
@@ -226,7 +226,7 @@ func TestWatchNotifyRefused(t *testing.T) {
 }
 
 // TestWatchNotifyWidensToDomainRoot: a server that refuses a subtree
-// notification search below the domain's root (Windows AD) is watched at
+// notification search below the domain's root (Windows 2000 DCs) is watched at
 // the root; what arrives from outside the base DN, or cannot be a user,
 // wakes no run; a user in the base DN, or a user's tombstone whose last
 // parent was the base DN, does.
