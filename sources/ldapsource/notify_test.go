@@ -71,6 +71,7 @@ func TestWatchADNotify(t *testing.T) {
 	srv := testenv.AD(t)
 	for _, method := range []string{DeltaUSN, DeltaDirSync} {
 		t.Run(method, func(t *testing.T) {
+			t.Parallel() // each waits for Samba's 5 s notification rounds
 			parent := srv.Subtree(t)
 			other := srv.Subtree(t)
 			tag := samPrefix(parent)
