@@ -5,7 +5,9 @@
 //	pingone-emulator -listen 127.0.0.1:8089 -populations Default,Staff -print-env
 //
 // On SIGINT/SIGTERM it stops and, with -state-dump, writes the users,
-// populations and counters as JSON.
+// populations and counters as JSON. While it runs, GET /_emulator/stats
+// answers the counters and the user count as JSON (not an API request: it
+// is not counted), so a harness can count the requests of a window.
 package main
 
 import (
@@ -130,7 +132,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	}
 	base := "http://" + ln.Addr().String()
 	emu.SetBaseURL(base + "/v1")
-	srv := &http.Server{Handler: emu, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: withStats(emu), ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 
@@ -171,6 +173,28 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		log.Info("state dumped", zap.String("path", c.stateDump))
 	}
 	return nil
+}
+
+// StatsPath answers the emulator's counters; it lies outside /v1 and the
+// token endpoint, so reading it is not counted.
+const StatsPath = "/_emulator/stats"
+
+// liveStats is the answer of StatsPath.
+type liveStats struct {
+	Stats pingonetest.Stats `json:"stats"`
+	Users int               `json:"users"`
+}
+
+// withStats serves StatsPath in front of the emulator.
+func withStats(emu *pingonetest.Emulator) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != StatsPath || r.Method != http.MethodGet {
+			emu.ServeHTTP(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(liveStats{Stats: emu.Stats(), Users: emu.UserCount()})
+	})
 }
 
 // dump is the -state-dump file.

@@ -99,6 +99,23 @@ func TestRunServesAndDumpsState(t *testing.T) {
 	if resp.StatusCode != 201 {
 		t.Fatalf("create: %d", resp.StatusCode)
 	}
+	// The live counters: the token and the create, not the reads of
+	// the counters themselves.
+	for range 2 {
+		resp, err = http.Get(env["SYNCD_PINGONE_AUTH_URL"] + StatsPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var live struct {
+			Stats struct{ Requests, TokenRequests, Writes int }
+			Users int
+		}
+		err = json.NewDecoder(resp.Body).Decode(&live)
+		resp.Body.Close()
+		if err != nil || live.Stats.Requests != 2 || live.Stats.TokenRequests != 1 || live.Stats.Writes != 1 || live.Users != 1 {
+			t.Fatalf("%s: %+v (%v)", StatsPath, live, err)
+		}
+	}
 	http.DefaultClient.CloseIdleConnections()
 
 	cancel()
