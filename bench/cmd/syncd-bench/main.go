@@ -97,6 +97,19 @@ type options struct {
 	specSample int
 	// deltaManaged is the managed users under the scripted delta (0: skip).
 	deltaManaged int
+	// idle: bin/syncd run watching slapd, measured idle (idle.go).
+	idle         string
+	idleN        int
+	idleBase     string
+	idleDelta    string
+	idleInterval time.Duration
+	idleSettle   time.Duration
+	idleWindow   time.Duration
+	idleTimeout  time.Duration
+	idleStep     time.Duration
+	idleRate     float64
+	syncdBin     string
+	emulatorBin  string
 }
 
 // Results is what -out receives.
@@ -114,10 +127,12 @@ type Results struct {
 	Listing []ListingRun `json:"listing,omitempty"`
 	// Delta is a delta of 12 changes over -delta-managed managed users;
 	// LDAPDelta the same over the slapd fixture (syncrepl), after the no-op.
-	Delta     *DeltaRun      `json:"delta,omitempty"`
-	LDAPDelta *DeltaRun      `json:"ldap_delta,omitempty"`
-	Goals     []GoalResult   `json:"goals"`
-	Extra     map[string]any `json:"extra,omitempty"`
+	Delta     *DeltaRun `json:"delta,omitempty"`
+	LDAPDelta *DeltaRun `json:"ldap_delta,omitempty"`
+	// Idle is `syncd run` watching slapd while nothing changes.
+	Idle  *IdleRun       `json:"idle,omitempty"`
+	Goals []GoalResult   `json:"goals"`
+	Extra map[string]any `json:"extra,omitempty"`
 }
 
 // Machine describes where the figures come from.
@@ -221,17 +236,40 @@ func main() {
 	flag.StringVar(&o.listingIDs, "listing-ids", "", "internal: the PingOne user ids of a listing child's records")
 	flag.IntVar(&o.specSample, "spec-sample", 100, "validate one emulator request in this many against the PingOne OpenAPI spec ($SYNCD_PINGONE_SPEC or the vendored copy); 1 validates all (about 2 ms of CPU each, which slows the apply figures)")
 	flag.IntVar(&o.deltaManaged, "delta-managed", 1_000_000, "managed users under the delta of 12 changes (seeding 1M checkpoints: ~30 s; 0 skips it)")
+	flag.StringVar(&o.idle, "idle", "auto", "on, off, auto (when slapd answers) or only (no other measurement): bin/syncd run watching -idle-n slapd users, each binary a process of its own; once the first run has synced them and syncd has logged nothing for -idle-settle, syncd's and the emulator's CPU, the API requests and the LDAP messages over -idle-window")
+	flag.IntVar(&o.idleN, "idle-n", 0, "slapd users of the idle run (default n): the fixture ou=bench<idle-n> (.ci/ldap/seed-bench.sh)")
+	flag.StringVar(&o.idleBase, "idle-base", "", "LDAP subtree of the idle run (default ou=bench<idle-n>,<SYNCD_TEST_LDAP_BASE_DN>)")
+	flag.StringVar(&o.idleDelta, "idle-delta", "auto", "the idle job's ldap.delta: auto (syncrepl on slapd: a persistent search) or timestamp (a poll every watch_interval)")
+	flag.DurationVar(&o.idleInterval, "idle-interval", 0, "the idle job's watch_interval (0: syncd's default, 10s)")
+	flag.DurationVar(&o.idleSettle, "idle-settle", 30*time.Second, "after the first run, wait until syncd has logged nothing this long before the window")
+	flag.DurationVar(&o.idleWindow, "idle-window", time.Minute, "the measured idle window")
+	flag.DurationVar(&o.idleStep, "idle-step", 0, "also print syncd's CPU and the LDAP messages so far every this long during the window (0: no)")
+	flag.DurationVar(&o.idleTimeout, "idle-timeout", 20*time.Minute, "give up when the first run and the settling take longer")
+	flag.Float64Var(&o.idleRate, "idle-rate", 5000, "the idle job's pingone.rate_limit for its first run (the emulator is unthrottled)")
+	flag.StringVar(&o.syncdBin, "syncd-bin", "bin/syncd", "the syncd binary of the idle run (make build)")
+	flag.StringVar(&o.emulatorBin, "emulator-bin", "bin/pingone-emulator", "the emulator binary of the idle run (make build)")
 	flag.Parse()
 	switch o.groups {
 	case "on", "off":
 	case "only":
-		o.pipeline, o.share, o.ldap, o.listingN = "none", "off", "off", 0
+		o.pipeline, o.share, o.ldap, o.listingN, o.idle = "none", "off", "off", 0, "off"
 	default:
 		fmt.Fprintf(os.Stderr, "syncd-bench: -groups %q: want on, off or only\n", o.groups)
 		os.Exit(2)
 	}
+	switch o.idle {
+	case "on", "off", "auto":
+	case "only":
+		o.pipeline, o.share, o.ldap, o.listingN, o.groups, o.skipApply, o.deltaManaged = "none", "off", "off", 0, "off", true, 0
+	default:
+		fmt.Fprintf(os.Stderr, "syncd-bench: -idle %q: want on, off, auto or only\n", o.idle)
+		os.Exit(2)
+	}
 	if o.listingN < 0 {
 		o.listingN = 10 * o.n
+	}
+	if o.idleN == 0 {
+		o.idleN = o.n
 	}
 
 	if o.child != "" {
@@ -358,6 +396,17 @@ func run(o options) error {
 			fmt.Fprintf(os.Stderr, "no-op over LDAP skipped (-ldap auto): %v\n", err)
 		default:
 			res.Noop, res.LDAPDelta = nr, dr
+		}
+	}
+	if o.idle != "off" {
+		ir, err := idleRun(o, dir)
+		switch {
+		case err != nil && o.idle != "auto":
+			return fmt.Errorf("idle: %w", err)
+		case err != nil:
+			fmt.Fprintf(os.Stderr, "idle run skipped (-idle auto): %v\n", err)
+		default:
+			res.Idle = ir
 		}
 	}
 	res.Goals = goals(res)
@@ -905,6 +954,18 @@ func goals(r Results) []GoalResult {
 		add(fmt.Sprintf("syncrepl delta over %d LDAP users: records read", d.Managed), float64(d.Records), "12", d.Records == 12)
 		add(fmt.Sprintf("syncrepl delta over %d LDAP users: requests (every one)", d.Managed), float64(d.Requests),
 			fmt.Sprintf("%d (one per change)", d.Changes), d.Requests == d.Changes)
+	}
+	if i := r.Idle; i != nil {
+		what := fmt.Sprintf("idle watch over %d LDAP users (delta %s)", i.Users, i.Delta)
+		add(what+": syncd CPU % of a core", i.SyncdCPUPercent, "< 1", i.SyncdCPUPercent < 1)
+		add(what+": emulator CPU % of a core (not syncd)", i.EmulatorCPUPercent, "-", true)
+		add(what+": API requests", float64(i.EmulatorRequests), "0", i.EmulatorRequests == 0 && i.SyncdAPIRequests == 0)
+		add(what+": runs started (each a read of the source)", float64(i.SyncdRuns), "0", i.SyncdRuns == 0)
+		if i.WatchInterval == "" {
+			add(what+": LDAP requests", float64(i.LDAPRequests), "0", i.LDAPRequests == 0)
+		} else {
+			add(what+": LDAP requests per watch_interval "+i.WatchInterval+" (one poll)", round(float64(i.LDAPRequests)/math.Max(i.WantLDAPQueries, 1)), "1", math.Round(float64(i.LDAPRequests)/math.Max(i.WantLDAPQueries, 1)) <= 1)
+		}
 	}
 	if n := r.Noop; n != nil {
 		add(fmt.Sprintf("no-op over %d LDAP users: seconds", n.Users), n.Seconds, "<= 5", n.Seconds <= 5)
