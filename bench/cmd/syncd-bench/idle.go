@@ -19,6 +19,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/go-ldap/ldap/v3"
+
 	"github.com/syncd/syncd/internal/testenv"
 )
 
@@ -99,6 +101,9 @@ func idleRun(o options, dir string) (*IdleRun, error) {
 	if !ok {
 		return nil, fmt.Errorf("SYNCD_TEST_LDAP_URL %s: want ldap://", ldapURL)
 	}
+	if err := checkFixture(ldapURL, base, sub); err != nil {
+		return nil, err
+	}
 	proxy, err := newLDAPProxy(host)
 	if err != nil {
 		return nil, err
@@ -126,7 +131,7 @@ func idleRun(o options, dir string) (*IdleRun, error) {
 	if err := emu.Start(); err != nil {
 		return nil, err
 	}
-	defer stopProcess(emu)
+	defer stopProcess(emu, waitExit(emu))
 	if err := waitTCP(emuAddr, 10*time.Second); err != nil {
 		return nil, fmt.Errorf("emulator: %w", err)
 	}
@@ -200,8 +205,9 @@ jobs:
 	if err := sd.Start(); err != nil {
 		return nil, err
 	}
-	defer stopProcess(sd)
 	go logs.scan(stderr, syncdLog)
+	sdExited := waitExit(sd)
+	defer stopProcess(sd, sdExited)
 
 	r := &IdleRun{Users: o.idleN, BaseDN: sub, Delta: o.idleDelta}
 	// The first run: it creates every user (the state is new).
@@ -212,10 +218,14 @@ jobs:
 			r.FirstRunSeconds = time.Since(started).Seconds()
 			break
 		}
-		if sd.ProcessState != nil || time.Now().After(deadline) {
+		select {
+		case <-sdExited:
+			return nil, fmt.Errorf("syncd run exited before its first run finished; its log: %s", syncdLog.Name())
+		case <-time.After(200 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
 			return nil, fmt.Errorf("no first run within %s; syncd log: %s", o.idleTimeout, syncdLog.Name())
 		}
-		time.Sleep(200 * time.Millisecond)
 	}
 	if r.Created != o.idleN {
 		return nil, fmt.Errorf("the first run created %d users, not %d (is %s complete?)", r.Created, o.idleN, sub)
@@ -503,20 +513,40 @@ func waitTCP(addr string, within time.Duration) error {
 	}
 }
 
-// stopProcess ends a child with SIGTERM, then SIGKILL after 30 s.
-func stopProcess(c *exec.Cmd) {
-	if c.Process == nil || c.ProcessState != nil {
-		return
-	}
-	_ = c.Process.Signal(syscall.SIGTERM)
+// waitExit waits for a started child in the background; the channel
+// closes when it has exited.
+func waitExit(c *exec.Cmd) <-chan struct{} {
 	done := make(chan struct{})
 	go func() { _ = c.Wait(); close(done) }()
+	return done
+}
+
+// stopProcess ends a child with SIGTERM, then SIGKILL after 30 s.
+func stopProcess(c *exec.Cmd, exited <-chan struct{}) {
+	_ = c.Process.Signal(syscall.SIGTERM)
 	select {
-	case <-done:
+	case <-exited:
 	case <-time.After(30 * time.Second):
 		_ = c.Process.Kill()
-		<-done
+		<-exited
 	}
+}
+
+// checkFixture fails unless slapd answers and holds the idle run's
+// subtree.
+func checkFixture(url, base, sub string) error {
+	c, err := ldap.DialURL(url, ldap.DialWithDialer(&net.Dialer{Timeout: 2 * time.Second}))
+	if err != nil {
+		return fmt.Errorf("slapd at %s: %w (bash .ci/start-slapd.sh)", url, err)
+	}
+	defer c.Close()
+	if err := c.Bind(testenv.Getenv("SYNCD_TEST_LDAP_BIND_DN", "cn=admin,"+base), testenv.Getenv("SYNCD_TEST_LDAP_BIND_PASSWORD", "syncd-test-admin")); err != nil {
+		return fmt.Errorf("slapd at %s: bind: %w", url, err)
+	}
+	if _, err := c.Search(ldap.NewSearchRequest(sub, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 1, 10, false, "(objectClass=*)", []string{"1.1"}, nil)); err != nil {
+		return fmt.Errorf("fixture %s: %w (bash .ci/ldap/seed-bench.sh N)", sub, err)
+	}
+	return nil
 }
 
 // ldapProxy forwards TCP connections to slapd and counts the LDAP
