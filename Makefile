@@ -41,7 +41,7 @@ BENCH_RATE ?= 1000
 BENCH_FLAGS ?= -n $(BENCH_N) -rate $(BENCH_RATE) -latency 20ms -out bench/results.json
 
 .PHONY: bench
-bench: ## Run the Go benchmarks once each, then the harness (BENCH_N, BENCH_RATE, BENCH_FLAGS; see README Performance).
+bench: build ## Run the Go benchmarks once each, then the harness (BENCH_N, BENCH_RATE, BENCH_FLAGS; see README Performance); its idle row runs bin/syncd and bin/pingone-emulator.
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 1x $(PKGS)
 	$(GO) build -o $(BIN)/syncd-bench ./bench/cmd/syncd-bench
 	$(BIN)/syncd-bench $(BENCH_FLAGS)
