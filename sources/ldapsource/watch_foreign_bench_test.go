@@ -3,7 +3,6 @@ package ldapsource
 import (
 	"context"
 	"fmt"
-	"syscall"
 	"testing"
 	"time"
 
@@ -80,13 +79,4 @@ func BenchmarkWatchForeignWrites(b *testing.B) {
 	b.ReportMetric(per, "watch-cpu-µs/foreign-write")
 	b.Logf("%d writes outside the watched subtree: process CPU %s without the watch, %s with it: %.1f µs per write for the watch; changes reported %d",
 		writes, without.Round(time.Millisecond), with.Round(time.Millisecond), per, changes)
-}
-
-// processCPU is the process's user and system CPU time so far.
-func processCPU(t testing.TB) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		t.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
