@@ -84,7 +84,10 @@ func listingRuns(o options, dir string) ([]ListingRun, error) {
 	fmt.Fprintf(os.Stderr, "listing: %d users in the emulator (%.0f s)\n", n, time.Since(t0).Seconds())
 
 	var runs []ListingRun
-	for _, kind := range []string{"verify", "first-run"} {
+	for _, kind := range strings.Split(o.listingKinds, ",") {
+		if kind != "verify" && kind != "first-run" {
+			return nil, fmt.Errorf("-listing-kinds: unknown run %q (want verify, first-run)", kind)
+		}
 		self, err := os.Executable()
 		if err != nil {
 			return nil, err

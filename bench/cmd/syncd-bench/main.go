@@ -92,6 +92,8 @@ type options struct {
 	listingURL string
 	listingEnv string
 	listingIDs string
+	// listingKinds: which listing runs to make ("verify,first-run").
+	listingKinds string
 	// specSample: the emulator validates one API request in specSample
 	// against the PingOne spec (1: every one; see pingonetest.Options).
 	specSample int
@@ -231,6 +233,7 @@ func main() {
 	flag.IntVar(&o.groupsN, "groups-n", 100000, "users of the membership apply runs (5 memberships each; at B=1000 100,000 users take about 10 minutes; 0: none)")
 	flag.IntVar(&o.groupsPlanN, "groups-plan-n", 100000, "users whose 5 memberships each the planning run finds unchanged (100,000: 500k memberships)")
 	flag.IntVar(&o.listingN, "listing-n", -1, "PingOne users for the verify and first-run memory rows (default 10·n; 0: none)")
+	flag.StringVar(&o.listingKinds, "listing-kinds", "verify,first-run", "comma-separated listing runs to make: verify, first-run")
 	flag.StringVar(&o.listingURL, "listing-url", "", "internal: the emulator of a listing child")
 	flag.StringVar(&o.listingEnv, "listing-env", "", "internal: the environment id of a listing child")
 	flag.StringVar(&o.listingIDs, "listing-ids", "", "internal: the PingOne user ids of a listing child's records")
