@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"hash"
 	"slices"
 	"sort"
 	"strconv"
@@ -61,12 +62,20 @@ type Op struct {
 	result outcome
 }
 
-// opMore holds what some operations carry besides the common fields.
+// opMore holds what some operations carry besides the common fields. It
+// is 32 bytes: a million adoptions of unchanged users (a first run after a
+// lost state database) carry only their user ids.
 type opMore struct {
 	userID    string // when not the checkpoint's: adopted, created, re-created
 	hasUserID bool
-	changes   []Change
-	from      string
+	rest      *opRest // nil: no attribute change, no population to move from
+}
+
+// opRest holds the attribute changes of an adopt or update and the
+// population a move moves from.
+type opRest struct {
+	changes []Change
+	from    string
 }
 
 func (o *Op) extra() *opMore {
@@ -75,6 +84,18 @@ func (o *Op) extra() *opMore {
 	}
 	return o.more
 }
+
+func (o *Op) rest() *opRest {
+	m := o.extra()
+	if m.rest == nil {
+		m.rest = &opRest{}
+	}
+	return m.rest
+}
+
+// hasRest reports whether the op carries changes or a population to move
+// from (perhaps emptied since).
+func (o *Op) hasRest() bool { return o.more != nil && o.more.rest != nil }
 
 // Anchor is the record's anchor.
 func (o *Op) Anchor() string {
@@ -99,29 +120,29 @@ func (o *Op) setUserID(id string) { m := o.extra(); m.userID, m.hasUserID = id, 
 
 // FromPopulation is the population id a move moves the user from.
 func (o *Op) FromPopulation() string {
-	if o.more == nil {
+	if !o.hasRest() {
 		return ""
 	}
-	return o.more.from
+	return o.more.rest.from
 }
 
 // changes are the attribute changes of an adopt or update.
 func (o *Op) changes() []Change {
-	if o.more == nil {
+	if !o.hasRest() {
 		return nil
 	}
-	return o.more.changes
+	return o.more.rest.changes
 }
 
 func (o *Op) setChanges(cs []Change) {
-	if cs != nil || o.more != nil {
-		o.extra().changes = cs
+	if cs != nil || o.hasRest() {
+		o.rest().changes = cs
 	}
 }
 
 func (o *Op) setFrom(p string) {
-	if p != "" || o.more != nil {
-		o.extra().from = p
+	if p != "" || o.hasRest() {
+		o.rest().from = p
 	}
 }
 
@@ -503,33 +524,52 @@ func encodeAttrs(m map[string]string) []byte {
 // planDigest hashes what a plan would write (anchors, actions, changes,
 // populations), so that a saved plan can be checked before it is applied.
 func planDigest(ops []Op) string {
-	h := sha256.New()
-	var buf, hb []byte
-	w := func(ss ...string) {
-		for _, s := range ss {
-			// Length-prefixed, so that no two different plans write the
-			// same bytes.
-			buf = strconv.AppendInt(buf[:0], int64(len(s)), 10)
-			buf = append(append(buf, ':'), s...)
-			h.Write(buf)
-		}
-	}
+	// It allocates nothing per op: a million-op plan leaves no garbage.
+	p := planHasher{h: sha256.New()}
 	for i := range ops {
 		op := &ops[i]
 		if !op.writes() && !op.Has(ActReject) {
 			continue
 		}
-		w(op.Anchor(), op.UserID(), op.FromPopulation(), op.ToPopulation)
-		for _, a := range op.Actions.List() {
-			w(string(a))
+		p.write(op.Anchor())
+		p.write(op.UserID())
+		p.write(op.FromPopulation())
+		p.write(op.ToPopulation)
+		for b, a := range actionOrder {
+			if op.Actions&(1<<b) != 0 {
+				p.write(string(a))
+			}
 		}
 		if op.changes() == nil && op.desired != nil {
-			hb = op.desired.appendHash(hb[:0])
-			w("desired", string(hb)) // a create: its hash covers every attribute
+			// A create: its hash covers every attribute.
+			p.write("desired")
+			p.hb = op.desired.appendHash(p.hb[:0])
+			p.writeBytes(p.hb)
 		}
 		for _, c := range op.changes() {
-			w(c.Attribute, c.Old, c.New)
+			p.write(c.Attribute)
+			p.write(c.Old)
+			p.write(c.New)
 		}
 	}
-	return hex.EncodeToString(h.Sum(nil))[:16]
+	return hex.EncodeToString(p.h.Sum(nil))[:16]
+}
+
+// planHasher writes values length-prefixed, so that no two different
+// plans write the same bytes.
+type planHasher struct {
+	h       hash.Hash
+	buf, hb []byte
+}
+
+func (p *planHasher) write(s string) {
+	p.buf = strconv.AppendInt(p.buf[:0], int64(len(s)), 10)
+	p.buf = append(append(p.buf, ':'), s...)
+	p.h.Write(p.buf)
+}
+
+func (p *planHasher) writeBytes(b []byte) {
+	p.buf = strconv.AppendInt(p.buf[:0], int64(len(b)), 10)
+	p.buf = append(append(p.buf, ':'), b...)
+	p.h.Write(p.buf)
 }
