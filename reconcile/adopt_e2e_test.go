@@ -86,3 +86,66 @@ func TestFirstRunOverAMultiPageEnvironment(t *testing.T) {
 		}
 	})
 }
+
+// A lost state database costs the listing, not a read per user: a first
+// run whose every user already holds what its record wants adopts them
+// all with the listing's pages alone — no user read by id, no write — and
+// a user edited by hand costs exactly one read by id and the one PATCH
+// that puts it back.
+func TestLostDatabaseReadsByIDOnlyWhatDiffers(t *testing.T) {
+	backends(t, func(t *testing.T, backend string) {
+		e := newEnv(t, backend)
+		e.mustRun(reconcile.Options{}) // creates the 10 users
+		ids := map[string]string{}
+		for a, u := range e.users() {
+			ids[a] = u["id"].(string)
+		}
+		lose := func() {
+			e.store = openStore(t, backend)
+			e.eng.Store = e.store
+		}
+		byID := func(cs []call) (reads, listings int) {
+			for _, c := range cs {
+				switch {
+				case c.Method != http.MethodGet:
+				case strings.HasSuffix(c.Path, "/users"):
+					listings++
+				case strings.Contains(c.Path, "/users/"):
+					reads++
+				}
+			}
+			return reads, listings
+		}
+
+		lose()
+		e.rec.take()
+		rep := e.mustRun(reconcile.Options{})
+		cs := e.rec.take()
+		if reads, listings := byID(cs); reads != 0 || listings != 1 {
+			t.Errorf("adopting 10 unchanged users read %d users by id and %d listing pages, want 0 and 1", reads, listings)
+		}
+		if w := writes(cs); len(w) != 0 {
+			t.Errorf("adopting unchanged users wrote %v", w)
+		}
+		if rep.Counts.Adopted != 10 {
+			t.Errorf("counts %+v, want 10 adopted", rep.Counts)
+		}
+
+		lose()
+		if err := e.emu.EditUser(ids["id-c"], map[string]any{"title": "Edited By Hand"}); err != nil {
+			t.Fatal(err)
+		}
+		rep = e.mustRun(reconcile.Options{})
+		cs = e.rec.take()
+		if reads, _ := byID(cs); reads != 1 {
+			t.Errorf("%d users read by id, want 1 (the one edited by hand)", reads)
+		}
+		w := writes(cs)
+		if len(w) != 1 || w[0].Method != http.MethodPatch || !strings.HasSuffix(w[0].Path, "/users/"+ids["id-c"]) || !strings.Contains(w[0].Body, "Engineer") {
+			t.Errorf("writes %v, want one PATCH of id-c's title", w)
+		}
+		if rep.Counts.Adopted != 10 || e.users()["id-c"]["title"] != "Engineer" {
+			t.Errorf("counts %+v, id-c %v", rep.Counts, e.users()["id-c"])
+		}
+	})
+}

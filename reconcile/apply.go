@@ -79,23 +79,29 @@ func match(rules []string, d matchKey, c *candidates, managed map[string]string)
 // adoptOp plans taking over u: only the attributes that differ from what the
 // user holds now are sent, plus the population and enabled flag if needed.
 func adoptOp(op *Op, u pingone.User, rule string) Op {
-	d := op.desired
-	n := Op{desired: d, cp: op.cp, Actions: Actions(ActAdopt), Why: "pre-existing PingOne user matched by " + rule}
-	n.setUserID(u.ID)
-	want := d.attributes()
+	want := op.desired.attributes()
 	current := make(map[string]string, len(want))
 	for k := range want {
 		current[k] = u.Attributes[k]
 	}
-	n.setChanges(attrChanges(current, want))
-	if op.ToPopulation != "" && op.ToPopulation != u.PopulationID {
+	return adoptAs(op, u.ID, u.PopulationID, u.Enabled, rule, attrChanges(current, want))
+}
+
+// adoptAs plans taking over the user id, in population pop and enabled or
+// not, with these attribute changes.
+func adoptAs(op *Op, id, pop string, enabled bool, rule string, changes []Change) Op {
+	d := op.desired
+	n := Op{desired: d, cp: op.cp, Actions: Actions(ActAdopt), Why: adoptedWhy(rule)}
+	n.setUserID(id)
+	n.setChanges(changes)
+	if op.ToPopulation != "" && op.ToPopulation != pop {
 		n.ToPopulation = op.ToPopulation
-		n.setFrom(u.PopulationID)
+		n.setFrom(pop)
 		n.Actions = n.Actions.With(ActMove)
 	} else {
-		n.ToPopulation = u.PopulationID
+		n.ToPopulation = pop
 	}
-	if d.enabled != u.Enabled {
+	if d.enabled != enabled {
 		if d.enabled {
 			n.Actions = n.Actions.With(ActEnable)
 		} else {
@@ -103,6 +109,20 @@ func adoptOp(op *Op, u pingone.User, rule string) Op {
 		}
 	}
 	return n
+}
+
+// adoptedWhy is an adoption's reason: one string per rule, shared by the
+// million ops of a lost database's first run.
+func adoptedWhy(rule string) string {
+	switch rule {
+	case MatchExternalID:
+		return "pre-existing PingOne user matched by " + MatchExternalID
+	case MatchUsername:
+		return "pre-existing PingOne user matched by " + MatchUsername
+	case MatchEmail:
+		return "pre-existing PingOne user matched by " + MatchEmail
+	}
+	return "pre-existing PingOne user matched by " + rule
 }
 
 // apply executes the plan's writes and checkpoints their results in

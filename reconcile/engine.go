@@ -330,13 +330,27 @@ func (e *Engine) run(ctx context.Context, job *Job, opts Options, rep *Report, l
 	verify := opts.Verify || job.Verify
 	counter, canCount := e.Store.(state.CheckpointCounter)
 	loadChanged := !full && !verify && normalKeys && canCount
+	// A job without checkpoints (a first run, a lost state database) looks
+	// for pre-existing users to adopt in the whole environment: listed
+	// now, before the read, so that the listing's garbage is not collected
+	// beside the records (planAdoptions).
+	var env *envUsers
+	var counts state.CheckpointCounts
+	if canCount {
+		if counts, err = counter.CountCheckpoints(ctx, job.Name); err != nil {
+			return fmt.Errorf("count checkpoints: %w", err)
+		}
+		if counts.Total == 0 {
+			t0 := e.now()
+			if env, err = e.listEnvironment(ctx, job); err != nil {
+				return err
+			}
+			rep.Phases.Plan += e.now().Sub(t0)
+		}
+	}
 	go func() {
 		if loadChanged {
-			n, err := counter.CountCheckpoints(lctx, job.Name)
-			if err != nil {
-				err = fmt.Errorf("count checkpoints: %w", err)
-			}
-			loadc <- loaded{counts: n, err: err}
+			loadc <- loaded{counts: counts}
 			return
 		}
 		cps, err := e.loadCheckpoints(lctx, job.Name, verify)
@@ -424,8 +438,15 @@ func (e *Engine) run(ctx context.Context, job *Job, opts Options, rep *Report, l
 	}
 	in.popIDs, in.paired = popIDs, paired
 	ops := diff(in)
-	if err := e.planAdoptions(ctx, job, ops, popIDs, cps.total, rep); err != nil {
+	if err := e.planAdoptions(ctx, job, ops, cps.total, env, rep); err != nil {
 		return err
+	}
+	if env != nil && env.len() >= bigRead {
+		// The listing's summaries and the match index are garbage now:
+		// collected once here, as after the read, so that the rest of the
+		// plan reuses their memory rather than grow the heap.
+		env = nil
+		runtime.GC()
 	}
 	if opts.Verify || job.Verify {
 		// Streams the listings: holds whole only the users that drifted,
@@ -476,7 +497,7 @@ func (e *Engine) run(ctx context.Context, job *Job, opts Options, rep *Report, l
 			}
 		}
 	}
-	rep.Phases.Plan = e.now().Sub(t0)
+	rep.Phases.Plan += e.now().Sub(t0)
 	rep.PlanDigest = gp.digest(planDigest(ops))
 	report(opts, Progress{Phase: "plan", Records: rep.Counts.Records})
 	if opts.ExpectPlan != "" && opts.ExpectPlan != rep.PlanDigest {
