@@ -53,7 +53,9 @@ type Failure struct {
 
 // Phases are the wall-clock times of a run's phases.
 type Phases struct {
-	Read  time.Duration `json:"read_ns"`
+	Read time.Duration `json:"read_ns"`
+	// Plan includes a first run's listing of the environment, made
+	// before the read (planAdoptions).
 	Plan  time.Duration `json:"plan_ns"`
 	Apply time.Duration `json:"apply_ns"`
 	// Groups is the part of Plan spent planning groups and memberships
