@@ -53,6 +53,18 @@ type WatchOptions struct {
 	Cursor sources.CursorFunc
 	// MaxBackoff caps the wait between reconnects. Default 30s.
 	MaxBackoff time.Duration
+
+	// For tests: probeLimit replaces the const of that name when > 0;
+	// probed is called after each probe of a polling watch.
+	probeLimit int
+	probed     func()
+}
+
+func (o WatchOptions) limit() int {
+	if o.probeLimit > 0 {
+		return o.probeLimit
+	}
+	return probeLimit
 }
 
 // Watch reports changes of the source to n until ctx ends, reconnecting
@@ -264,9 +276,54 @@ func (s *Source) persistBase(ctx context.Context, conn *ldap.Conn, base string, 
 
 // prober remembers what the last probe found, so an entry is reported
 // once, however often the probe sees it before a run moves the cursor.
+//
+// A timestamp probe also keeps a watermark of its own. The job's cursor
+// (the newest modifyTimestamp a read saw, less the read's duration and a
+// second) stays behind a bulk load for as long as nothing changes after
+// it, so probing from the cursor would read the load at every interval
+// and, past probeLimit entries, take it for a change at every interval: a
+// delta run each time, re-reading it. But every entry a probe sees shows
+// that the server's clock had reached its modifyTimestamp, and from then
+// on that clock advances at least as the client's monotonic clock does
+// (less clockRateMargin): a change made after a probe starts carries a
+// timestamp no earlier than that bound, truncated to the second. So each
+// probe searches from the bound at the previous probe's start (or the
+// cursor, whichever is later), and a quiet directory costs an empty search
+// per interval. Only one server's clock is involved (a prober lives as long
+// as its connection) and the client's elapsed time, never a comparison of
+// the two clocks.
 type prober struct {
 	seen      map[string]bool
 	triggered bool // a probe without a cursor has asked for a run
+
+	low   time.Time // a lower bound of the server's clock at lowAt (zero: none yet)
+	lowAt time.Time // when, on the client's monotonic clock
+	next  time.Time // the next timestamp probe's watermark (zero: the cursor's)
+}
+
+// clockRateMargin is how much slower than the client's the server's clock
+// may run (NTP slews by at most 0.05 %).
+const clockRateMargin = 100
+
+// serverClock returns a lower bound of the server's clock at client time t.
+func (p *prober) serverClock(t time.Time) (time.Time, bool) {
+	if p.low.IsZero() {
+		return time.Time{}, false
+	}
+	el := t.Sub(p.lowAt)
+	return p.low.Add(el - el/clockRateMargin), true
+}
+
+// observe raises the lower bound with the newest modifyTimestamp a probe
+// that ended at end has seen.
+func (p *prober) observe(end time.Time, newest time.Time) {
+	low, ok := p.serverClock(end)
+	if !ok || newest.After(low) {
+		low = newest
+	}
+	if !low.IsZero() {
+		p.low, p.lowAt = low, end
+	}
 }
 
 func (s *Source) poll(ctx context.Context, conn *ldap.Conn, dse rootDSE, method string, opts WatchOptions, n sources.Notify, log *zap.Logger) error {
@@ -278,6 +335,9 @@ func (s *Source) poll(ctx context.Context, conn *ldap.Conn, dse rootDSE, method 
 		changed, err := s.probe(ctx, conn, dse, method, opts, p)
 		if err != nil {
 			return err
+		}
+		if opts.probed != nil {
+			opts.probed()
 		}
 		if !up {
 			up = true
@@ -314,25 +374,36 @@ func (s *Source) probe(ctx context.Context, conn *ldap.Conn, dse rootDSE, method
 	}
 	p.triggered = false
 	var searches []*ldap.SearchRequest
+	limit := opts.limit()
+	start := time.Now()
 	switch method {
 	case DeltaUSN:
 		since := "(uSNChanged>=" + strconv.FormatInt(cur.USN+1, 10) + ")"
 		for _, b := range s.cfg.BaseDN {
-			searches = append(searches, ldap.NewSearchRequest(b, s.scope, ldap.NeverDerefAliases, probeLimit, 0, false,
+			searches = append(searches, ldap.NewSearchRequest(b, s.scope, ldap.NeverDerefAliases, limit, 0, false,
 				"(&"+s.cfg.Filter+since+")", []string{"uSNChanged"}, nil))
 		}
 		if strings.EqualFold(s.cfg.Anchor, "objectGUID") && dse.defaultNC != "" {
 			searches = append(searches, ldap.NewSearchRequest("CN=Deleted Objects,"+dse.defaultNC, ldap.ScopeSingleLevel,
-				ldap.NeverDerefAliases, probeLimit, 0, false, "(&(isDeleted=TRUE)"+since+")", []string{"uSNChanged"},
+				ldap.NeverDerefAliases, limit, 0, false, "(&(isDeleted=TRUE)"+since+")", []string{"uSNChanged"},
 				[]ldap.Control{ldap.NewControlString(oidShowDeleted, true, "")}))
 		}
 	case DeltaTimestamp:
 		// modifyTimestamp has whole seconds: two changes of an entry in
 		// one second differ only in their values, so those are compared
-		// too (the entries changed since the cursor are few).
+		// too (the entries changed since the watermark are few).
+		since := cur.Since
+		if c, err := parseGenTime(cur.Since); err == nil && p.next.After(c) {
+			since = formatGenTime(p.next)
+		}
+		// The next probe's: what changes from now on carries a timestamp
+		// no earlier than the server's clock now.
+		if b, ok := p.serverClock(start); ok {
+			p.next = b.Truncate(time.Second).Add(-time.Second)
+		}
 		for _, b := range s.cfg.BaseDN {
-			searches = append(searches, ldap.NewSearchRequest(b, s.scope, ldap.NeverDerefAliases, probeLimit, 0, false,
-				"(&"+s.cfg.Filter+"(modifyTimestamp>="+cur.Since+"))", []string{"*", "modifyTimestamp"}, nil))
+			searches = append(searches, ldap.NewSearchRequest(b, s.scope, ldap.NeverDerefAliases, limit, 0, false,
+				"(&"+s.cfg.Filter+"(modifyTimestamp>="+since+"))", []string{"*", "modifyTimestamp"}, nil))
 		}
 	case DeltaDirSync:
 		return s.probeDirSync(conn, dse, cur, p)
@@ -341,6 +412,7 @@ func (s *Source) probe(ctx context.Context, conn *ldap.Conn, dse rootDSE, method
 	}
 	found := map[string]bool{}
 	changed := false
+	var newest time.Time
 	for i, req := range searches {
 		res, err := conn.Search(req)
 		switch {
@@ -363,9 +435,17 @@ func (s *Source) probe(ctx context.Context, conn *ldap.Conn, dse rootDSE, method
 			if !p.seen[k] {
 				changed = true
 			}
+			if method == DeltaTimestamp {
+				if t, err := parseGenTime(e.GetEqualFoldAttributeValue("modifyTimestamp")); err == nil && t.After(newest) {
+					newest = t
+				}
+			}
 		}
 	}
 	p.seen = found
+	if method == DeltaTimestamp {
+		p.observe(time.Now(), newest)
+	}
 	return changed, nil
 }
 

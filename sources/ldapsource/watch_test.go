@@ -195,3 +195,72 @@ func TestWatchAD(t *testing.T) {
 		})
 	}
 }
+
+// TestWatchTimestampQuietAfterLoad: a timestamp watch over more entries
+// than one probe may return, all changed just before the job's last read
+// and none since (a bulk load), goes quiet after a few probes instead of
+// reporting a change at every one (each a delta run re-reading the load);
+// a change made afterwards is still reported.
+func TestWatchTimestampQuietAfterLoad(t *testing.T) {
+	srv := testenv.LDAP(t)
+	base := srv.Subtree(t)
+	var entries []testenv.LDAPEntry
+	for i := range 10 {
+		entries = append(entries, testenv.UserEntry(base, i, nil))
+	}
+	srv.AddEntries(t, entries)
+	src := mustNew(t, Config{URL: srv.URL, AllowPlaintext: true, BindDN: srv.BindDN, BindPassword: secret.New(srv.Password),
+		BaseDN: DNList{base}, Timeout: time.Minute, Delta: DeltaTimestamp})
+	r, err := src.Open(context.Background(), sources.ReadRequest{Full: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for r.Next() {
+	}
+	if err := r.Err(); err != nil {
+		t.Fatal(err)
+	}
+	cur := r.Cursor()
+	_ = r.Close()
+
+	var mu sync.Mutex
+	probes := 0
+	n := &notes{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- src.Watch(ctx, WatchOptions{Interval: 300 * time.Millisecond, MaxBackoff: time.Second,
+			Cursor:     func(context.Context) ([]byte, error) { return cur, nil },
+			probeLimit: 5, // the 10 entries are more than a probe may return
+			probed:     func() { mu.Lock(); probes++; mu.Unlock() }}, n)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Watch: %v", err)
+		}
+	})
+	changesAfter := func(k int) int {
+		waitFor(t, 2*time.Minute, fmt.Sprintf("%d probes", k), func() bool { mu.Lock(); defer mu.Unlock(); return probes >= k })
+		n.mu.Lock()
+		defer n.mu.Unlock()
+		return len(n.changes)
+	}
+	// The probes' watermark passes the load once the server's clock is
+	// known to be 2 s past it: 300 ms a probe, 7 probes at most.
+	settled := changesAfter(20)
+	if later := changesAfter(30); later != settled {
+		t.Fatalf("probes 21-30 of an unchanged directory reported %d changes (%d in the first 20): each is a delta run", later-settled, settled)
+	}
+	if settled == 0 {
+		t.Fatal("no change reported at all: the first probe sees entries changed since the cursor")
+	}
+	c := srv.Conn(t)
+	at := time.Now()
+	m := ldap.NewModifyRequest(entries[3].DN, nil)
+	m.Replace("title", []string{"After the load"})
+	if err := c.Modify(m); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, time.Minute, "the modification to be reported", func() bool { return n.changedSince(at) })
+}
