@@ -62,7 +62,11 @@ func (s *blocks[T]) filter(keep func(*T) bool) {
 	for i := k; i < s.n; i++ {
 		*s.at(i) = zero
 	}
-	s.b = s.b[:(k+blockSize-1)/blockSize]
+	// The blocks left empty are let go: a header kept past the slice's
+	// length would keep its block reachable.
+	nb := (k + blockSize - 1) / blockSize
+	clear(s.b[nb:])
+	s.b = s.b[:nb]
 	if k%blockSize != 0 {
 		last := &s.b[len(s.b)-1]
 		*last = (*last)[:k%blockSize]
