@@ -170,24 +170,11 @@ func (c *Client) FindGroups(ctx context.Context, filter Filter, fn func(Group) e
 	if s := filter.String(); s != "" {
 		q = "filter=" + queryEscape(s) + "&" + q
 	}
-	err := c.pages(ctx, "find_groups", c.envBase+"/groups?"+q, "groups", func(raw json.RawMessage) error {
-		g, _, err := decodeGroup(raw)
-		if err != nil {
-			return err
-		}
-		if err := fn(g); err != nil {
-			return &fnError{err}
-		}
-		return nil
-	})
-	var fe *fnError
-	if errors.As(err, &fe) {
-		return fe.err
-	}
-	if err != nil {
-		return fmt.Errorf("pingone find groups: %w", err)
-	}
-	return nil
+	return each(ctx, c, "find_groups", c.envBase+"/groups?"+q, "groups", "pingone find groups",
+		func(raw json.RawMessage) (Group, bool, error) {
+			g, _, err := decodeGroup(raw)
+			return g, err == nil, err
+		}, fn)
 }
 
 // GroupByExternalID finds the group carrying externalID; two is an error.
@@ -289,30 +276,25 @@ func (c *Client) UserGroups(ctx context.Context, userID string, fn func(groupID 
 		return errors.New("pingone user groups: empty user id")
 	}
 	first := c.userURL(userID) + "/memberOfGroups?limit=" + strconv.Itoa(groupsPageSize)
-	err := c.pages(ctx, "list_user_groups", first, "groupMemberships", func(raw json.RawMessage) error {
-		var m struct {
-			ID   string `json:"id"`
-			Type string `json:"type"`
-		}
-		if err := json.Unmarshal(raw, &m); err != nil {
-			return fmt.Errorf("decode group membership: %w", err)
-		}
-		if m.ID == "" {
-			return nil
-		}
-		if err := fn(m.ID, strings.EqualFold(m.Type, "DIRECT")); err != nil {
-			return &fnError{err}
-		}
-		return nil
-	})
-	var fe *fnError
-	if errors.As(err, &fe) {
-		return fe.err
+	return each(ctx, c, "list_user_groups", first, "groupMemberships", "pingone list the groups of user "+userID,
+		decodeMembership, func(m membership) error { return fn(m.ID, strings.EqualFold(m.Type, "DIRECT")) })
+}
+
+// membership is one item of a memberOfGroups listing: a GroupMembership
+// of a user or a GroupNesting of a group (SPEC L4001: id, type).
+type membership struct {
+	ID   string `json:"id"`
+	Type string `json:"type"`
+}
+
+// decodeMembership decodes a memberOfGroups item; one without an id is
+// skipped.
+func decodeMembership(raw json.RawMessage) (membership, bool, error) {
+	var m membership
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return m, false, fmt.Errorf("decode group membership: %w", err)
 	}
-	if err != nil {
-		return fmt.Errorf("pingone list the groups of user %s: %w", userID, err)
-	}
-	return nil
+	return m, m.ID != "", nil
 }
 
 // RemoveUserFromGroup removes a direct membership: DELETE
@@ -384,30 +366,13 @@ func (c *Client) GroupParents(ctx context.Context, groupID string, fn func(paren
 	first := c.groupURL(groupID) + "/memberOfGroups?limit=" + strconv.Itoa(groupsPageSize)
 	// SPEC's EntityArray has no key of its own for nestings: they come
 	// under groupMemberships, the key of the other memberOfGroups listing.
-	err := c.pages(ctx, "list_nesting", first, "groupMemberships", func(raw json.RawMessage) error {
-		var n struct {
-			ID   string `json:"id"`
-			Type string `json:"type"`
-		}
-		if err := json.Unmarshal(raw, &n); err != nil {
-			return fmt.Errorf("decode group nesting: %w", err)
-		}
-		if n.ID == "" || (n.Type != "" && !strings.EqualFold(n.Type, "DIRECT")) {
-			return nil
-		}
-		if err := fn(n.ID); err != nil {
-			return &fnError{err}
-		}
-		return nil
-	})
-	var fe *fnError
-	if errors.As(err, &fe) {
-		return fe.err
-	}
-	if err != nil {
-		return fmt.Errorf("pingone list the groups group %s is nested in: %w", groupID, err)
-	}
-	return nil
+	return each(ctx, c, "list_nesting", first, "groupMemberships", "pingone list the groups group "+groupID+" is nested in",
+		decodeMembership, func(n membership) error {
+			if n.Type != "" && !strings.EqualFold(n.Type, "DIRECT") {
+				return nil
+			}
+			return fn(n.ID)
+		})
 }
 
 // UnnestGroup removes the link nesting child in parent; a link already

@@ -103,12 +103,23 @@ func (c *Client) FindUsers(ctx context.Context, filter Filter, fn func(User) err
 	if s := filter.String(); s != "" {
 		q = "filter=" + queryEscape(s) + "&" + q
 	}
-	err := c.pages(ctx, "find_users", c.envBase+"/users?"+q, "users", func(raw json.RawMessage) error {
-		u, err := decodeUser(raw)
-		if err != nil {
+	return each(ctx, c, "find_users", c.envBase+"/users?"+q, "users", "pingone find users",
+		func(raw json.RawMessage) (User, bool, error) {
+			u, err := decodeUser(raw)
+			return u, err == nil, err
+		}, fn)
+}
+
+// each pages through a listing (pages), decoding every item with decode
+// and handing those it keeps to fn. An error from fn stops the listing and
+// is returned as it is; any other error is the listing's, prefixed by what.
+func each[T any](ctx context.Context, c *Client, op, first, key, what string, decode func(json.RawMessage) (T, bool, error), fn func(T) error) error {
+	err := c.pages(ctx, op, first, key, func(raw json.RawMessage) error {
+		v, keep, err := decode(raw)
+		if err != nil || !keep {
 			return err
 		}
-		if err := fn(u); err != nil {
+		if err := fn(v); err != nil {
 			return &fnError{err}
 		}
 		return nil
@@ -118,13 +129,13 @@ func (c *Client) FindUsers(ctx context.Context, filter Filter, fn func(User) err
 		return fe.err
 	}
 	if err != nil {
-		return fmt.Errorf("pingone find users: %w", err)
+		return fmt.Errorf("%s: %w", what, err)
 	}
 	return nil
 }
 
-// fnError carries the callback's error through pages so FindUsers can
-// return it unwrapped.
+// fnError carries the callback's error through pages so each can return
+// it unwrapped.
 type fnError struct{ err error }
 
 func (e *fnError) Error() string { return e.err.Error() }
