@@ -40,6 +40,16 @@ type fakeEntry struct {
 
 func (f *fakeAD) start(t *testing.T) string {
 	t.Helper()
+	hang := make(chan struct{})
+	t.Cleanup(func() { close(hang) })
+	return serveFake(t, func(w *gldap.ResponseWriter, r *gldap.Request) { f.search(w, r, hang) })
+}
+
+// serveFake runs an in-process LDAP server (gldap) on a free loopback port
+// until the test ends: every bind succeeds and every search goes to
+// search. It returns the server's URL once it is ready.
+func serveFake(t *testing.T, search gldap.HandlerFunc) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -57,9 +67,7 @@ func (f *fakeAD) start(t *testing.T) string {
 	_ = mux.Bind(func(w *gldap.ResponseWriter, r *gldap.Request) {
 		_ = w.Write(r.NewBindResponse(gldap.WithResponseCode(gldap.ResultSuccess)))
 	})
-	hang := make(chan struct{})
-	t.Cleanup(func() { close(hang) })
-	_ = mux.Search(func(w *gldap.ResponseWriter, r *gldap.Request) { f.search(w, r, hang) })
+	_ = mux.Search(search)
 	_ = s.Router(mux)
 	go func() { _ = s.Run(addr) }()
 	t.Cleanup(func() { _ = s.Stop() })

@@ -3,7 +3,6 @@ package ldapsource
 import (
 	"context"
 	"errors"
-	"net"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -11,7 +10,6 @@ import (
 	"time"
 
 	"github.com/go-ldap/ldap/v3"
-	"github.com/hashicorp/go-hclog"
 	"github.com/jimlambrt/gldap"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
@@ -40,26 +38,9 @@ func (f *fakeNotifyAD) start(t *testing.T) string {
 	t.Helper()
 	f.push = make(chan fakeEntry)
 	f.root = make(chan struct{})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	_ = ln.Close()
-	s, err := gldap.NewServer(gldap.WithLogger(hclog.NewNullLogger()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux, err := gldap.NewMux()
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = mux.Bind(func(w *gldap.ResponseWriter, r *gldap.Request) {
-		_ = w.Write(r.NewBindResponse(gldap.WithResponseCode(gldap.ResultSuccess)))
-	})
 	done := make(chan struct{})
 	var once sync.Once
-	_ = mux.Search(func(w *gldap.ResponseWriter, r *gldap.Request) {
+	url := serveFake(t, func(w *gldap.ResponseWriter, r *gldap.Request) {
 		m, err := r.GetSearchMessage()
 		if err != nil {
 			return
@@ -119,18 +100,8 @@ func (f *fakeNotifyAD) start(t *testing.T) string {
 			}
 		}
 	})
-	_ = s.Router(mux)
-	go func() { _ = s.Run(addr) }()
-	t.Cleanup(func() { _ = s.Stop() })
 	t.Cleanup(func() { close(done) })
-	deadline := time.Now().Add(5 * time.Second)
-	for !s.Ready() {
-		if time.Now().After(deadline) {
-			t.Fatal("gldap server not ready")
-		}
-		time.Sleep(time.Millisecond)
-	}
-	return "ldap://" + addr
+	return url
 }
 
 func (f *fakeNotifyAD) searches() []string {

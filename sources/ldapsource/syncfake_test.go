@@ -1,14 +1,12 @@
 package ldapsource
 
 import (
-	"net"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
 	"github.com/jimlambrt/gldap"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
@@ -30,35 +28,7 @@ const oidSyncDone = "1.3.6.1.4.1.4203.1.9.1.3"
 
 func (f *fakeSync) start(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	_ = ln.Close()
-	s, err := gldap.NewServer(gldap.WithLogger(hclog.NewNullLogger()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux, err := gldap.NewMux()
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = mux.Bind(func(w *gldap.ResponseWriter, r *gldap.Request) {
-		_ = w.Write(r.NewBindResponse(gldap.WithResponseCode(gldap.ResultSuccess)))
-	})
-	_ = mux.Search(f.search)
-	_ = s.Router(mux)
-	go func() { _ = s.Run(addr) }()
-	t.Cleanup(func() { _ = s.Stop() })
-	deadline := time.Now().Add(5 * time.Second)
-	for !s.Ready() {
-		if time.Now().After(deadline) {
-			t.Fatal("gldap server not ready")
-		}
-		time.Sleep(time.Millisecond)
-	}
-	return "ldap://" + addr
+	return serveFake(t, f.search)
 }
 
 func (f *fakeSync) search(w *gldap.ResponseWriter, r *gldap.Request) {
