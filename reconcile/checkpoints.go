@@ -15,8 +15,9 @@ import (
 // bytes with its attribute values) only where the plan needs it: a record
 // that changed, an anchor to disable or leave as it is; those are fetched
 // with Store.CheckpointsFor once the read is done. A run that verifies
-// PingOne also holds a summary of every managed user (managedUser, drift.go),
-// and whole only those that drifted.
+// PingOne also holds a summary of every managed user (managedUser, drift.go)
+// while it lists them, before the read, then only of those the listings did
+// not find (dropSeen); and whole only those that drifted.
 //
 // A delta read loads only the checkpoints of the anchors it carried
 // (loadChanged): the others cannot change in that run, and are counted,

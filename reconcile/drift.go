@@ -40,9 +40,10 @@ const (
 // 56 bytes: the PingOne id and a digest of the managed values last applied,
 // each 16 bytes of SHA-256, the population and the enabled flag); the
 // listings of PingOne are compared with those summaries page by page and
-// dropped. Only the users that differ are kept whole, up to driftHold of
-// them straight from the listing, the rest read again by id once the
-// listings are done (one GET each). Their checkpoints are then fetched
+// dropped, and once they are done (before the source is read) so are the
+// summaries of the users they found (dropSeen). Only the users that differ
+// are kept whole, up to driftHold of them straight from the listing, the
+// rest read again by id once the listings are done (one GET each). Their checkpoints are then fetched
 // whole (Store.CheckpointsFor), and the plan gets an operation for each.
 
 // driftHold is how many drifted users a run keeps whole from the listings
