@@ -225,50 +225,16 @@ func listingChild(o options) error {
 // seedFromIDs writes a checkpoint for every record of the CSV, as the run
 // that created its PingOne user (ids, in CSV order) would have.
 func seedFromIDs(ctx context.Context, st state.Store, client *pingone.Client, job *reconcile.Job, src sources.Source, m *mapper.Mapper, idsPath string) error {
-	popID, err := client.ResolvePopulation(ctx, "Staff")
-	if err != nil {
-		return err
-	}
 	ids, err := os.Open(idsPath)
 	if err != nil {
 		return err
 	}
 	defer ids.Close()
 	sc := bufio.NewScanner(ids)
-	r, err := src.Open(ctx, sources.ReadRequest{Full: true, Attributes: m.SourceAttributes()})
-	if err != nil {
-		return err
-	}
-	defer r.Close()
-	now := time.Now()
-	var batch []state.Checkpoint
-	flush := func() error {
-		err := st.SaveCheckpoints(ctx, job.Name, batch)
-		batch = batch[:0]
-		return err
-	}
-	for r.Next() {
-		res := m.Map(r.Record())
-		if res.Outcome != mapper.Mapped {
-			return fmt.Errorf("record %s not mapped", r.Record().Anchor)
-		}
+	return seedCheckpoints(ctx, st, client, job, src, m, true, func() (string, error) {
 		if !sc.Scan() {
-			return fmt.Errorf("fewer ids than records: %v", sc.Err())
+			return "", fmt.Errorf("fewer ids than records: %v", sc.Err())
 		}
-		d := res.Desired
-		batch = append(batch, state.Checkpoint{
-			Anchor: d.Anchor, UserID: sc.Text(), Username: d.Username(),
-			PopulationID: popID, Enabled: d.Enabled, Hash: d.Hash, Attributes: reconcile.EncodeAttributes(d.Attributes),
-			FirstSeen: now, LastSeen: now, LastSynced: now, Status: state.StatusActive,
-		})
-		if len(batch) == 5000 {
-			if err := flush(); err != nil {
-				return err
-			}
-		}
-	}
-	if err := r.Err(); err != nil {
-		return err
-	}
-	return flush()
+		return sc.Text(), nil
+	})
 }

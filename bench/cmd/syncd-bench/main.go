@@ -639,9 +639,21 @@ func childMain(o options) error {
 
 // seedManaged writes a checkpoint for every record of the CSV, as if an
 // earlier run had synced it, so that the measured run plans no-ops.
+// Records the mapping rejects are left out.
 func seedManaged(e *env, job *reconcile.Job, src sources.Source, m *mapper.Mapper) error {
-	ctx := context.Background()
-	popID, err := e.client.ResolvePopulation(ctx, "Staff")
+	n := 0
+	return seedCheckpoints(context.Background(), e.store, e.client, job, src, m, false, func() (string, error) {
+		n++
+		return fmt.Sprintf("%08x-0000-4000-8000-%012x", n>>16, n), nil
+	})
+}
+
+// seedCheckpoints writes a checkpoint for every mapped record of the CSV,
+// as the run that synced it would have, in the population Staff; userID
+// gives each record's PingOne user id in turn. With strict, a record the
+// mapping rejects is an error; without, it is left out.
+func seedCheckpoints(ctx context.Context, st state.Store, client *pingone.Client, job *reconcile.Job, src sources.Source, m *mapper.Mapper, strict bool, userID func() (string, error)) error {
+	popID, err := client.ResolvePopulation(ctx, "Staff")
 	if err != nil {
 		return err
 	}
@@ -652,21 +664,26 @@ func seedManaged(e *env, job *reconcile.Job, src sources.Source, m *mapper.Mappe
 	defer r.Close()
 	now := time.Now()
 	var batch []state.Checkpoint
-	n := 0
 	flush := func() error {
-		err := e.store.SaveCheckpoints(ctx, job.Name, batch)
+		err := st.SaveCheckpoints(ctx, job.Name, batch)
 		batch = batch[:0]
 		return err
 	}
 	for r.Next() {
 		res := m.Map(r.Record())
 		if res.Outcome != mapper.Mapped {
+			if strict {
+				return fmt.Errorf("record %s not mapped", r.Record().Anchor)
+			}
 			continue
 		}
+		id, err := userID()
+		if err != nil {
+			return err
+		}
 		d := res.Desired
-		n++
 		batch = append(batch, state.Checkpoint{
-			Anchor: d.Anchor, UserID: fmt.Sprintf("%08x-0000-4000-8000-%012x", n>>16, n), Username: d.Username(),
+			Anchor: d.Anchor, UserID: id, Username: d.Username(),
 			PopulationID: popID, Enabled: d.Enabled, Hash: d.Hash, Attributes: reconcile.EncodeAttributes(d.Attributes),
 			FirstSeen: now, LastSeen: now, LastSynced: now, Status: state.StatusActive,
 		})
