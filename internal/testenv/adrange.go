@@ -23,33 +23,7 @@ import (
 // adds users slowly, so only the first run pays. Tests must not modify it.
 func (s ADServer) Fixture(t testing.TB, name, version string, gen func(parent string) [][]LDAPEntry) string {
 	t.Helper()
-	dn := "OU=" + ldap.EscapeDN(name) + "," + s.BaseDN
-	marker := "syncd test fixture, complete: " + version
-	c := s.Conn(t)
-	res, err := c.Search(ldap.NewSearchRequest(dn, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 0, 0, false,
-		"(objectClass=*)", []string{"description"}, nil))
-	if err == nil && len(res.Entries) == 1 && res.Entries[0].GetAttributeValue("description") == marker {
-		return dn
-	}
-	if err := DeleteTree(s.Dial, dn); err != nil {
-		t.Fatalf("fixture %s: %v", dn, err)
-	}
-	start := time.Now()
-	batches := append([][]LDAPEntry{{{DN: dn, Attrs: map[string][]string{"objectClass": {"organizationalUnit"}, "ou": {name}}}}}, gen(dn)...)
-	n := 0
-	for _, b := range batches {
-		if err := AddEntries(s.Dial, b); err != nil {
-			t.Fatalf("fixture %s: %v", dn, err)
-		}
-		n += len(b)
-	}
-	mod := ldap.NewModifyRequest(dn, nil)
-	mod.Replace("description", []string{marker})
-	if err := c.Modify(mod); err != nil {
-		t.Fatalf("fixture %s: %v", dn, err)
-	}
-	t.Logf("loaded AD fixture %s (%d entries) in %s", dn, n, time.Since(start).Round(time.Millisecond))
-	return dn
+	return fixture(t, s.Conn(t), s.Dial, "OU="+ldap.EscapeDN(name)+","+s.BaseDN, name, version, "AD fixture", gen)
 }
 
 // RangeProxy is a TCP proxy in front of the DC's plain ldap:// port that

@@ -169,28 +169,41 @@ func SubtreeName(t testing.TB) string {
 func (s LDAPServer) Fixture(t testing.TB, name, version string, gen func(parent string) []LDAPEntry) string {
 	t.Helper()
 	dn := "ou=" + ldap.EscapeDN(name) + "," + s.BaseDN
+	return fixture(t, s.Conn(t), s.dial, dn, name, version, "fixture", func(parent string) [][]LDAPEntry {
+		return [][]LDAPEntry{gen(parent)}
+	})
+}
+
+// fixture loads the subtree dn (an organizational unit named name) unless
+// its description already says it is complete at version: it deletes what
+// is there, adds the OU, then the entries of each batch gen returns in
+// order, and writes the marker last, so an interrupted load is redone.
+func fixture(t testing.TB, c *ldap.Conn, dial func() (*ldap.Conn, error), dn, name, version, what string, gen func(parent string) [][]LDAPEntry) string {
+	t.Helper()
 	marker := "syncd test fixture, complete: " + version
-	c := s.Conn(t)
 	res, err := c.Search(ldap.NewSearchRequest(dn, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 0, 0, false,
 		"(objectClass=*)", []string{"description"}, nil))
 	if err == nil && len(res.Entries) == 1 && res.Entries[0].GetAttributeValue("description") == marker {
 		return dn
 	}
-	if err := DeleteTree(s.dial, dn); err != nil {
+	if err := DeleteTree(dial, dn); err != nil {
 		t.Fatalf("fixture %s: %v", dn, err)
 	}
 	start := time.Now()
-	entries := append([]LDAPEntry{{DN: dn, Attrs: map[string][]string{
-		"objectClass": {"organizationalUnit"}, "ou": {name}}}}, gen(dn)...)
-	if err := AddEntries(s.dial, entries); err != nil {
-		t.Fatalf("fixture %s: %v", dn, err)
+	batches := append([][]LDAPEntry{{{DN: dn, Attrs: map[string][]string{"objectClass": {"organizationalUnit"}, "ou": {name}}}}}, gen(dn)...)
+	n := 0
+	for _, b := range batches {
+		if err := AddEntries(dial, b); err != nil {
+			t.Fatalf("fixture %s: %v", dn, err)
+		}
+		n += len(b)
 	}
 	mod := ldap.NewModifyRequest(dn, nil)
 	mod.Replace("description", []string{marker})
 	if err := c.Modify(mod); err != nil {
 		t.Fatalf("fixture %s: %v", dn, err)
 	}
-	t.Logf("loaded fixture %s (%d entries) in %s", dn, len(entries), time.Since(start).Round(time.Millisecond))
+	t.Logf("loaded %s %s (%d entries) in %s", what, dn, n, time.Since(start).Round(time.Millisecond))
 	return dn
 }
 
