@@ -9,6 +9,23 @@ import (
 	"github.com/syncd/syncd/state"
 )
 
+// countOf counts job's checkpoints one by one, as CountCheckpoints must:
+// every checkpoint, the active ones (a user id and enabled), the conflicts.
+func countOf(t *testing.T, s state.Store, job string) state.CheckpointCounts {
+	t.Helper()
+	var n state.CheckpointCounts
+	for _, cp := range all(t, s, job) {
+		n.Total++
+		if cp.UserID != "" && cp.Enabled {
+			n.Active++
+		}
+		if cp.Status == state.StatusConflict {
+			n.Conflicts++
+		}
+	}
+	return n
+}
+
 // RunCounts checks state.CheckpointCounter against the checkpoints
 // themselves through every way they change: saved new, saved over
 // (enabled, status and user id changing), deleted, renamed
@@ -23,16 +40,7 @@ func RunCounts(t *testing.T, b Backend) {
 	check := func(step string) {
 		t.Helper()
 		for _, job := range []string{"hr", "it", "none"} {
-			var want state.CheckpointCounts
-			for _, cp := range all(t, s, job) {
-				want.Total++
-				if cp.UserID != "" && cp.Enabled {
-					want.Active++
-				}
-				if cp.Status == state.StatusConflict {
-					want.Conflicts++
-				}
-			}
+			want := countOf(t, s, job)
 			got, err := cc.CountCheckpoints(ctx(t), job)
 			if err != nil {
 				t.Fatalf("%s: CountCheckpoints(%s): %v", step, job, err)
@@ -134,16 +142,7 @@ func CheckCountsMigration(t *testing.T, s state.Store, down, up string, exec fun
 	cc := s.(state.CheckpointCounter)
 	count := func(job string) state.CheckpointCounts {
 		t.Helper()
-		var want state.CheckpointCounts
-		for _, cp := range all(t, s, job) {
-			want.Total++
-			if cp.UserID != "" && cp.Enabled {
-				want.Active++
-			}
-			if cp.Status == state.StatusConflict {
-				want.Conflicts++
-			}
-		}
+		want := countOf(t, s, job)
 		got, err := cc.CountCheckpoints(ctx(t), job)
 		if err != nil {
 			t.Fatalf("CountCheckpoints(%s): %v", job, err)
